@@ -1,0 +1,193 @@
+"""The console: the whole bot in a terminal (like errbot's text backend), and the
+cheapest adapter for tests. Lines starting with ``/`` are commands, ``:user``,
+``:channel``, ``:press`` and ``:quit`` steer the session, anything else is chat."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from bridge.adapter import Adapter
+from bridge.messages import AccountRef, ActionPress, ChannelRef, Invocation, Message
+
+if TYPE_CHECKING:
+    from bridge.core import Bridge
+
+__all__ = ["ADAPTER", "ConsoleAdapter"]
+
+HELP = (
+    "console: /command args | plain text | :user NAME | :channel NAME | :channel @ (private "
+    "chat with the bot) | :press N | :quit"
+)
+
+
+@dataclass
+class _Shown:
+    channel: ChannelRef
+    message: Message
+
+
+class ConsoleAdapter(Adapter):
+    platform = "console"
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        out: Callable[[str], None] | None = None,
+        user: str = "admin",
+        channel: str = "general",
+    ) -> None:
+        super().__init__(bridge)
+        self._out = out or (lambda line: print(line, flush=True))
+        self.user = user
+        self.channel = channel
+        self.dm = False
+        self._ids = itertools.count(1)
+        self._prefix = secrets.token_hex(2)
+        self._shown: dict[str, _Shown] = {}
+        self._last_buttons: str | None = None
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ output
+
+    @staticmethod
+    def label(channel: ChannelRef) -> str:
+        if channel.dm:
+            return f"[@{channel.chat}]"
+        return f"[{channel.chat}]"
+
+    def _print(self, channel: ChannelRef, message: Message, note: str = "") -> None:
+        head = self.label(channel)
+        if note:
+            head += f" {note}"
+        if message.reply_to:
+            head += " ↳"
+        lines = message.text.split("\n") if message.parts else [""]
+        self._out(f"{head} {lines[0]}".rstrip())
+        for line in lines[1:]:
+            self._out(f"  {line}".rstrip())
+        if message.buttons:
+            self._out("  " + "  ".join(
+                f"[{i}] {b.label}" for i, b in enumerate(message.buttons, 1)
+            ))
+        if message.file is not None:
+            self._out(f"  [file {message.file.name}, {len(message.file.content)} bytes]")
+            for line in message.file.content.decode("utf-8", "replace").splitlines():
+                self._out(f"  | {line}")
+
+    def _remember(self, channel: ChannelRef, message: Message) -> str:
+        message_id = f"{self._prefix}-{next(self._ids)}"
+        self._shown[message_id] = _Shown(channel, message)
+        if message.buttons:
+            self._last_buttons = message_id
+        return message_id
+
+    async def send(self, channel: ChannelRef, message: Message) -> str:
+        self._print(channel, message)
+        return self._remember(channel, message)
+
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        shown = self._shown.get(message_id)
+        if shown is not None and shown.message == message:
+            return  # unchanged: nothing to show
+        self._print(channel, message, "(edited)")
+        self._shown[message_id] = _Shown(channel, message)
+        if message.buttons:
+            self._last_buttons = message_id
+
+    def _reply(self, channel: ChannelRef, replies: list[Message]) -> None:
+        for message in replies:
+            note = f"(only {self.user})" if message.ephemeral and not channel.dm else ""
+            self._print(channel, message, note)
+            self._remember(channel, message)
+
+    # ------------------------------------------------------------------ input
+
+    @property
+    def here(self) -> ChannelRef:
+        if self.dm:
+            return ChannelRef(platform="console", chat=self.user, dm=True)
+        return ChannelRef(platform="console", chat=f"#{self.channel}")
+
+    @property
+    def me(self) -> AccountRef:
+        return AccountRef(platform="console", user_id=self.user, display_name=self.user)
+
+    async def line(self, text: str) -> bool:
+        """Handle one input line; False when the session should end (``:quit``)."""
+        async with self._lock:
+            text = text.rstrip("\n").strip()
+            if not text:
+                return True
+            if text.startswith(":"):
+                keep = await self._steer(text)
+            elif text.startswith("/"):
+                name, _, args = text[1:].partition(" ")
+                name = name.split("@", 1)[0]
+                replies = await self.bridge.handle(Invocation(
+                    channel=self.here, account=self.me, command=name, args=args,
+                    channel_name=self.here.chat,
+                ))
+                self._reply(self.here, replies)
+                keep = True
+            else:
+                replies = await self.bridge.handle_text(self.here, self.me, text)
+                self._reply(self.here, replies)
+                keep = True
+            await self.bridge.outbox.drain(include_delayed=True)
+            return keep
+
+    async def _steer(self, text: str) -> bool:
+        word, _, arg = text[1:].partition(" ")
+        arg = arg.strip()
+        if word == "quit":
+            return False
+        if word == "user" and arg:
+            self.user = arg.lstrip("@")
+        elif word == "channel" and arg:
+            if arg == "@":
+                self.dm = True
+            else:
+                self.dm = False
+                self.channel = arg.lstrip("#")
+        elif word == "press" and arg.isdigit():
+            await self._press(int(arg))
+        else:
+            self._out(HELP)
+        return True
+
+    async def _press(self, n: int) -> None:
+        shown = self._shown.get(self._last_buttons or "")
+        if shown is None or not 1 <= n <= len(shown.message.buttons):
+            self._out("(no such button)")
+            return
+        token = self.bridge.encode_button(shown.message.buttons[n - 1])
+        replies = await self.bridge.press(ActionPress(
+            channel=shown.channel, account=self.me, token=token,
+            message_id=self._last_buttons, channel_name=shown.channel.chat,
+        ))
+        self._reply(shown.channel, replies)
+
+    async def interact(self, stream: TextIO | None = None, stop: asyncio.Event | None = None,
+                       prompt: bool | None = None) -> None:
+        """Read lines until EOF or ``:quit`` (stdin by default), then deliver what is left."""
+        stream = stream or sys.stdin
+        show_prompt = stream.isatty() if prompt is None else prompt
+        while stop is None or not stop.is_set():
+            if show_prompt:
+                where = "@" if self.dm else f"#{self.channel}"
+                print(f"{self.user}@{where}> ", end="", flush=True)
+            line = await asyncio.to_thread(stream.readline)
+            if not line:
+                break
+            if not await self.line(line):
+                break
+        await self.bridge.outbox.drain(include_delayed=True)
+
+
+ADAPTER = ConsoleAdapter

@@ -1,0 +1,134 @@
+"""What a command or button handler gets: who, where, in which group, a session in one
+transaction, translations for the person, and ways to reply and to reach others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bridge.errors import Denied, UserError
+from bridge.i18n import N_, Translator
+from bridge.messages import Button, Mention, Message, Part, Text, fmt
+from bridge.services import audit, roles
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bridge.core import Bridge
+    from bridge.models import Account, Channel, ChannelLink, Community, Group
+
+__all__ = ["ActionContext", "Context"]
+
+
+@dataclass
+class Context:
+    bridge: Bridge
+    session: AsyncSession
+    community: Community
+    account: Account
+    channel: Channel | None
+    link: ChannelLink | None
+    t: Translator
+    rank: int
+    command: str = ""
+    replies: list[Message] = field(default_factory=list)
+    channel_key: str = ""
+    is_dm: bool = False
+
+    # ---- who and where
+    @property
+    def person_id(self) -> int:
+        return self.account.person_id
+
+    @property
+    def group(self) -> Group | None:
+        return self.link.group if self.link is not None and self.link.active else None
+
+    @property
+    def now(self) -> datetime:
+        return self.bridge.clock.now()
+
+    @property
+    def locale(self) -> str:
+        return self.t.locale
+
+    @property
+    def is_admin(self) -> bool:
+        return self.rank >= roles.RANK["admin"]
+
+    @property
+    def is_host(self) -> bool:
+        """Host of this channel's group or of the community (admins included)."""
+        return self.rank >= roles.RANK["host"]
+
+    async def is_host_of(self, group_id: int | None) -> bool:
+        return await roles.has_role(
+            self.session, self.person_id, "host", group_id, self.bridge.config.community.admins
+        )
+
+    def require_group(self) -> Group:
+        group = self.group
+        if group is None:
+            raise UserError(
+                N_("This channel is not linked to a group. An admin can link it with "
+                   "/link <group>.")
+            )
+        return group
+
+    def require(self, role: str) -> None:
+        if self.rank < roles.RANK[role]:
+            raise Denied(N_("Only {role}s may do that here."), role=self.t(role))
+
+    # ---- translation and text
+    def _(self, message: str) -> str:
+        return self.t.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.t.ngettext(singular, plural, n)
+
+    def fmt(self, template: str, **values: Any) -> list[Part]:
+        """Translate ``template`` and fill in values as safe parts."""
+        return fmt(self.t.gettext(template), **values)
+
+    def me(self) -> Mention:
+        return Mention(text=self.account.display_name or self.account.user_id,
+                       accounts={self.account.platform: self.account.user_id})
+
+    # ---- replying
+    def reply(
+        self,
+        *content: Part | str | list[Part],
+        buttons: tuple[Button, ...] | list[Button] = (),
+        ephemeral: bool = True,
+        file: Any = None,
+    ) -> Message:
+        """Answer the person who acted (ephemeral by default: only they see it)."""
+        parts: list[Part] = []
+        for item in content:
+            if isinstance(item, str):
+                parts.append(Text(text=item))
+            elif isinstance(item, list):
+                parts.extend(item)
+            else:
+                parts.append(item)
+        message = Message(parts=tuple(parts), buttons=tuple(buttons), ephemeral=ephemeral,
+                          file=file)
+        self.replies.append(message)
+        return message
+
+    def say(self, *content: Part | str | list[Part],
+            buttons: tuple[Button, ...] | list[Button] = ()) -> Message:
+        """Answer in the channel, for everybody there."""
+        return self.reply(*content, buttons=buttons, ephemeral=False)
+
+    async def audit(self, action: str, target: str, **details: Any) -> None:
+        await audit.record(self.session, self.community.id, self.person_id, action, target,
+                           self.now, **details)
+
+
+@dataclass
+class ActionContext(Context):
+    """A button press: the same as a command, plus the pressed message's id."""
+
+    message_id: str | None = None

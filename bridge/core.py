@@ -1,0 +1,414 @@
+"""The core every adapter talks to: one call per incoming command or button press.
+
+``Bridge.handle`` runs a command in one database transaction: the event id is recorded
+(a retried event changes nothing), the person and channel are known, arguments are parsed
+against the command's grammar, the permission is checked, the handler runs and its outbox
+rows commit with its changes. A UserError rolls everything back and becomes a clear,
+translated message for the person.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.actions import ActionCodec, ExpiredButton
+from bridge.clock import Clock
+from bridge.config import Config
+from bridge.context import ActionContext, Context
+from bridge.db import Database, insert_ignore
+from bridge.errors import UsageError, UserError
+from bridge.i18n import N_, pick_locale, translator
+from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation, Message, Text
+from bridge.metrics import Metrics
+from bridge.models import (
+    Account,
+    Channel,
+    ChannelLink,
+    Community,
+    ProcessedEvent,
+    Setting,
+)
+from bridge.outbox import Outbox
+from bridge.registry import WHO_RANK, Command, Registry, parse_args, registry
+from bridge.scheduler import Deadlines
+from bridge.services import groups as groups_svc
+from bridge.services import identity, roles
+
+if TYPE_CHECKING:
+    from bridge.adapter import Adapter
+
+__all__ = ["Bridge"]
+
+log = logging.getLogger(__name__)
+
+COMMUNITY_SLUG = "main"
+
+
+class Bridge:
+    """One community's bot: configuration, database, registries, adapters, delivery."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database | None = None,
+        clock: Clock | None = None,
+        reg: Registry | None = None,
+    ) -> None:
+        self.config = config
+        self.db = db or Database(config.database.url, config.database.echo)
+        self.clock = clock or Clock()
+        self.registry = (reg or registry).load()
+        self.adapters: dict[str, Adapter] = {}
+        self.outbox = Outbox(self)
+        self.deadlines = Deadlines(self)
+        self.metrics = Metrics()
+        self.codec: ActionCodec | None = None
+        self.community_id: int | None = None
+        self.ready = False
+
+    # ------------------------------------------------------------------ set-up
+
+    @property
+    def default_locale(self) -> str:
+        return self.config.community.locale
+
+    def locale_for(self, platform_locale: str | None) -> str:
+        return pick_locale(platform_locale, self.default_locale)
+
+    async def start(self) -> None:
+        """Make sure the community row, bootstrap admins and the button key exist."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            await session.execute(
+                insert_ignore(
+                    session,
+                    Community,
+                    {
+                        "slug": COMMUNITY_SLUG,
+                        "name": self.config.community.name,
+                        "locale": self.default_locale,
+                        "created_at": now,
+                    },
+                    ["slug"],
+                )
+            )
+            community = (
+                await session.execute(select(Community).where(Community.slug == COMMUNITY_SLUG))
+            ).scalar_one()
+            community.name = self.config.community.name
+            community.locale = self.default_locale
+            self.community_id = community.id
+            await session.execute(
+                insert_ignore(
+                    session, Setting, {"key": "action_key", "value": secrets.token_hex(32)},
+                    ["key"],
+                )
+            )
+            key = (
+                await session.execute(select(Setting.value).where(Setting.key == "action_key"))
+            ).scalar_one()
+            self.codec = ActionCodec(bytes.fromhex(key))
+            for entry in self.config.community.admins:
+                platform, _, user_id = entry.partition(":")
+                account = await identity.ensure_account(
+                    session, community.id, AccountRef(platform=platform, user_id=user_id), now
+                )
+                await roles.grant(session, account.person_id, "admin", None, None, now)
+
+    def add_adapter(self, adapter: Adapter) -> None:
+        self.adapters[adapter.platform] = adapter
+
+    def encode_button(self, button: Button) -> str:
+        assert self.codec is not None, "Bridge.start() first"
+        return self.codec.encode(button)
+
+    # ------------------------------------------------------------------ commands
+
+    def command_for(self, name: str) -> Command | None:
+        return self.registry.commands.get(name.lower().lstrip("/"))
+
+    async def handle(self, inv: Invocation) -> list[Message]:
+        """Run a chat command; return the replies for the person/channel it came from."""
+        t = translator(self.locale_for(inv.account.locale))
+        cmd = self.command_for(inv.command)
+        if cmd is None:
+            self.metrics.commands.labels(inv.platform, "unknown", "unknown").inc()
+            return [self._error(t.gettext(N_("I don't know the command /{name}. "
+                                             "Type /help for the commands you can use."))
+                                .format(name=inv.command.lstrip("/")))]
+        outcome = "ok"
+        try:
+            async with self.db.transaction() as session:
+                if not await self._first_time(session, inv.platform, inv.event_id):
+                    outcome = "duplicate"
+                    return []
+                ctx = await self._context(session, Context, inv.channel, inv.account,
+                                          inv.channel_name, t)
+                ctx.command = cmd.name
+                await self._run_command(ctx, cmd, inv.args)
+                replies = ctx.replies
+        except UserError as exc:
+            outcome = "refused"
+            text = exc.render(t.gettext)
+            if isinstance(exc, UsageError):
+                return [self._usage(t, cmd, inv.args, text)]
+            return [self._error(text)]
+        except Exception:
+            outcome = "error"
+            log.exception("command /%s failed", cmd.name)
+            return [self._error(t.gettext(N_("Something went wrong on my side; nothing was "
+                                             "changed. Please try again later.")))]
+        finally:
+            self.metrics.commands.labels(inv.platform, cmd.name, outcome).inc()
+        self.outbox.kick()
+        return replies
+
+    async def _run_command(self, ctx: Context, cmd: Command, raw: str) -> None:
+        raw = raw.strip()
+        if raw in ("--help", "-h", "help") and cmd.name != "help":
+            ctx.reply(self._usage_text(ctx.t, cmd))
+            return
+        target: Any = cmd
+        params = cmd.params
+        who = cmd.who
+        handler = cmd.handler
+        if cmd.subcommands:
+            sub_name, _, rest = raw.partition(" ")
+            sub = cmd.subcommands.get(sub_name.lower())
+            if sub is not None:
+                target, params, who, handler, raw = sub, sub.params, sub.who, sub.handler, rest
+            elif cmd.handler is None:
+                if sub_name:
+                    raise UsageError(N_("I did not expect '{word}'."), word=sub_name)
+                raise UsageError(N_("Choose one of: {choices}."),
+                                 choices=", ".join(cmd.subcommands))
+        if ctx.rank < WHO_RANK[who]:
+            raise UserError(
+                N_("Only {role}s may use /{command}."),
+                role=ctx.t.gettext(who),
+                command=cmd.name if target is cmd else f"{cmd.name} {target.name}",
+            )
+        if cmd.in_group:
+            ctx.require_group()
+        values = parse_args(params, raw)
+        assert handler is not None
+        await handler(ctx, **values)
+
+    def _usage_text(self, t: Any, cmd: Command) -> str:
+        lines = [t.gettext(N_("Usage:"))] + [f"  {u}" for u in cmd.usages()]
+        lines.append(t.gettext(cmd.help))
+        return "\n".join(lines)
+
+    def _usage(self, t: Any, cmd: Command, raw: str, reason: str) -> Message:
+        sub = raw.strip().partition(" ")[0].lower()
+        usages = [cmd.usage(sub)] if sub in cmd.subcommands else cmd.usages()
+        text = reason + "\n" + t.gettext(N_("Usage:")) + "\n" + "\n".join(
+            f"  {u}" for u in usages
+        )
+        return Message(parts=(Text(text=text),), ephemeral=True)
+
+    def _error(self, text: str) -> Message:
+        return Message(parts=(Text(text=text),), ephemeral=True)
+
+    # ------------------------------------------------------------------ buttons
+
+    async def press(self, press: ActionPress) -> list[Message]:
+        """A button was pressed; the token is verified before anything else happens."""
+        t = translator(self.locale_for(press.account.locale))
+        assert self.codec is not None
+        try:
+            name, args = self.codec.decode(press.token)
+            action = self.registry.actions.get(name)
+            if action is None:
+                raise ExpiredButton()
+        except ExpiredButton as exc:
+            self.metrics.actions.labels(press.channel.platform, "?", "expired").inc()
+            return [self._error(exc.render(t.gettext))]
+        outcome = "ok"
+        try:
+            async with self.db.transaction() as session:
+                if not await self._first_time(session, press.channel.platform, press.event_id):
+                    outcome = "duplicate"
+                    return []
+                ctx = await self._context(session, ActionContext, press.channel, press.account,
+                                          press.channel_name, t)
+                assert isinstance(ctx, ActionContext)
+                ctx.message_id = press.message_id
+                if ctx.rank < WHO_RANK[action.who]:
+                    raise UserError(N_("Only {role}s may do that here."),
+                                    role=t.gettext(action.who))
+                await action.handler(ctx, *args)
+                replies = ctx.replies
+        except UserError as exc:
+            outcome = "refused"
+            return [self._error(exc.render(t.gettext))]
+        except Exception:
+            outcome = "error"
+            log.exception("button %s failed", name)
+            return [self._error(t.gettext(N_("Something went wrong on my side; nothing was "
+                                             "changed. Please try again later.")))]
+        finally:
+            self.metrics.actions.labels(press.channel.platform, name, outcome).inc()
+        self.outbox.kick()
+        return replies
+
+    async def handle_text(
+        self, channel: ChannelRef, account: AccountRef, text: str, event_id: str | None = None
+    ) -> list[Message]:
+        """A plain message (not a command): offered to text handlers (private surveys)."""
+        if not self.registry.text_handlers:
+            return []
+        t = translator(self.locale_for(account.locale))
+        try:
+            async with self.db.transaction() as session:
+                if not await self._first_time(session, channel.platform, event_id):
+                    return []
+                ctx = await self._context(session, Context, channel, account, None, t)
+                for handler in self.registry.text_handlers:
+                    if await handler(ctx, text):
+                        break
+                replies = ctx.replies
+        except UserError as exc:
+            return [self._error(exc.render(t.gettext))]
+        self.outbox.kick()
+        return replies
+
+    # ------------------------------------------------------------------ shared steps
+
+    async def _first_time(self, session: AsyncSession, platform: str, event_id: str | None) -> bool:
+        if not event_id:
+            return True
+        result = await session.execute(
+            insert_ignore(
+                session,
+                ProcessedEvent,
+                {"platform": platform, "event_id": event_id, "at": self.clock.now()},
+                ["platform", "event_id"],
+            )
+        )
+        if result.rowcount == 0:
+            self.metrics.duplicates.labels(platform).inc()
+            return False
+        return True
+
+    async def _context(
+        self,
+        session: AsyncSession,
+        cls: type[Context],
+        channel_ref: ChannelRef,
+        account_ref: AccountRef,
+        channel_name: str | None,
+        t: Any,
+    ) -> Context:
+        assert self.community_id is not None, "Bridge.start() first"
+        now = self.clock.now()
+        community = await session.get(Community, self.community_id)
+        assert community is not None
+        adapter = self.adapters.get(account_ref.platform)
+        can_dm = channel_ref.dm or bool(adapter and adapter.can_always_dm)
+        account = await identity.ensure_account(session, community.id, account_ref, now, can_dm)
+        if channel_ref.dm and account.dm_open:
+            await self.outbox.release_held(session, account.platform, account.user_id)
+        channel: Channel | None = None
+        link: ChannelLink | None = None
+        if not channel_ref.dm:
+            channel = await groups_svc.ensure_channel(session, community.id, channel_ref,
+                                                      channel_name, now)
+            link = (
+                await session.execute(
+                    select(ChannelLink).where(ChannelLink.channel_id == channel.id)
+                )
+            ).scalar_one_or_none()
+        group_id = link.group_id if link is not None and link.active else None
+        rank = await roles.rank_of(session, account.person_id, group_id,
+                                   self.config.community.admins)
+        return cls(
+            bridge=self,
+            session=session,
+            community=community,
+            account=account,
+            channel=channel,
+            link=link,
+            t=t,
+            rank=rank,
+            channel_key=channel_ref.key,
+            is_dm=channel_ref.dm,
+        )
+
+    # ------------------------------------------------------------------ platform events
+
+    async def dm_opened(self, account: AccountRef) -> int:
+        """The person started a private chat with the bot (Telegram /start): release held DMs."""
+        async with self.db.transaction() as session:
+            assert self.community_id is not None
+            acc = await identity.ensure_account(session, self.community_id, account,
+                                                self.clock.now(), can_dm=True)
+            n = await self.outbox.release_held(session, acc.platform, acc.user_id)
+        return n
+
+    async def mark_channel_inactive(
+        self, session: AsyncSession, ref: ChannelRef, reason: str
+    ) -> None:
+        """The bot lost a channel: its link stops receiving content and the admins are told."""
+        channel = await groups_svc.find_channel(session, ref)
+        if channel is None:
+            return
+        link = (
+            await session.execute(select(ChannelLink).where(ChannelLink.channel_id == channel.id))
+        ).scalar_one_or_none()
+        if link is None or not link.active:
+            return
+        link.active = False
+        link.inactive_reason = reason[:200]
+        await session.flush()
+        t = translator(self.default_locale)
+        text = t.gettext(
+            N_("I can no longer post in {channel} ({platform}: {reason}). Its link to the "
+               "group {group} is paused; /link it again once I have access.")
+        ).format(channel=channel.name or channel.chat_id, platform=channel.platform,
+                 reason=reason, group=link.group.slug)
+        await self.notify_admins(session, Message(parts=(Text(text=text),)))
+
+    async def move_channel(self, old: ChannelRef, new: ChannelRef) -> None:
+        """A chat changed its id (Telegram group → supergroup): keep its link and records."""
+        async with self.db.transaction() as session:
+            channel = await groups_svc.find_channel(session, old)
+            if channel is None or await groups_svc.find_channel(session, new) is not None:
+                return
+            channel.chat_id = new.chat
+            channel.thread_id = new.thread
+
+    async def notify_admins(self, session: AsyncSession, message: Message) -> None:
+        ids = set(await roles.admin_person_ids(session))
+        for entry in self.config.community.admins:
+            platform, _, user_id = entry.partition(":")
+            acc = await identity.find_account(session, platform, user_id)
+            if acc is not None:
+                ids.add(acc.person_id)
+        for person_id in sorted(ids):
+            await self.outbox.notify(session, person_id, message)
+
+    async def person_accounts(self, session: AsyncSession, person_id: int) -> list[Account]:
+        return list(
+            (await session.execute(select(Account).where(Account.person_id == person_id)))
+            .scalars().all()
+        )
+
+    async def grant_role(
+        self, session: AsyncSession, person_id: int, role: str, group_id: int | None,
+        by: int | None,
+    ) -> bool:
+        return await roles.grant(session, person_id, role, group_id, by, self.clock.now())
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+

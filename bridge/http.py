@@ -1,0 +1,67 @@
+"""The one aiohttp server: health, metrics, and the routes adapters and feeds mount."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    from bridge.core import Bridge
+
+__all__ = ["HttpServer", "build_app"]
+
+BRIDGE_KEY: web.AppKey[Bridge] = web.AppKey("bridge")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    bridge = request.app[BRIDGE_KEY]
+    adapters = {name: a.health() for name, a in bridge.adapters.items()}
+    ok = bridge.ready and all(a["state"] == "ready" for a in adapters.values())
+    body = {"status": "ok" if ok else "starting" if not bridge.ready else "degraded",
+            "adapters": adapters}
+    return web.json_response(body, status=200 if bridge.ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    bridge = request.app[BRIDGE_KEY]
+    for name, adapter in bridge.adapters.items():
+        bridge.metrics.adapter_up.labels(name).set(1 if adapter.state == "ready" else 0)
+    resp = web.Response(body=bridge.metrics.render())
+    resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    resp.charset = "utf-8"
+    return resp
+
+
+def build_app(bridge: Bridge) -> web.Application:
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[BRIDGE_KEY] = bridge
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    for adapter in bridge.adapters.values():
+        adapter.add_routes(app)
+    for hook in bridge.registry.http_routes:
+        hook(app, bridge)
+    return app
+
+
+class HttpServer:
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+        self.runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        self.runner = web.AppRunner(build_app(self.bridge), access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, host, port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None

@@ -1,0 +1,77 @@
+"""Translations: gettext catalogs (Babel ``.po`` files), one file per feature, merged per locale.
+
+English is the source language (msgids are English). German lives in
+``bridge/locale/de/LC_MESSAGES/*.po``; every feature adds its own file, so features never
+edit one shared catalog. ``pybabel extract`` (see README) refreshes them.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+__all__ = ["SUPPORTED", "N_", "Translator", "pick_locale", "translator"]
+
+SUPPORTED = ("en", "de")
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it now (help texts, labels)."""
+    return message
+
+
+class Translator:
+    """gettext and ngettext for one locale."""
+
+    def __init__(self, locale: str, translations: _gettext.NullTranslations) -> None:
+        self.locale = locale
+        self._t = translations
+
+    def gettext(self, message: str) -> str:
+        return self._t.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._t.ngettext(singular, plural, n)
+
+    __call__ = gettext
+
+
+def _load(locale: str) -> _gettext.NullTranslations:
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    merged: _gettext.NullTranslations | None = None
+    for po in sorted(folder.glob("*.po")):
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        buf.seek(0)
+        part = _gettext.GNUTranslations(buf)
+        if merged is None:
+            merged = part
+        else:
+            merged.add_fallback(part)
+    return merged or _gettext.NullTranslations()
+
+
+@cache
+def translator(locale: str) -> Translator:
+    """The Translator for a supported locale (anything else: English)."""
+    locale = locale if locale in SUPPORTED else "en"
+    if locale == "en":
+        return Translator("en", _gettext.NullTranslations())
+    return Translator(locale, _load(locale))
+
+
+def pick_locale(platform_locale: str | None, default: str) -> str:
+    """A person's platform locale wins when supported (``de-DE`` → ``de``), else the default."""
+    if platform_locale:
+        short = platform_locale.replace("_", "-").split("-")[0].lower()
+        if short in SUPPORTED:
+            return short
+    return default if default in SUPPORTED else "en"

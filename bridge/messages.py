@@ -1,0 +1,242 @@
+"""The platform-neutral message model: what comes in from chat and what goes out to it.
+
+Outgoing text is a list of *parts*. Every part carries plain user-safe text; only the
+adapter decides how a part looks on its platform (Block Kit mrkdwn, Telegram HTML, Discord
+markdown), and it escapes the text of every part, so user text is never markup.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AccountRef",
+    "ActionPress",
+    "Bold",
+    "Button",
+    "ChannelRef",
+    "Code",
+    "FileAttachment",
+    "Invocation",
+    "Italic",
+    "Link",
+    "Mention",
+    "Message",
+    "Part",
+    "Text",
+    "fmt",
+    "plain_text",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(_Frozen):
+    """Plain text, shown exactly as written."""
+
+    kind: Literal["text"] = "text"
+    text: str
+
+
+class Bold(_Frozen):
+    kind: Literal["bold"] = "bold"
+    text: str
+
+
+class Italic(_Frozen):
+    kind: Literal["italic"] = "italic"
+    text: str
+
+
+class Code(_Frozen):
+    """Inline monospace, for ids and commands (``I-12``, ``/vote``)."""
+
+    kind: Literal["code"] = "code"
+    text: str
+
+
+class Link(_Frozen):
+    kind: Literal["link"] = "link"
+    url: str
+    text: str
+
+
+class Mention(_Frozen):
+    """A person: a native mention where the person has an account on the platform, else a name.
+
+    ``accounts`` maps platform to user id (``{"slack": "U1", "telegram": "42"}``).
+    """
+
+    kind: Literal["mention"] = "mention"
+    text: str
+    accounts: dict[str, str] = Field(default_factory=dict)
+
+
+Part = Annotated[Text | Bold | Italic | Code | Link | Mention, Field(discriminator="kind")]
+
+
+class Button(_Frozen):
+    """A button: ``action`` names a registered action, ``args`` its arguments (ids)."""
+
+    label: str
+    action: str
+    args: tuple[str, ...] = ()
+    style: Literal["default", "primary", "danger"] = "default"
+
+
+class FileAttachment(_Frozen):
+    name: str
+    content: bytes
+    mime: str = "text/plain"
+    fallback_url: str | None = None
+
+
+class ChannelRef(_Frozen):
+    """A place to talk: a channel, a chat, a forum topic or thread, or a person's DM.
+
+    ``chat`` is the platform's channel/chat id; ``thread`` the topic/thread id inside it.
+    For a direct message ``dm`` is true and ``chat`` is the platform user id.
+    """
+
+    platform: str
+    chat: str
+    thread: str = ""
+    dm: bool = False
+
+    @property
+    def key(self) -> str:
+        base = f"{self.platform}:{'@' if self.dm else ''}{self.chat}"
+        return f"{base}/{self.thread}" if self.thread else base
+
+    @classmethod
+    def from_key(cls, key: str) -> ChannelRef:
+        platform, _, rest = key.partition(":")
+        dm = rest.startswith("@")
+        rest = rest[1:] if dm else rest
+        chat, _, thread = rest.partition("/")
+        return cls(platform=platform, chat=chat, thread=thread, dm=dm)
+
+
+class Message(_Frozen):
+    """One outgoing message.
+
+    ``ephemeral`` replies are seen only by the person who issued the command (where the
+    platform cannot, the adapter sends them privately or to the same chat, never wider).
+    ``reply_to`` is the platform message id to thread under (set by delivery).
+    """
+
+    parts: tuple[Part, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    ephemeral: bool = False
+    file: FileAttachment | None = None
+    reply_to: str | None = None
+
+    @property
+    def text(self) -> str:
+        return plain_text(self.parts)
+
+    def with_parts(self, *parts: Part) -> Message:
+        return self.model_copy(update={"parts": self.parts + tuple(parts)})
+
+
+def plain_text(parts: Sequence[Part]) -> str:
+    """The text of parts without any formatting (console, notifications, tests)."""
+    out = []
+    for part in parts:
+        if isinstance(part, Link):
+            out.append(part.text if part.text == part.url else f"{part.text} <{part.url}>")
+        elif isinstance(part, Mention):
+            out.append(f"@{part.text}")
+        else:
+            out.append(part.text)
+    return "".join(out)
+
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def fmt(template: str, **values: Any) -> list[Part]:
+    """Fill a (translated) template with values, keeping them as separate parts.
+
+    ``fmt(_("{who} proposed {title}"), who=Mention(...), title=Bold(text=title))``.
+    Strings become Text parts, so user text never turns into markup; ``{{``/``}}`` escape.
+    """
+    parts: list[Part] = []
+    for literal, name, spec, _conv in string.Formatter().parse(template):
+        if literal:
+            parts.append(Text(text=literal))
+        if name is None:
+            continue
+        value = values[name]
+        if isinstance(value, Text | Bold | Italic | Code | Link | Mention):
+            parts.append(value)
+        else:
+            parts.append(Text(text=format(value, spec or "")))
+    return _merge(parts)
+
+
+def _merge(parts: list[Part]) -> list[Part]:
+    merged: list[Part] = []
+    for part in parts:
+        if merged and isinstance(part, Text) and isinstance(merged[-1], Text):
+            merged[-1] = Text(text=merged[-1].text + part.text)
+        else:
+            merged.append(part)
+    return merged
+
+
+class AccountRef(_Frozen):
+    """Who acts, as the platform names them."""
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+    locale: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+ReplyFn = Callable[[Message], Awaitable[None]]
+
+
+@dataclass
+class Invocation:
+    """An incoming chat command, as every adapter hands it to the core.
+
+    ``event_id`` is the platform's id of the event (update id, interaction id, trigger id);
+    the core processes one event id once, so platform retries change nothing.
+    """
+
+    channel: ChannelRef
+    account: AccountRef
+    command: str
+    args: str = ""
+    event_id: str | None = None
+    channel_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def platform(self) -> str:
+        return self.channel.platform
+
+
+@dataclass
+class ActionPress:
+    """A pressed button: the adapter decoded the compact action token into action and args."""
+
+    channel: ChannelRef
+    account: AccountRef
+    token: str
+    message_id: str | None = None
+    event_id: str | None = None
+    channel_name: str | None = None

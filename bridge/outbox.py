@@ -1,0 +1,476 @@
+"""Delivery of outgoing messages through the outbox table.
+
+Writers add rows in the transaction of the change that causes them (``post``,
+``post_to_group``, ``refresh``, ``notify``). The worker claims due rows with a lease,
+hands each to its platform's adapter, and records the platform's message id in the same
+step that marks the row sent. A crash before the send leaves the row pending (sent later,
+once); a lease that runs out makes a claimed row due again. Tracked messages (``ref_key``
+such as ``idea:12``) are drawn by their renderer at send time and edited on ``refresh``, so
+every card converges to the stored state; refreshes of one ref coalesce into one edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.adapter import ChannelGone, RetryLater
+from bridge.db import insert_ignore
+from bridge.messages import ChannelRef, Message
+from bridge.models import Account, Channel, ChannelLink, OutboxRow, PostedMessage
+
+if TYPE_CHECKING:
+    from bridge.core import Bridge
+
+__all__ = ["Outbox"]
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+BATCH = 100
+
+
+class Outbox:
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+        self.worker_id = f"w-{uuid.uuid4().hex[:10]}"
+        self._kick = asyncio.Event()
+
+    # ---------------------------------------------------------------- writing
+
+    def _now(self) -> datetime:
+        return self.bridge.clock.now()
+
+    async def post(
+        self,
+        session: AsyncSession,
+        channel_key: str,
+        message: Message | None = None,
+        *,
+        ref_key: str | None = None,
+        reply_to_ref: str | None = None,
+        locale: str | None = None,
+        delay: timedelta | None = None,
+        status: str = "pending",
+    ) -> OutboxRow:
+        """Queue one message to one channel (or ``platform:@user`` DM)."""
+        if message is None and ref_key is None:
+            raise ValueError("post needs a message or a ref_key with a renderer")
+        now = self._now()
+        row = OutboxRow(
+            kind="send",
+            platform=channel_key.partition(":")[0],
+            channel_key=channel_key,
+            ref_key=ref_key,
+            reply_to_ref=reply_to_ref,
+            payload=message.model_dump(mode="json") if message is not None else None,
+            locale=locale or self.bridge.default_locale,
+            status=status,
+            attempts=0,
+            not_before=now + (delay or timedelta(0)),
+            created_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        self.kick()
+        return row
+
+    async def post_to_group(
+        self,
+        session: AsyncSession,
+        group_id: int,
+        message: Message | None = None,
+        *,
+        ref_key: str | None = None,
+        reply_to_ref: str | None = None,
+        exclude: set[str] | None = None,
+    ) -> list[str]:
+        """Queue a message to every active channel linked to the group; returns channel keys."""
+        channels = (
+            await session.execute(
+                select(Channel)
+                .join(ChannelLink, ChannelLink.channel_id == Channel.id)
+                .where(ChannelLink.group_id == group_id, ChannelLink.active.is_(True))
+                .order_by(Channel.id)
+            )
+        ).scalars().all()
+        keys = []
+        for channel in channels:
+            if exclude and channel.key in exclude:
+                continue
+            await self.post(
+                session, channel.key, message, ref_key=ref_key, reply_to_ref=reply_to_ref
+            )
+            keys.append(channel.key)
+        return keys
+
+    async def refresh(
+        self, session: AsyncSession, ref_key: str, delay: timedelta | None = None
+    ) -> None:
+        """Have every posted copy of a tracked message re-drawn (coalesced, after a delay)."""
+        posted = (
+            await session.execute(
+                select(PostedMessage.platform).where(PostedMessage.ref_key == ref_key).distinct()
+            )
+        ).scalars().all()
+        in_flight = (
+            await session.execute(
+                select(OutboxRow.platform)
+                .where(
+                    OutboxRow.ref_key == ref_key,
+                    OutboxRow.kind == "send",
+                    OutboxRow.status.in_(("pending", "sending")),
+                )
+                .distinct()
+            )
+        ).scalars().all()
+        now = self._now()
+        wait = self.bridge.config.delivery.edit_delay if delay is None else delay
+        for platform in sorted(set(posted) | set(in_flight)):
+            await session.execute(
+                insert_ignore(
+                    session,
+                    OutboxRow,
+                    {
+                        "kind": "refresh",
+                        "platform": platform,
+                        "channel_key": "",
+                        "ref_key": ref_key,
+                        "locale": self.bridge.default_locale,
+                        "status": "pending",
+                        "dedupe_key": f"{ref_key}@{platform}",
+                        "attempts": 0,
+                        "not_before": now + wait,
+                        "created_at": now,
+                    },
+                    ["dedupe_key"],
+                    index_where=and_(
+                        OutboxRow.status == "pending", OutboxRow.dedupe_key.is_not(None)
+                    ),
+                )
+            )
+        self.kick()
+
+    async def notify(
+        self,
+        session: AsyncSession,
+        person_id: int,
+        message: Message,
+        *,
+        fallback_channel: str | None = None,
+        fallback_message: Message | None = None,
+    ) -> str | None:
+        """Tell a person privately, on the account they used last that can get a DM.
+
+        Where none can (a Telegram user who never opened the bot), the DM is held until
+        they do, and ``fallback_message`` (a short mention) goes to ``fallback_channel``.
+        Returns the DM's channel key, or None when the person has no account at all.
+        """
+        accounts = (
+            await session.execute(
+                select(Account)
+                .where(Account.person_id == person_id)
+                .order_by(Account.last_seen_at.desc(), Account.id.desc())
+            )
+        ).scalars().all()
+        if not accounts:
+            return None
+        for account in accounts:
+            if account.dm_open:
+                key = f"{account.platform}:@{account.user_id}"
+                await self.post(session, key, message, locale=account.locale and
+                                self.bridge.locale_for(account.locale))
+                return key
+        account = accounts[0]
+        key = f"{account.platform}:@{account.user_id}"
+        await self.post(session, key, message, status="held",
+                        locale=self.bridge.locale_for(account.locale))
+        if fallback_channel and fallback_message is not None:
+            await self.post(session, fallback_channel, fallback_message)
+        return key
+
+    async def release_held(self, session: AsyncSession, platform: str, user_id: str) -> int:
+        """A person opened the bot's private chat: send what waited for it."""
+        result = await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.status == "held", OutboxRow.channel_key == f"{platform}:@{user_id}")
+            .values(status="pending", not_before=self._now())
+        )
+        self.kick()
+        return int(result.rowcount or 0)
+
+    # ---------------------------------------------------------------- delivering
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The worker loop: deliver what is due, then wait for a kick or the poll interval."""
+        interval = self.bridge.config.delivery.poll_interval.total_seconds()
+        while not stop.is_set():
+            self._kick.clear()
+            try:
+                await self.deliver_due()
+            except Exception:  # the loop must survive a database hiccup
+                log.exception("outbox delivery pass failed")
+            try:
+                await asyncio.wait_for(self._kick.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+
+    async def drain(self, include_delayed: bool = False, max_passes: int = 20) -> int:
+        """Deliver until nothing is due (console and tests)."""
+        total = 0
+        for _ in range(max_passes):
+            n = await self.deliver_due(include_delayed=include_delayed)
+            total += n
+            if n == 0:
+                break
+        return total
+
+    async def deliver_due(self, include_delayed: bool = False) -> int:
+        platforms = [p for p, a in self.bridge.adapters.items() if a.state == "ready"]
+        if not platforms:
+            return 0
+        now = self._now()
+        due = OutboxRow.not_before <= now if not include_delayed else True
+        async with self.bridge.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxRow.id, OutboxRow.channel_key, OutboxRow.ref_key, OutboxRow.kind)
+                    .where(
+                        OutboxRow.platform.in_(platforms),
+                        or_(
+                            and_(OutboxRow.status == "pending", due),
+                            and_(OutboxRow.status == "sending", OutboxRow.claim_until < now),
+                        ),
+                    )
+                    .order_by(OutboxRow.id)
+                    .limit(BATCH)
+                )
+            ).all()
+        lanes: OrderedDict[str, list[int]] = OrderedDict()
+        for row_id, channel_key, ref_key, kind in rows:
+            lane = channel_key if kind == "send" else f"refresh:{ref_key}"
+            lanes.setdefault(lane, []).append(row_id)
+        results = await asyncio.gather(*(self._lane(ids) for ids in lanes.values()))
+        return sum(results)
+
+    async def _lane(self, ids: list[int]) -> int:
+        """Deliver one channel's rows in order; stop the lane at the first that must wait."""
+        done = 0
+        for row_id in ids:
+            row = await self._claim(row_id)
+            if row is None:
+                return done
+            ok = await self._deliver(row)
+            if not ok:
+                return done
+            done += 1
+        return done
+
+    async def _claim(self, row_id: int) -> OutboxRow | None:
+        now = self._now()
+        async with self.bridge.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == row_id,
+                    or_(
+                        OutboxRow.status == "pending",
+                        and_(OutboxRow.status == "sending", OutboxRow.claim_until < now),
+                    ),
+                )
+                .values(
+                    status="sending",
+                    claimed_by=self.worker_id,
+                    claim_until=now + LEASE,
+                    attempts=OutboxRow.attempts + 1,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            return await session.get(OutboxRow, row_id)
+
+    async def _render(self, session: AsyncSession, ref_key: str, locale: str) -> Message | None:
+        kind, _, ident = ref_key.partition(":")
+        render = self.bridge.registry.renderers.get(kind)
+        if render is None:
+            return None
+        return await render(session, self.bridge, ident, locale)
+
+    async def _deliver(self, row: OutboxRow) -> bool:
+        adapter = self.bridge.adapters[row.platform]
+        try:
+            if row.kind == "refresh":
+                return await self._deliver_refresh(row)
+            async with self.bridge.db.transaction() as session:
+                message: Message | None = None
+                if row.ref_key:
+                    message = await self._render(session, row.ref_key, row.locale)
+                if message is None and row.payload is not None:
+                    message = Message.model_validate(row.payload)
+                if message is None:  # the tracked record is gone: nothing to show
+                    await self._finish(session, row, "dropped")
+                    return True
+                if row.reply_to_ref:
+                    parent = (
+                        await session.execute(
+                            select(PostedMessage.platform_message_id).where(
+                                PostedMessage.ref_key == row.reply_to_ref,
+                                PostedMessage.channel_key == row.channel_key,
+                            )
+                        )
+                    ).scalar_one_or_none()
+                    if parent is None and await self._parent_pending(session, row):
+                        raise RetryLater(1.0, "waiting for the message to reply to")
+                    if parent is not None:
+                        message = message.model_copy(update={"reply_to": parent})
+            message_id = await adapter.send(ChannelRef.from_key(row.channel_key), message)
+        except RetryLater as exc:
+            await self._postpone(row, exc.after, str(exc), count=False)
+            return False
+        except ChannelGone as exc:
+            await self._channel_gone(row, str(exc))
+            return True
+        except Exception as exc:
+            log.warning("delivery of outbox row %s failed: %r", row.id, exc)
+            await self._failed(row, repr(exc))
+            return False
+        async with self.bridge.db.transaction() as session:
+            await self._finish(session, row, "sent", message_id)
+            if row.ref_key:
+                await session.execute(
+                    insert_ignore(
+                        session,
+                        PostedMessage,
+                        {
+                            "ref_key": row.ref_key,
+                            "channel_key": row.channel_key,
+                            "platform": row.platform,
+                            "platform_message_id": message_id,
+                            "locale": row.locale,
+                            "created_at": self._now(),
+                        },
+                        ["ref_key", "channel_key"],
+                    )
+                )
+        self.bridge.metrics.delivered.labels(row.platform).inc()
+        return True
+
+    async def _parent_pending(self, session: AsyncSession, row: OutboxRow) -> bool:
+        return (
+            await session.execute(
+                select(OutboxRow.id).where(
+                    OutboxRow.ref_key == row.reply_to_ref,
+                    OutboxRow.channel_key == row.channel_key,
+                    OutboxRow.kind == "send",
+                    OutboxRow.status.in_(("pending", "sending")),
+                )
+            )
+        ).first() is not None
+
+    async def _deliver_refresh(self, row: OutboxRow) -> bool:
+        assert row.ref_key
+        async with self.bridge.db.transaction() as session:
+            sending = (
+                await session.execute(
+                    select(OutboxRow.id).where(
+                        OutboxRow.ref_key == row.ref_key,
+                        OutboxRow.kind == "send",
+                        OutboxRow.platform == row.platform,
+                        OutboxRow.status.in_(("pending", "sending")),
+                    )
+                )
+            ).first()
+            posted = (
+                await session.execute(
+                    select(PostedMessage).where(
+                        PostedMessage.ref_key == row.ref_key,
+                        PostedMessage.platform == row.platform,
+                    )
+                )
+            ).scalars().all()
+            drawn: dict[str, Message | None] = {}
+            for p in posted:
+                if p.locale not in drawn:
+                    drawn[p.locale] = await self._render(session, row.ref_key, p.locale)
+        if sending is not None:
+            await self._postpone(row, 1.0, "waiting for the first send", count=False)
+            return False
+        adapter = self.bridge.adapters[row.platform]
+        for p in posted:
+            message = drawn[p.locale]
+            if message is None:
+                continue
+            try:
+                await adapter.edit(ChannelRef.from_key(p.channel_key), p.platform_message_id,
+                                   message)
+            except RetryLater as exc:
+                await self._postpone(row, exc.after, str(exc), count=False)
+                return False
+            except ChannelGone as exc:
+                log.info("cannot edit %s in %s: %s", row.ref_key, p.channel_key, exc)
+            except Exception as exc:
+                log.warning("edit of %s in %s failed: %r", row.ref_key, p.channel_key, exc)
+                await self._failed(row, repr(exc))
+                return False
+        async with self.bridge.db.transaction() as session:
+            await self._finish(session, row, "sent")
+        self.bridge.metrics.edited.labels(row.platform).inc()
+        return True
+
+    async def _finish(
+        self, session: AsyncSession, row: OutboxRow, status: str, message_id: str | None = None
+    ) -> None:
+        await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row.id)
+            .values(status=status, platform_message_id=message_id, sent_at=self._now(),
+                    claim_until=None)
+        )
+
+    async def _postpone(self, row: OutboxRow, after: float, reason: str, count: bool) -> None:
+        async with self.bridge.db.transaction() as session:
+            values: dict[str, Any] = {
+                "status": "pending",
+                "not_before": self._now() + timedelta(seconds=after),
+                "last_error": reason,
+                "claim_until": None,
+            }
+            if not count:
+                values["attempts"] = OutboxRow.attempts - 1
+            await session.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(**values))
+        self.bridge.metrics.postponed.labels(row.platform).inc()
+
+    async def _failed(self, row: OutboxRow, error: str) -> None:
+        if row.attempts >= self.bridge.config.delivery.max_attempts:
+            async with self.bridge.db.transaction() as session:
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id == row.id)
+                    .values(status="dead", last_error=error, claim_until=None)
+                )
+            log.error("giving up on outbox row %s after %s attempts: %s", row.id,
+                      row.attempts, error)
+            self.bridge.metrics.dead.labels(row.platform).inc()
+            return
+        await self._postpone(row, min(2.0**row.attempts, 300.0), error, count=True)
+
+    async def _channel_gone(self, row: OutboxRow, reason: str) -> None:
+        async with self.bridge.db.transaction() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row.id)
+                .values(status="failed", last_error=reason, claim_until=None)
+            )
+            ref = ChannelRef.from_key(row.channel_key)
+            if not ref.dm:
+                await self.bridge.mark_channel_inactive(session, ref, reason)

@@ -1,0 +1,122 @@
+"""Running the bot: migrate, start adapters, the HTTP server, the scheduler and the
+delivery worker in one asyncio process, and stop cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from typing import TextIO
+
+from bridge.adapter import Adapter
+from bridge.config import Config
+from bridge.core import Bridge
+from bridge.db import upgrade
+from bridge.http import HttpServer
+
+__all__ = ["KNOWN_PLATFORMS", "Runtime", "load_adapter"]
+
+log = logging.getLogger(__name__)
+
+KNOWN_PLATFORMS = ("console", "slack", "telegram", "discord")
+
+
+def load_adapter(platform: str, bridge: Bridge) -> Adapter:
+    if platform not in KNOWN_PLATFORMS:
+        raise ValueError(f"unknown adapter {platform!r} (known: {', '.join(KNOWN_PLATFORMS)})")
+    module = importlib.import_module(f"adapters.{platform}")
+    adapter: Adapter = module.ADAPTER(bridge)
+    return adapter
+
+
+class Runtime:
+    """Everything ``community-bridge run`` starts, in the order it starts and stops it."""
+
+    def __init__(
+        self,
+        config: Config,
+        platforms: list[str] | None = None,
+        http: bool = True,
+        stdin: TextIO | None = None,
+        bridge: Bridge | None = None,
+        console: dict[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.platforms = platforms or config.configured_platforms() or ["console"]
+        self.http_enabled = http and config.http.enabled
+        self.stdin = stdin
+        self.bridge = bridge
+        self.console_options = console or {}
+        self.http: HttpServer | None = None
+        self.stop_event = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> Bridge:
+        await upgrade(self.config.database.url)
+        bridge = self.bridge or Bridge(self.config)
+        self.bridge = bridge
+        await bridge.start()
+        for platform in self.platforms:
+            adapter = load_adapter(platform, bridge)
+            if platform == "console":
+                for key, value in self.console_options.items():
+                    setattr(adapter, key, value)
+            bridge.add_adapter(adapter)
+        if self.http_enabled:
+            self.http = HttpServer(bridge)
+            await self.http.start(self.config.http.host, self.config.http.port)
+        for adapter in bridge.adapters.values():
+            adapter.state = "starting"
+            await adapter.start()
+        bridge.deadlines.start()
+        self._tasks.append(asyncio.create_task(bridge.outbox.run(self.stop_event)))
+        bridge.ready = True
+        log.info("community-bridge ready: adapters %s, http %s", ", ".join(bridge.adapters),
+                 f"{self.config.http.host}:{self.http.port}" if self.http else "off")
+        console = bridge.adapters.get("console")
+        if console is not None:
+            self._tasks.append(asyncio.create_task(self._console(console)))
+        return bridge
+
+    async def _console(self, console: Adapter) -> None:
+        interact = getattr(console, "interact")
+        await interact(self.stdin, self.stop_event)
+        self.stop_event.set()
+
+    async def stop(self) -> None:
+        bridge = self.bridge
+        self.stop_event.set()
+        if bridge is not None:
+            bridge.ready = False
+            bridge.deadlines.stop()
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=5)
+        if bridge is not None:
+            for adapter in bridge.adapters.values():
+                try:
+                    await asyncio.wait_for(adapter.stop(), timeout=5)
+                except Exception:
+                    log.exception("adapter %s did not stop cleanly", adapter.platform)
+        if self.http is not None:
+            await self.http.stop()
+        if bridge is not None:
+            await bridge.close()
+
+    async def run(self, install_signals: bool = True) -> int:
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self.stop_event.set)
+        try:
+            await self.start()
+            await self.stop_event.wait()
+        finally:
+            await self.stop()
+        return 0

@@ -1,0 +1,113 @@
+"""Stored deadlines fired by APScheduler's asyncio scheduler, exactly once.
+
+A deadline row is the canonical record (``schedule`` writes it in the caller's
+transaction). Every process ticks; a tick claims each due row with a conditional UPDATE
+and runs its handler in the same transaction, so the handler's effects (outbox rows, the
+next reminder) commit together with the claim: a crash re-fires it later, a second process
+finds it claimed. Nothing lives only in memory, so a restart loses no deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.models import Deadline
+
+if TYPE_CHECKING:
+    from bridge.core import Bridge
+
+__all__ = ["Deadlines"]
+
+log = logging.getLogger(__name__)
+
+
+class Deadlines:
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def schedule(
+        self, session: AsyncSession, kind: str, ref: str, due_at: datetime
+    ) -> None:
+        """Set the one pending deadline of (kind, ref) to ``due_at`` (replacing an earlier one)."""
+        await self.cancel(session, kind, ref)
+        session.add(Deadline(kind=kind, ref=ref, due_at=due_at, created_at=self.bridge.clock.now()))
+        await session.flush()
+
+    async def cancel(self, session: AsyncSession, kind: str, ref: str) -> None:
+        await session.execute(
+            delete(Deadline).where(
+                Deadline.kind == kind, Deadline.ref == ref, Deadline.fired_at.is_(None)
+            )
+        )
+
+    async def pending(self, session: AsyncSession, kind: str, ref: str) -> Deadline | None:
+        return (
+            await session.execute(
+                select(Deadline).where(
+                    Deadline.kind == kind, Deadline.ref == ref, Deadline.fired_at.is_(None)
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def tick(self) -> int:
+        """Fire every due deadline once; returns how many this process fired."""
+        now = self.bridge.clock.now()
+        async with self.bridge.db.transaction() as session:
+            due = (
+                await session.execute(
+                    select(Deadline.id)
+                    .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
+                    .order_by(Deadline.due_at, Deadline.id)
+                    .limit(200)
+                )
+            ).scalars().all()
+        fired = 0
+        for deadline_id in due:
+            try:
+                fired += await self._fire(deadline_id, now)
+            except Exception:
+                log.exception("deadline %s failed; it will be tried again", deadline_id)
+        if fired:
+            self.bridge.outbox.kick()
+        return fired
+
+    async def _fire(self, deadline_id: int, now: datetime) -> int:
+        async with self.bridge.db.transaction() as session:
+            claimed = await session.execute(
+                update(Deadline)
+                .where(Deadline.id == deadline_id, Deadline.fired_at.is_(None))
+                .values(fired_at=now, fired_by=self.bridge.outbox.worker_id)
+                .returning(Deadline.kind, Deadline.ref)
+            )
+            row = claimed.first()
+            if row is None:
+                return 0
+            kind, ref = row
+            handler = self.bridge.registry.deadlines.get(kind)
+            if handler is None:
+                log.warning("no handler for deadline kind %r (ref %s)", kind, ref)
+                return 1
+            await handler(session, self.bridge, ref)
+            self.bridge.metrics.deadlines.labels(kind).inc()
+            return 1
+
+    def start(self) -> None:
+        """Tick every second on the running loop (APScheduler's asyncio scheduler)."""
+        self._scheduler = AsyncIOScheduler()
+        self._scheduler.add_job(
+            self.tick, "interval", seconds=1, max_instances=1, coalesce=True,
+            id="deadlines", misfire_grace_time=30,
+        )
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None

@@ -1,0 +1,1 @@
+"""Business logic shared by every platform: plain async functions over a session."""

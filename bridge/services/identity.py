@@ -1,0 +1,244 @@
+"""Persons and their platform accounts; joining accounts of one person with ``/connect``."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.db import insert_ignore
+from bridge.errors import NotFound, UserError
+from bridge.i18n import N_
+from bridge.messages import AccountRef, Mention
+from bridge.models import Account, ConnectCode, Person, RoleGrant
+from bridge.registry import registry
+
+__all__ = [
+    "create_connect_code",
+    "ensure_account",
+    "find_account",
+    "mention",
+    "person_mention",
+    "redeem_connect_code",
+    "resolve_account",
+]
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_TTL = timedelta(minutes=15)
+
+
+async def ensure_account(
+    session: AsyncSession,
+    community_id: int,
+    ref: AccountRef,
+    now: datetime,
+    can_dm: bool = False,
+) -> Account:
+    """The account for a platform identity, created with its own person on first sight."""
+    account = await find_account(session, ref.platform, ref.user_id)
+    if account is None:
+        person = Person(
+            community_id=community_id,
+            display_name=ref.display_name or ref.user_id,
+            locale=None,
+            created_at=now,
+        )
+        session.add(person)
+        await session.flush()
+        result = await session.execute(
+            insert_ignore(
+                session,
+                Account,
+                {
+                    "person_id": person.id,
+                    "platform": ref.platform,
+                    "user_id": ref.user_id,
+                    "display_name": ref.display_name or ref.user_id,
+                    "locale": ref.locale,
+                    "dm_open": can_dm,
+                    "created_at": now,
+                    "last_seen_at": now,
+                },
+                ["platform", "user_id"],
+            )
+        )
+        if result.rowcount == 0:  # another process created it meanwhile
+            await session.delete(person)
+        account = await find_account(session, ref.platform, ref.user_id)
+        assert account is not None
+        return account
+    changes: dict[str, object] = {"last_seen_at": now}
+    if ref.display_name and ref.display_name != account.display_name:
+        changes["display_name"] = ref.display_name
+    if ref.locale and ref.locale != account.locale:
+        changes["locale"] = ref.locale
+    if can_dm and not account.dm_open:
+        changes["dm_open"] = True
+    for key, value in changes.items():
+        setattr(account, key, value)
+    return account
+
+
+async def find_account(session: AsyncSession, platform: str, user_id: str) -> Account | None:
+    return (
+        await session.execute(
+            select(Account).where(Account.platform == platform, Account.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+
+
+def mention(account: Account) -> Mention:
+    return Mention(text=account.display_name or account.user_id,
+                   accounts={account.platform: account.user_id})
+
+
+async def person_mention(session: AsyncSession, person_id: int) -> Mention:
+    """A mention of a person that every platform can render natively where they have an account."""
+    person = await session.get(Person, person_id)
+    accounts = (
+        await session.execute(
+            select(Account).where(Account.person_id == person_id).order_by(Account.last_seen_at)
+        )
+    ).scalars().all()
+    name = person.display_name if person else ""
+    if accounts:
+        name = accounts[-1].display_name or name
+    return Mention(text=name or "?", accounts={a.platform: a.user_id for a in accounts})
+
+
+async def create_connect_code(session: AsyncSession, account: Account, now: datetime) -> str:
+    """A fresh one-time code for the account's person (earlier unused codes are dropped)."""
+    await session.execute(
+        delete(ConnectCode).where(
+            ConnectCode.account_id == account.id, ConnectCode.used_at.is_(None)
+        )
+    )
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    session.add(
+        ConnectCode(
+            code=code,
+            person_id=account.person_id,
+            account_id=account.id,
+            created_at=now,
+            expires_at=now + CODE_TTL,
+        )
+    )
+    await session.flush()
+    return code
+
+
+async def redeem_connect_code(
+    session: AsyncSession, account: Account, code: str, now: datetime
+) -> tuple[int, Account]:
+    """Join ``account``'s person into the person who made ``code``.
+
+    Returns the remaining person id and the account that made the code. Every feature's
+    records of the joined person move over (``merge_hook``); where both persons had a
+    record that must stay unique (a vote on the same idea), the code owner's stays.
+    """
+    row = (
+        await session.execute(
+            select(ConnectCode)
+            .where(ConnectCode.code == code.strip().upper())
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise UserError(N_("This code is unknown or has expired. Ask for a new one with /connect."))
+    origin = await session.get(Account, row.account_id)
+    assert origin is not None
+    if origin.platform == account.platform and origin.user_id == account.user_id:
+        raise UserError(
+            N_("Use this code from your account on another platform, not from this one.")
+        )
+    claimed = await session.execute(
+        update(ConnectCode)
+        .where(ConnectCode.code == row.code, ConnectCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        raise UserError(N_("This code is unknown or has expired. Ask for a new one with /connect."))
+    into, source = row.person_id, account.person_id
+    if into != source:
+        await merge_persons(session, source, into)
+    return into, origin
+
+
+async def merge_persons(session: AsyncSession, from_id: int, into_id: int) -> None:
+    """Move everything of person ``from_id`` to ``into_id``."""
+    for hook in registry.merge_hooks:
+        await hook(session, from_id, into_id)
+    grants = (
+        await session.execute(select(RoleGrant).where(RoleGrant.person_id == from_id))
+    ).scalars().all()
+    for grant in grants:
+        exists = (
+            await session.execute(
+                select(RoleGrant.id).where(
+                    RoleGrant.person_id == into_id,
+                    RoleGrant.role == grant.role,
+                    RoleGrant.group_id.is_(None)
+                    if grant.group_id is None
+                    else RoleGrant.group_id == grant.group_id,
+                )
+            )
+        ).first()
+        if exists:
+            await session.delete(grant)
+        else:
+            grant.person_id = into_id
+    await session.flush()
+    await session.execute(
+        update(Account).where(Account.person_id == from_id).values(person_id=into_id)
+    )
+    await session.execute(
+        update(ConnectCode).where(ConnectCode.person_id == from_id).values(person_id=into_id)
+    )
+    await session.execute(
+        update(Person).where(Person.id == from_id).values(merged_into_id=into_id)
+    )
+    session.expire_all()
+
+
+_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+_DISCORD_MENTION = re.compile(r"^<@!?(\d+)>$")
+
+
+async def resolve_account(
+    session: AsyncSession, community_id: int, platform: str, text: str, now: datetime
+) -> Account:
+    """Find the account a command names: ``slack:U0123``, a platform mention, or ``@name``.
+
+    ``platform:user_id`` creates the account if it was never seen (roles can be granted
+    before the person writes); ``@name`` must match a known account of this platform.
+    """
+    text = text.strip()
+    m = _SLACK_MENTION.match(text)
+    if m:
+        text = f"slack:{m.group(1)}"
+    m = _DISCORD_MENTION.match(text)
+    if m:
+        text = f"discord:{m.group(1)}"
+    if not text.startswith("@") and ":" in text:
+        plat, _, user_id = text.partition(":")
+        if plat and user_id and re.fullmatch(r"[a-z]+", plat):
+            return await ensure_account(session, community_id,
+                                        AccountRef(platform=plat, user_id=user_id), now)
+    name = text.lstrip("@").lower()
+    candidates = (
+        await session.execute(select(Account).where(Account.platform == platform))
+    ).scalars().all()
+    for account in candidates:
+        if account.user_id.lower() == name:
+            return account
+    named = [a for a in candidates if (a.display_name or "").lower() == name]
+    if len(named) == 1:
+        return named[0]
+    raise NotFound(
+        N_("I don't know {who}. Name them as platform:user_id (for example slack:U0123) or "
+           "@name of someone who has used the bot here."),
+        who=text,
+    )

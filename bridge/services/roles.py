@@ -1,0 +1,123 @@
+"""Roles: member, host, admin; community-wide or for one group. Admin includes host."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.db import insert_ignore
+from bridge.models import Account, RoleGrant
+
+__all__ = ["admin_person_ids", "grant", "has_role", "host_person_ids", "rank_of"]
+
+RANK = {"member": 1, "host": 2, "admin": 3}
+
+
+async def rank_of(
+    session: AsyncSession,
+    person_id: int,
+    group_id: int | None,
+    bootstrap_admins: Iterable[str] = (),
+) -> int:
+    """1 member, 2 host, 3 admin: the highest role that counts here (community or group)."""
+    admins = set(bootstrap_admins)
+    if admins:
+        keys = (
+            await session.execute(
+                select(Account.platform, Account.user_id).where(Account.person_id == person_id)
+            )
+        ).all()
+        if any(f"{p}:{u}" in admins for p, u in keys):
+            return RANK["admin"]
+    cond = RoleGrant.group_id.is_(None)
+    if group_id is not None:
+        cond = or_(cond, RoleGrant.group_id == group_id)
+    roles = (
+        await session.execute(
+            select(RoleGrant.role, RoleGrant.group_id).where(
+                RoleGrant.person_id == person_id, cond
+            )
+        )
+    ).all()
+    best = RANK["member"]
+    for role, gid in roles:
+        value = RANK[role]
+        if role == "admin" and gid is not None:
+            value = RANK["host"]  # a group admin counts as that group's host
+        best = max(best, value)
+    return best
+
+
+async def has_role(
+    session: AsyncSession,
+    person_id: int,
+    role: str,
+    group_id: int | None = None,
+    bootstrap_admins: Iterable[str] = (),
+) -> bool:
+    return await rank_of(session, person_id, group_id, bootstrap_admins) >= RANK[role]
+
+
+async def grant(
+    session: AsyncSession,
+    person_id: int,
+    role: str,
+    group_id: int | None,
+    by: int | None,
+    now: datetime,
+) -> bool:
+    """Grant a role; False when the person had it already."""
+    where = RoleGrant.group_id.is_(None) if group_id is None else RoleGrant.group_id.is_not(None)
+    elements = ["person_id", "role"] if group_id is None else ["person_id", "role", "group_id"]
+    result = await session.execute(
+        insert_ignore(
+            session,
+            RoleGrant,
+            {
+                "person_id": person_id,
+                "role": role,
+                "group_id": group_id,
+                "granted_by_id": by,
+                "granted_at": now,
+            },
+            elements,
+            index_where=where,
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def host_person_ids(session: AsyncSession, group_id: int | None) -> list[int]:
+    """Hosts of a group, falling back to the community's hosts and admins."""
+    if group_id is not None:
+        ids = (
+            await session.execute(
+                select(RoleGrant.person_id).where(
+                    RoleGrant.group_id == group_id, RoleGrant.role.in_(("host", "admin"))
+                )
+            )
+        ).scalars().all()
+        if ids:
+            return sorted(set(ids))
+    ids = (
+        await session.execute(
+            select(RoleGrant.person_id).where(
+                RoleGrant.group_id.is_(None), RoleGrant.role == "host"
+            )
+        )
+    ).scalars().all()
+    return sorted(set(ids))
+
+
+async def admin_person_ids(session: AsyncSession) -> list[int]:
+    ids = (
+        await session.execute(
+            select(RoleGrant.person_id).where(
+                RoleGrant.group_id.is_(None), RoleGrant.role == "admin"
+            )
+        )
+    ).scalars().all()
+    return sorted(set(ids))
