@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bridge.errors import Denied, UserError
-from bridge.i18n import N_, Translator
+from bridge.i18n import N_, ROLE_PLURALS, Translator
 from bridge.messages import Button, Mention, Message, Part, Text, fmt
 from bridge.services import audit, roles
 
@@ -78,7 +78,7 @@ class Context:
 
     def require(self, role: str) -> None:
         if self.rank < roles.RANK[role]:
-            raise Denied(N_("Only {role}s may do that here."), role=self.t(role))
+            raise Denied(N_("Only {role} may do that here."), role=self.t(ROLE_PLURALS[role]))
 
     # ---- translation and text
     def _(self, message: str) -> str:
@@ -102,6 +102,7 @@ class Context:
         buttons: tuple[Button, ...] | list[Button] = (),
         ephemeral: bool = True,
         file: Any = None,
+        form: Any = None,
     ) -> Message:
         """Answer the person who acted (ephemeral by default: only they see it)."""
         parts: list[Part] = []
@@ -113,7 +114,7 @@ class Context:
             else:
                 parts.append(item)
         message = Message(parts=tuple(parts), buttons=tuple(buttons), ephemeral=ephemeral,
-                          file=file)
+                          file=file, form=form)
         self.replies.append(message)
         return message
 

@@ -23,7 +23,7 @@ from bridge.config import Config
 from bridge.context import ActionContext, Context
 from bridge.db import Database, insert_ignore
 from bridge.errors import UsageError, UserError
-from bridge.i18n import N_, pick_locale, translator
+from bridge.i18n import N_, ROLE_PLURALS, pick_locale, translator
 from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation, Message, Text
 from bridge.metrics import Metrics
 from bridge.models import (
@@ -190,8 +190,8 @@ class Bridge:
                                  choices=", ".join(cmd.subcommands))
         if ctx.rank < WHO_RANK[who]:
             raise UserError(
-                N_("Only {role}s may use /{command}."),
-                role=ctx.t.gettext(who),
+                N_("Only {role} may use /{command}."),
+                role=ctx.t.gettext(ROLE_PLURALS[who]),
                 command=cmd.name if target is cmd else f"{cmd.name} {target.name}",
             )
         if cmd.in_group:
@@ -241,8 +241,8 @@ class Bridge:
                 assert isinstance(ctx, ActionContext)
                 ctx.message_id = press.message_id
                 if ctx.rank < WHO_RANK[action.who]:
-                    raise UserError(N_("Only {role}s may do that here."),
-                                    role=t.gettext(action.who))
+                    raise UserError(N_("Only {role} may do that here."),
+                                    role=t.gettext(ROLE_PLURALS[action.who]))
                 await action.handler(ctx, *args)
                 replies = ctx.replies
         except UserError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -140,12 +141,19 @@ def _upgrade_sync(url: str) -> None:
 
 async def upgrade(url: str) -> None:
     """Apply every migration (all feature branches) up to their heads."""
-    _ensure_sqlite_dir(url) if url.startswith("sqlite") else None
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
     await asyncio.to_thread(_upgrade_sync, url)
 
 
 def upgrade_blocking(url: str) -> None:
-    """Apply migrations from synchronous code (CLI ``db upgrade``)."""
+    """Apply migrations from synchronous code (CLI ``db upgrade``, test set-up)."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-    _upgrade_sync(url)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _upgrade_sync(url)
+        return
+    with ThreadPoolExecutor(1) as pool:  # alembic's env runs its own event loop
+        pool.submit(_upgrade_sync, url).result()

@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["SUPPORTED", "N_", "Translator", "pick_locale", "translator"]
+__all__ = ["ROLE_PLURALS", "SUPPORTED", "WORDS", "N_", "Translator", "pick_locale", "translator"]
 
 SUPPORTED = ("en", "de")
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -24,6 +24,13 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it now (help texts, labels)."""
     return message
+
+
+#: "Only {role} may ..." takes these, translated.
+ROLE_PLURALS = {"all": N_("everyone"), "member": N_("members"), "host": N_("hosts"),
+                "admin": N_("admins")}
+#: Words shown from stored values (roles, visibilities), marked for extraction.
+WORDS = (N_("member"), N_("host"), N_("admin"), N_("closed"), N_("internal"), N_("public"))
 
 
 class Translator:

@@ -23,6 +23,7 @@ __all__ = [
     "ChannelRef",
     "Code",
     "FileAttachment",
+    "FormRequest",
     "Invocation",
     "Italic",
     "Link",
@@ -99,6 +100,22 @@ class FileAttachment(_Frozen):
     fallback_url: str | None = None
 
 
+class FormRequest(_Frozen):
+    """Ask for a command's arguments in a form (Slack/Discord modal) where the platform can.
+
+    ``command`` (and ``subcommand``) name a registered command; its params become the
+    fields, ``prefill`` fixes some of them (``{"idea": "I-3"}``). On submit the adapter
+    composes the arguments with ``bridge.registry.compose_args`` and calls
+    ``bridge.handle``. Platforms without forms show the message's text, which must say
+    what to type instead.
+    """
+
+    command: str
+    subcommand: str | None = None
+    title: str = ""
+    prefill: dict[str, str] = Field(default_factory=dict)
+
+
 class ChannelRef(_Frozen):
     """A place to talk: a channel, a chat, a forum topic or thread, or a person's DM.
 
@@ -138,6 +155,7 @@ class Message(_Frozen):
     ephemeral: bool = False
     file: FileAttachment | None = None
     reply_to: str | None = None
+    form: FormRequest | None = None
 
     @property
     def text(self) -> str:

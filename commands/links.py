@@ -28,9 +28,10 @@ async def link(ctx: Context, group: str) -> None:
     current = ctx.link
     if current is not None and current.group_id == target.id and current.active:
         raise UserError(N_("This channel is linked to {group} already."), group=target.slug)
-    previous = await svc.link_channel(ctx.session, channel, target, ctx.person_id, ctx.now)
+    before = current.group_id if current is not None else None
+    await svc.link_channel(ctx.session, channel, target, ctx.person_id, ctx.now)
     await ctx.audit("channel.link", channel.key, group=target.slug)
-    if previous is not None and current is not None and current.group_id != target.id:
+    if before is not None and before != target.id:
         ctx.say(*ctx.fmt(N_("This channel now shows the group {group} (it showed another "
                             "group before)."), group=Bold(text=target.slug)))
     else:

@@ -156,8 +156,8 @@ async def ensure_channel(
 
 async def link_channel(
     session: AsyncSession, channel: Channel, group: Group, by: int | None, now: datetime
-) -> ChannelLink | None:
-    """Link a channel to a group; returns the previous link's group name if it moved."""
+) -> None:
+    """Link a channel to a group (moving an existing link, re-activating a paused one)."""
     link = (
         await session.execute(select(ChannelLink).where(ChannelLink.channel_id == channel.id))
     ).scalar_one_or_none()
@@ -176,15 +176,13 @@ async def link_channel(
                 ["channel_id"],
             )
         )
-        return None
-    previous = link
+        return
     link.group_id = group.id
     link.active = True
     link.inactive_reason = None
     link.linked_by_id = by
     link.linked_at = now
     await session.flush()
-    return previous
 
 
 async def unlink_channel(session: AsyncSession, channel: Channel) -> Group | None:
