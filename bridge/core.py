@@ -406,6 +406,21 @@ class Bridge:
     ) -> bool:
         return await roles.grant(session, person_id, role, group_id, by, self.clock.now())
 
+    async def get_setting(self, key: str) -> str | None:
+        """A value shared by every bot process (e.g. a hash of the synced command set)."""
+        async with self.db.transaction() as session:
+            return (
+                await session.execute(select(Setting.value).where(Setting.key == key))
+            ).scalar_one_or_none()
+
+    async def set_setting(self, key: str, value: str) -> None:
+        async with self.db.transaction() as session:
+            row = await session.get(Setting, key)
+            if row is None:
+                session.add(Setting(key=key, value=value))
+            else:
+                row.value = value
+
     async def close(self) -> None:
         await self.db.dispose()
 
