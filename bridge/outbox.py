@@ -37,6 +37,10 @@ LEASE = timedelta(seconds=60)
 BATCH = 100
 
 
+class _WaitForParent(Exception):
+    """A reply whose card in the same channel has not been sent yet."""
+
+
 class Outbox:
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
@@ -270,10 +274,12 @@ class Outbox:
             row = await self._claim(row_id)
             if row is None:
                 return done
-            ok = await self._deliver(row)
-            if not ok:
+            outcome = await self._deliver(row)
+            if outcome == "stop":
                 return done
-            done += 1
+            if outcome == "sent":
+                done += 1
+            # "later": a reply waiting for its card steps aside; the card may be behind it
         return done
 
     async def _claim(self, row_id: int) -> OutboxRow | None:
@@ -306,11 +312,12 @@ class Outbox:
             return None
         return await render(session, self.bridge, ident, locale)
 
-    async def _deliver(self, row: OutboxRow) -> bool:
+    async def _deliver(self, row: OutboxRow) -> str:
+        """Deliver one claimed row: "sent", "later" (lane goes on) or "stop" (lane waits)."""
         adapter = self.bridge.adapters[row.platform]
         try:
             if row.kind == "refresh":
-                return await self._deliver_refresh(row)
+                return "sent" if await self._deliver_refresh(row) else "stop"
             async with self.bridge.db.transaction() as session:
                 message: Message | None = None
                 if row.ref_key:
@@ -319,7 +326,7 @@ class Outbox:
                     message = Message.model_validate(row.payload)
                 if message is None:  # the tracked record is gone: nothing to show
                     await self._finish(session, row, "dropped")
-                    return True
+                    return "sent"
                 if row.reply_to_ref:
                     parent = (
                         await session.execute(
@@ -330,20 +337,23 @@ class Outbox:
                         )
                     ).scalar_one_or_none()
                     if parent is None and await self._parent_pending(session, row):
-                        raise RetryLater(1.0, "waiting for the message to reply to")
+                        raise _WaitForParent()
                     if parent is not None:
                         message = message.model_copy(update={"reply_to": parent})
             message_id = await adapter.send(ChannelRef.from_key(row.channel_key), message)
+        except _WaitForParent:
+            await self._postpone(row, 1.0, "waiting for the message to reply to", count=False)
+            return "later"
         except RetryLater as exc:
             await self._postpone(row, exc.after, str(exc), count=False)
-            return False
+            return "stop"
         except ChannelGone as exc:
             await self._channel_gone(row, str(exc))
-            return True
+            return "sent"
         except Exception as exc:
             log.warning("delivery of outbox row %s failed: %r", row.id, exc)
             await self._failed(row, repr(exc))
-            return False
+            return "stop"
         async with self.bridge.db.transaction() as session:
             await self._finish(session, row, "sent", message_id)
             if row.ref_key:
@@ -363,7 +373,7 @@ class Outbox:
                     )
                 )
         self.bridge.metrics.delivered.labels(row.platform).inc()
-        return True
+        return "sent"
 
     async def _parent_pending(self, session: AsyncSession, row: OutboxRow) -> bool:
         return (

@@ -1,0 +1,183 @@
+"""The outbox: nothing lost and nothing sent twice across crashes; retries; lost channels;
+tracked messages drawn at send time and edits coalesced until they show the stored state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from adapters.console import ConsoleAdapter
+from bridge.adapter import ChannelGone, RetryLater
+from bridge.clock import FakeClock
+from bridge.core import Bridge
+from bridge.messages import ChannelRef, Message, Text
+from bridge.models import ChannelLink, OutboxRow, PostedMessage, Setting
+from bridge.registry import registry, renderer
+from tests.chat import Chat
+from tests.conftest import BridgeFactory, attach_console
+
+
+def note(text: str) -> Message:
+    return Message(parts=(Text(text=text),))
+
+
+async def queue(bridge: Bridge, channel_key: str, text: str, **kw: object) -> None:
+    async with bridge.db.transaction() as session:
+        await bridge.outbox.post(session, channel_key, note(text), **kw)  # type: ignore[arg-type]
+
+
+class Flaky(ConsoleAdapter):
+    """The console, failing as told: a list of exceptions raised by the next sends."""
+
+    failures: list[Exception]
+
+    async def send(self, channel: ChannelRef, message: Message) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        return await super().send(channel, message)
+
+
+async def test_crash_after_commit_before_send_delivers_once(make_bridge: BridgeFactory) -> None:
+    first = await make_bridge()
+    await queue(first, "console:#general", "hello")
+    await first.close()  # the process dies before its worker ran
+
+    printed: list[str] = []
+    second = await make_bridge()
+    attach_console(second, printed)
+    assert await second.outbox.drain() == 1
+    assert await second.outbox.drain() == 0
+
+    third = await make_bridge()
+    attach_console(third, printed)
+    assert await third.outbox.drain() == 0
+    assert printed == ["[#general] hello"]
+
+
+async def test_claimed_row_of_a_dead_worker_is_sent_after_its_lease(
+    make_bridge: BridgeFactory, clock: FakeClock
+) -> None:
+    dead = await make_bridge()
+    await queue(dead, "console:#general", "once")
+    async with dead.db.transaction() as s:
+        row_id = (await s.execute(select(OutboxRow.id))).scalar_one()
+    assert await dead.outbox._claim(row_id) is not None  # claimed, then the worker dies
+
+    printed: list[str] = []
+    alive = await make_bridge()
+    attach_console(alive, printed)
+    assert await alive.outbox.drain() == 0  # the lease still holds
+    clock.advance(timedelta(seconds=61))
+    assert await alive.outbox.drain() == 1
+    assert printed == ["[#general] once"]
+
+
+async def test_rate_limit_is_waited_out_and_nothing_dropped(
+    bridge: Bridge, clock: FakeClock
+) -> None:
+    printed: list[str] = []
+    flaky = Flaky(bridge, out=printed.append)
+    flaky.failures = [RetryLater(30)]
+    flaky.state = "ready"
+    bridge.add_adapter(flaky)
+    await queue(bridge, "console:#general", "first")
+    await queue(bridge, "console:#general", "second")
+    assert await bridge.outbox.drain() == 0
+    assert printed == []
+    clock.advance(31)
+    assert await bridge.outbox.drain() == 2
+    assert printed == ["[#general] first", "[#general] second"]  # order kept
+
+
+async def test_transient_errors_retry_with_backoff_then_give_up(
+    bridge: Bridge, clock: FakeClock
+) -> None:
+    printed: list[str] = []
+    flaky = Flaky(bridge, out=printed.append)
+    flaky.failures = [OSError("reset")] * 20
+    flaky.state = "ready"
+    bridge.add_adapter(flaky)
+    await queue(bridge, "console:#general", "doomed")
+    for _ in range(12):
+        await bridge.outbox.drain()
+        clock.advance(301)
+    async with bridge.db.transaction() as s:
+        row = (await s.execute(select(OutboxRow))).scalar_one()
+    assert row.status == "dead"
+    assert row.attempts == bridge.config.delivery.max_attempts
+    assert printed == []
+
+
+async def test_lost_channel_pauses_its_link_and_tells_admins(chat: Chat, bridge: Bridge) -> None:
+    await chat("/group new ideas", "/link ideas")
+    printed: list[str] = []
+    flaky = Flaky(bridge, out=printed.append)
+    flaky.failures = [ChannelGone("channel_not_found")]
+    flaky.state = "ready"
+    bridge.add_adapter(flaky)
+    await queue(bridge, "console:#general", "into the void")
+    await bridge.outbox.drain()
+    async with bridge.db.transaction() as s:
+        link = (await s.execute(select(ChannelLink))).scalar_one()
+    assert link.active is False
+    assert link.inactive_reason == "channel_not_found"
+    assert printed == [
+        "[@admin] I can no longer post in #general (console: channel_not_found). Its link to "
+        "the group ideas is paused; /link it again once I have access."
+    ]
+    out = await chat("/groups")
+    assert "#general [console] (paused)" in out
+
+
+COUNTER: dict[str, int] = {}
+
+
+@renderer("testcard")
+async def _draw(session: object, bridge: Bridge, ident: str, locale: str) -> Message:
+    return note(f"card {ident}: {COUNTER.get(ident, 0)} votes")
+
+
+async def test_tracked_message_drawn_at_send_time_and_edits_coalesce(
+    chat: Chat, bridge: Bridge, clock: FakeClock
+) -> None:
+    assert "testcard" in registry.renderers
+    await chat("/group new ideas", "/link ideas")
+    COUNTER["a"] = 0
+    async with bridge.db.transaction() as s:
+        group_id = (await s.execute(select(ChannelLink.group_id))).scalar_one()
+        await bridge.outbox.post_to_group(s, group_id, ref_key="testcard:a")
+    COUNTER["a"] = 1  # changes before the first send are shown by the first send
+    assert await chat.flush() == "[#general] card a: 1 votes"
+    for n in range(2, 7):
+        COUNTER["a"] = n
+        async with bridge.db.transaction() as s:
+            await bridge.outbox.refresh(s, "testcard:a")
+    assert await bridge.outbox.drain() == 0  # within the edit delay: nothing yet
+    clock.advance(bridge.config.delivery.edit_delay)
+    assert await chat.flush() == "[#general] (edited) card a: 6 votes"  # one edit, final count
+    async with bridge.db.transaction() as s:
+        posted = (await s.execute(select(PostedMessage))).scalars().all()
+        assert [(p.ref_key, p.channel_key) for p in posted] == [("testcard:a", "console:#general")]
+
+
+async def test_replies_wait_for_the_card_they_belong_under(chat: Chat, bridge: Bridge) -> None:
+    COUNTER["b"] = 3
+    async with bridge.db.transaction() as s:
+        await bridge.outbox.post(s, "console:#general", note("a comment"),
+                                 reply_to_ref="testcard:b")
+        await bridge.outbox.post(s, "console:#general", ref_key="testcard:b")
+    out = await chat.flush()
+    assert out.lines == ["[#general] card b: 3 votes", "[#general] ↳ a comment"]
+
+
+async def test_action_key_is_shared_by_processes(make_bridge: BridgeFactory) -> None:
+    one = await make_bridge()
+    two = await make_bridge()
+    assert one.codec is not None and two.codec is not None
+    from bridge.messages import Button
+
+    token = one.encode_button(Button(label="x", action="i.sup", args=("7",)))
+    assert two.codec.decode(token) == ("i.sup", ("7",))
+    async with one.db.transaction() as s:
+        assert len((await s.execute(select(Setting))).scalars().all()) == 1
