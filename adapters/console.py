@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import secrets
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
@@ -178,16 +179,40 @@ class ConsoleAdapter(Adapter):
         """Read lines until EOF or ``:quit`` (stdin by default), then deliver what is left."""
         stream = stream or sys.stdin
         show_prompt = stream.isatty() if prompt is None else prompt
+        lines = _read_lines(stream)
         while stop is None or not stop.is_set():
             if show_prompt:
                 where = "@" if self.dm else f"#{self.channel}"
                 print(f"{self.user}@{where}> ", end="", flush=True)
-            line = await asyncio.to_thread(stream.readline)
-            if not line:
+            line = await lines.get()
+            if line is None:
                 break
             if not await self.line(line):
                 break
         await self.bridge.outbox.drain(include_delayed=True)
+
+
+def _read_lines(stream: TextIO) -> asyncio.Queue[str | None]:
+    """Lines of a blocking stream, read on a daemon thread (None at EOF).
+
+    A daemon thread, not the loop's executor: a shutdown never waits for a pending read.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        try:
+            for line in iter(stream.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+        except (OSError, ValueError, RuntimeError):
+            pass
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:  # the loop is gone
+            pass
+
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+    return queue
 
 
 ADAPTER = ConsoleAdapter

@@ -200,7 +200,6 @@ async def merge_persons(session: AsyncSession, from_id: int, into_id: int) -> No
     await session.execute(
         update(Person).where(Person.id == from_id).values(merged_into_id=into_id)
     )
-    session.expire_all()
 
 
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")

@@ -1,0 +1,116 @@
+"""The command line as a user runs it: a scripted console session, `run` with /healthz and a
+clean stop on SIGTERM, `db upgrade`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BACKEND, PG_URL
+
+SESSION = """\
+/help
+/group new ideas internal
+/link ideas
+:channel random
+/link ideas
+:user bob
+/link ideas
+/group new sneaky
+/frobnicate
+/groups
+:quit
+/never-read
+"""
+
+
+def _config(tmp_path: Path, port: int = 0) -> Path:
+    url = PG_URL if BACKEND == "postgres" else f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    path = tmp_path / "bot.toml"
+    path.write_text(
+        f'[community]\nname = "CLI"\nadmins = ["console:admin"]\n'
+        f'[database]\nurl = "{url}"\n[http]\nport = {port}\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def cli_config(tmp_path: Path, db_url: str) -> Path:  # db_url: a clean database per test
+    return _config(tmp_path)
+
+
+def test_scripted_console_session(cli_config: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "console", "--config", str(cli_config)],
+        input=SESSION, capture_output=True, text=True, timeout=120, cwd=cli_config.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "[#general] (only admin) Commands you can use here:"
+    assert "[#general] (only admin) Created group ideas (internal). Link a channel to it " \
+           "with /link ideas." in lines
+    assert "[#general] This channel is now linked to the group ideas. Type /help to see " \
+           "what you can do here." in lines
+    assert "[#random] This channel is now linked to the group ideas. Type /help to see " \
+           "what you can do here." in lines
+    assert "[#random] (only bob) Only admins may use /link." in lines
+    assert "[#random] (only bob) Only admins may use /group new." in lines
+    assert "[#random] (only bob) I don't know the command /frobnicate. Type /help for the " \
+           "commands you can use." in lines
+    assert "  • ideas (internal) — #general [console], #random [console]" in lines
+    assert "never-read" not in result.stdout
+
+
+def test_db_upgrade(cli_config: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "db", "upgrade", "--config", str(cli_config)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "database is up to date" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_answers_healthz_and_stops_on_sigterm(tmp_path: Path, db_url: str) -> None:
+    port = _free_port()
+    config = _config(tmp_path, port)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "run", "--config", str(config)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    body = json.loads(r.read())
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.2)
+        assert body == {"status": "ok", "adapters": {"console": {"state": "ready"}}}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+            assert b"bridge_adapter_ready" in r.read()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
