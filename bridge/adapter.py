@@ -54,7 +54,7 @@ class Adapter(ABC):
     async def stop(self) -> None:
         self.state = "stopped"
 
-    def add_routes(self, app: web.Application) -> None:
+    def add_routes(self, app: web.Application) -> None:  # noqa: B027 (optional hook)
         """Mount HTTP routes on the shared aiohttp server (webhooks). Called before start."""
 
     @abstractmethod

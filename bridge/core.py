@@ -21,7 +21,7 @@ from bridge.actions import ActionCodec, ExpiredButton
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.context import ActionContext, Context
-from bridge.db import Database, insert_ignore
+from bridge.db import Database, affected, insert_ignore
 from bridge.errors import UsageError, UserError
 from bridge.i18n import N_, ROLE_PLURALS, pick_locale, translator
 from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation, Message, Text
@@ -292,7 +292,7 @@ class Bridge:
                 ["platform", "event_id"],
             )
         )
-        if result.rowcount == 0:
+        if affected(result) == 0:
             self.metrics.duplicates.labels(platform).inc()
             return False
         return True

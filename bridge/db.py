@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +13,12 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -21,6 +26,7 @@ __all__ = [
     "Base",
     "Database",
     "UTCDateTime",
+    "affected",
     "insert_ignore",
     "upgrade",
 ]
@@ -121,6 +127,11 @@ def insert_ignore(
     module: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(model).values(**values)
     return stmt.on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+
+
+def affected(result: Any) -> int:
+    """Rows changed by an INSERT/UPDATE/DELETE result (typed helper for ``rowcount``)."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def alembic_config(url: str) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["ROLE_PLURALS", "SUPPORTED", "WORDS", "N_", "Translator", "pick_locale", "translator"]
+__all__ = ["N_", "ROLE_PLURALS", "SUPPORTED", "WORDS", "Translator", "pick_locale", "translator"]
 
 SUPPORTED = ("en", "de")
 LOCALE_DIR = Path(__file__).parent / "locale"

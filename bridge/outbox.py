@@ -18,11 +18,11 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.adapter import ChannelGone, RetryLater
-from bridge.db import insert_ignore
+from bridge.db import affected, insert_ignore
 from bridge.messages import ChannelRef, Message
 from bridge.models import Account, Channel, ChannelLink, OutboxRow, PostedMessage
 
@@ -208,7 +208,7 @@ class Outbox:
             .values(status="pending", not_before=self._now())
         )
         self.kick()
-        return int(result.rowcount or 0)
+        return affected(result)
 
     # ---------------------------------------------------------------- delivering
 
@@ -244,7 +244,7 @@ class Outbox:
         if not platforms:
             return 0
         now = self._now()
-        due = OutboxRow.not_before <= now if not include_delayed else True
+        due = OutboxRow.not_before <= now if not include_delayed else true()
         async with self.bridge.db.transaction() as session:
             rows = (
                 await session.execute(
@@ -301,7 +301,7 @@ class Outbox:
                     attempts=OutboxRow.attempts + 1,
                 )
             )
-            if result.rowcount != 1:
+            if affected(result) != 1:
                 return None
             return await session.get(OutboxRow, row_id)
 

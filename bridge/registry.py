@@ -26,7 +26,6 @@ from bridge.i18n import N_
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bridge.context import ActionContext, Context
     from bridge.core import Bridge
     from bridge.messages import Message
 
@@ -128,8 +127,7 @@ class Command:
         """The lowest role that may use some form of this command (for listing it)."""
         if not self.subcommands:
             return self.who
-        ranks = [WHO_RANK[s.who] for s in self.subcommands.values()]
-        return next(w for w, r in WHO_RANK.items() if r == min(ranks))  # type: ignore[return-value]
+        return min((s.who for s in self.subcommands.values()), key=WHO_RANK.__getitem__)
 
 
 ActionHandler = Callable[..., Awaitable[None]]

@@ -81,8 +81,10 @@ class Runtime:
         return bridge
 
     async def _console(self, console: Adapter) -> None:
-        interact = getattr(console, "interact")
-        await interact(self.stdin, self.stop_event)
+        from adapters.console import ConsoleAdapter
+
+        assert isinstance(console, ConsoleAdapter)
+        await console.interact(self.stdin, self.stop_event)
         self.stop_event.set()
 
     async def stop(self) -> None:

@@ -41,7 +41,8 @@ def msgids(paths: list[Path]) -> Iterator[tuple[str | tuple[str, str], Path, int
 def source_files() -> list[Path]:
     files: list[Path] = []
     for folder in ("bridge", "commands", "adapters"):
-        files.extend(p for p in sorted((ROOT / folder).rglob("*.py")) if "migrations" not in p.parts)
+        found = sorted((ROOT / folder).rglob("*.py"))
+        files.extend(p for p in found if "migrations" not in p.parts)
     return files
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.db import insert_ignore
+from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError
 from bridge.i18n import N_
 from bridge.messages import ChannelRef
@@ -82,7 +82,7 @@ async def create_group(
             ["community_id", "slug"],
         )
     )
-    if result.rowcount == 0:
+    if affected(result) == 0:
         raise UserError(N_("A group called {name} exists already."), name=slug)
     group = (
         await session.execute(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.db import insert_ignore
+from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError
 from bridge.i18n import N_
 from bridge.messages import AccountRef, Mention
@@ -65,7 +65,7 @@ async def ensure_account(
                 ["platform", "user_id"],
             )
         )
-        if result.rowcount == 0:  # another process created it meanwhile
+        if affected(result) == 0:  # another process created it meanwhile
             await session.delete(person)
         account = await find_account(session, ref.platform, ref.user_id)
         assert account is not None
@@ -159,7 +159,7 @@ async def redeem_connect_code(
         .where(ConnectCode.code == row.code, ConnectCode.used_at.is_(None))
         .values(used_at=now)
     )
-    if claimed.rowcount != 1:
+    if affected(claimed) != 1:
         raise UserError(N_("This code is unknown or has expired. Ask for a new one with /connect."))
     into, source = row.person_id, account.person_id
     if into != source:

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from bridge.db import insert_ignore
+from bridge.db import affected, insert_ignore
 from bridge.models import Account, RoleGrant
 
 __all__ = ["admin_person_ids", "grant", "has_role", "host_person_ids", "rank_of"]
@@ -32,7 +33,7 @@ async def rank_of(
         ).all()
         if any(f"{p}:{u}" in admins for p, u in keys):
             return RANK["admin"]
-    cond = RoleGrant.group_id.is_(None)
+    cond: ColumnElement[bool] = RoleGrant.group_id.is_(None)
     if group_id is not None:
         cond = or_(cond, RoleGrant.group_id == group_id)
     roles = (
@@ -87,7 +88,7 @@ async def grant(
             index_where=where,
         )
     )
-    return bool(result.rowcount)
+    return bool(affected(result))
 
 
 async def host_person_ids(session: AsyncSession, group_id: int | None) -> list[int]:

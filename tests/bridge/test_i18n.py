@@ -10,7 +10,7 @@ from bridge.i18n import pick_locale, translator
 from bridge.messages import AccountRef, ChannelRef, Invocation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from missing_translations import missing  # noqa: E402
+from missing_translations import missing
 
 
 def test_german_catalog_is_complete() -> None:
