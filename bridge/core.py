@@ -307,6 +307,7 @@ class Bridge:
         t: Any,
     ) -> Context:
         assert self.community_id is not None, "Bridge.start() first"
+        session.info["bridge"] = self  # for hooks that only get the session (merge_hook)
         now = self.clock.now()
         community = await session.get(Community, self.community_id)
         assert community is not None
