@@ -56,3 +56,23 @@ def test_every_feature_branch_starts_at_the_foundation() -> None:
     assert bases == ["0001"], f"more than one root migration: {bases}"
     revisions = {r.revision for r in script.walk_revisions()}
     assert len(revisions) == len(list(script.walk_revisions())), "duplicate revision ids"
+
+
+async def test_audit_log_is_append_only(bridge: object) -> None:
+    import pytest
+    from sqlalchemy import select
+
+    from bridge.core import Bridge
+    from bridge.models import AuditEntry
+    from bridge.services.audit import record
+
+    assert isinstance(bridge, Bridge)
+    async with bridge.db.transaction() as s:
+        await record(s, bridge.community_id or 0, None, "group.create", "ideas", bridge.now())
+    with pytest.raises(PermissionError):
+        async with bridge.db.transaction() as s:
+            entry = (await s.execute(select(AuditEntry))).scalar_one()
+            entry.target = "rewritten"
+    with pytest.raises(PermissionError):
+        async with bridge.db.transaction() as s:
+            await s.delete((await s.execute(select(AuditEntry))).scalar_one())
