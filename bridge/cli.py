@@ -93,6 +93,13 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
                 print(f"error: unknown adapter {unknown[0]!r} (known: "
                       f"{', '.join(KNOWN_PLATFORMS)})", file=sys.stderr)
                 return 2
+            configured = config.configured_platforms()
+            missing = [p for p in platforms if p != "console" and p not in configured]
+            if missing:
+                print(f"error: {missing[0]} is not configured: add its credentials to "
+                      f"[{missing[0]}] in {config.path} (see `community-bridge check`)",
+                      file=sys.stderr)
+                return 2
         return asyncio.run(Runtime(config, platforms).run())
     if args.cmd == "console":
         return asyncio.run(_console(config, args.user, args.channel))

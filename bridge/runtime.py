@@ -69,7 +69,12 @@ class Runtime:
             await self.http.start(self.config.http.host, self.config.http.port)
         for adapter in bridge.adapters.values():
             adapter.state = "starting"
-            await adapter.start()
+            try:
+                await adapter.start()
+            except Exception as exc:  # one platform down must not stop the others
+                log.exception("adapter %s failed to start", adapter.platform)
+                adapter.state = "error"
+                adapter.detail = f"{type(exc).__name__}: {exc}"[:300]
         bridge.deadlines.start()
         self._tasks.append(asyncio.create_task(bridge.outbox.run(self.stop_event)))
         bridge.ready = True

@@ -114,3 +114,17 @@ def test_run_answers_healthz_and_stops_on_sigterm(tmp_path: Path, db_url: str) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_run_refuses_unknown_or_unconfigured_adapters(cli_config: Path) -> None:
+    for adapters, expected in (
+        ("irc", "error: unknown adapter 'irc' (known: console, slack, telegram, discord)"),
+        ("telegram", "error: telegram is not configured: add its credentials to [telegram]"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "bridge", "run", "--config", str(cli_config),
+             "--adapters", adapters],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 2
+        assert result.stderr.startswith(expected), result.stderr
