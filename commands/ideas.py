@@ -122,7 +122,8 @@ async def _card(
     status = status_label(t, idea.status)
     if idea.status_reason:
         status = f"{status} ({idea.status_reason})"
-    parts.extend(fmt(" · " + t.gettext(N_("Status: {status}")), status=status))
+    parts.append(Text(text=" · "))
+    parts.extend(fmt(t.gettext(N_("Status: {status}")), status=status))
     supporters = t.ngettext("{n} supporter", "{n} supporters", tally.up).format(n=tally.up)
     parts.append(Text(text=f" · {supporters}"))
     if tally.down:
