@@ -1,0 +1,867 @@
+"""Questions to the hosts: similar answered ones first, the host desk, claims, answers relayed
+to where the asker asked, and the stored SLA deadline with its reminders and escalation."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.durations import format_duration
+from bridge.errors import Denied, NotFound, UserError
+from bridge.i18n import N_, Translator, translator
+from bridge.messages import Bold, Button, ChannelRef, Code, Mention, Message, Part, Text, fmt
+from bridge.models import Account, Channel, ChannelLink, Group
+from bridge.models.questions import Question, QuestionAnswer, QuestionDraft
+from bridge.registry import merge_hook
+from bridge.services import counters, identity, roles
+from bridge.services import groups as groups_svc
+
+if TYPE_CHECKING:
+    from bridge.core import Bridge
+
+__all__ = [
+    "CARD",
+    "DESK",
+    "SLA_KIND",
+    "Actor",
+    "accept",
+    "add_answer",
+    "by_id",
+    "card_message",
+    "claim",
+    "close",
+    "create",
+    "desk_message",
+    "find",
+    "group_slug",
+    "name_of",
+    "open_for_host",
+    "release",
+    "short",
+    "similar",
+    "sla_due",
+]
+
+SLA_KIND = "question.sla"
+CARD = "question"
+"""Ref kind of the card shown in the group's channels (public questions only)."""
+DESK = "qdesk"
+"""Ref kind of the card on the host desk (every question)."""
+MAX_QUESTION = 2000
+MAX_ANSWER = 3000
+DRAFT_TTL = timedelta(days=1)
+ESCALATE_AFTER = 2
+"""Reminders the hosts get before the admins are told too."""
+SIMILAR_LIMIT = 3
+SIMILAR_SCAN = 500
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts and from where (what they may see depends on the channel's group)."""
+
+    person_id: int
+    account_id: int
+    is_admin: bool
+    here_group_id: int | None
+
+
+def card_ref(q: Question) -> str:
+    return f"{CARD}:{q.id}"
+
+
+def desk_ref(q: Question) -> str:
+    return f"{DESK}:{q.id}"
+
+
+def _f(t: Translator, msgid: str, **values: Any) -> list[Part]:
+    return fmt(t.gettext(msgid), **values)
+
+
+def _message(lines: list[list[Part]], buttons: list[Button] | None = None) -> Message:
+    parts: list[Part] = []
+    for i, line in enumerate(lines):
+        if i:
+            parts.append(Text(text="\n"))
+        parts.extend(line)
+    return Message(parts=tuple(parts), buttons=tuple(buttons or ()))
+
+
+def _utc(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def short(text: str, limit: int = 80) -> str:
+    """One line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------------- lookups
+
+
+async def find(
+    session: AsyncSession, community_id: int, ref_text: str, *, lock: bool = False
+) -> Question:
+    """The question ``Q-3`` / ``q-3`` / ``3``; NotFound when there is none."""
+    number = counters.parse_ref("Q", ref_text)
+    stmt = select(Question).where(Question.community_id == community_id,
+                                  Question.number == number)
+    if lock:
+        stmt = stmt.with_for_update()
+    q = (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+    if q is None:
+        raise NotFound(N_("There is no question {ref}."), ref=f"Q-{number}")
+    return q
+
+
+async def by_id(session: AsyncSession, question_id: int, *, lock: bool = False) -> Question | None:
+    stmt = select(Question).where(Question.id == question_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+
+
+async def is_host_for(session: AsyncSession, bridge: Bridge, person_id: int,
+                      group_id: int) -> bool:
+    """A host of the question's group or of the community (admins included)."""
+    return await roles.has_role(session, person_id, "host", group_id,
+                                bridge.config.community.admins)
+
+
+async def _visible_group_ids(session: AsyncSession, community_id: int, actor: Actor) -> set[int]:
+    groups = await groups_svc.visible_groups(session, community_id, actor.person_id,
+                                             actor.is_admin, actor.here_group_id)
+    return {g.id for g in groups}
+
+
+async def can_see(session: AsyncSession, bridge: Bridge, actor: Actor, q: Question) -> bool:
+    """The asker and the hosts see a question; others only public ones of visible groups."""
+    if q.asker_id == actor.person_id:
+        return True
+    if await is_host_for(session, bridge, actor.person_id, q.group_id):
+        return True
+    if q.private:
+        return False
+    return q.group_id in await _visible_group_ids(session, q.community_id, actor)
+
+
+async def find_visible(
+    session: AsyncSession, bridge: Bridge, community_id: int, actor: Actor, ref_text: str,
+    *, lock: bool = False,
+) -> Question:
+    q = await find(session, community_id, ref_text, lock=lock)
+    if not await can_see(session, bridge, actor, q):
+        raise NotFound(N_("There is no question {ref}."), ref=q.ref)
+    return q
+
+
+async def person_locale(session: AsyncSession, bridge: Bridge, person_id: int) -> str:
+    account = (
+        await session.execute(
+            select(Account)
+            .where(Account.person_id == person_id)
+            .order_by(Account.last_seen_at.desc(), Account.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return bridge.locale_for(account.locale if account else None)
+
+
+async def where_label(session: AsyncSession, channel_key: str) -> str:
+    """``#general (slack)``: a channel as people know it."""
+    ref = ChannelRef.from_key(channel_key)
+    channel = await groups_svc.find_channel(session, ref)
+    name = channel.name if channel is not None and channel.name else ref.chat
+    return f"{name} ({ref.platform})"
+
+
+async def name_of(session: AsyncSession, person_id: int | None) -> str:
+    """A person's display name (for cards: a name, not a mention that pings them)."""
+    if person_id is None:
+        return "?"
+    return (await identity.person_mention(session, person_id)).text
+
+
+async def group_slug(session: AsyncSession, group_id: int) -> str:
+    group = await session.get(Group, group_id)
+    return group.slug if group is not None else "?"
+
+
+async def desk_channel_keys(session: AsyncSession, community_id: int) -> list[str]:
+    """The host desk: active channels linked to groups flagged ``hostdesk``."""
+    channels = (
+        await session.execute(
+            select(Channel)
+            .join(ChannelLink, ChannelLink.channel_id == Channel.id)
+            .join(Group, Group.id == ChannelLink.group_id)
+            .where(
+                Group.community_id == community_id,
+                Group.hostdesk.is_(True),
+                ChannelLink.active.is_(True),
+            )
+            .order_by(Channel.id)
+        )
+    ).scalars().all()
+    return [c.key for c in channels]
+
+
+# ---------------------------------------------------------------------------- similar ones
+
+_WORD = re.compile(r"\w+")
+STOPWORDS = frozenset(
+    """
+    the and for are but not you your yours with this that these those from have has had was
+    were will would can could should shall may might must does did doing done what when where
+    which who whom whose why how any all some our ours out about into over under than then
+    there their them they its it's also just only very more most other such too get got
+    there here please thanks thank hello anyone someone know tell question ask
+    der die das und oder aber nicht ein eine einer eines einem einen ist sind war waren wird
+    werden kann können könnt muss müssen soll sollen wie was wer wann warum wo woher wohin
+    mit für von bei aus nach über unter auf zum zur den dem des ich du er sie wir ihr mein
+    dein sein unser euer ihre auch noch schon nur sehr bitte danke hallo gibt frage jemand
+    """.split()
+)
+
+
+def keywords(text: str) -> set[str]:
+    """The words that carry meaning: lower case, three letters or more, no stop words."""
+    out: set[str] = set()
+    for word in _WORD.findall(text.casefold()):
+        if len(word) < 3 or word in STOPWORDS:
+            continue
+        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.add(word)
+    return out
+
+
+async def best_answer(session: AsyncSession, q: Question) -> QuestionAnswer | None:
+    """The accepted answer, else the latest host answer, else the latest answer."""
+    if q.accepted_answer_id is not None:
+        accepted = await session.get(QuestionAnswer, q.accepted_answer_id)
+        if accepted is not None:
+            return accepted
+    answers = (
+        await session.execute(
+            select(QuestionAnswer)
+            .where(QuestionAnswer.question_id == q.id)
+            .order_by(QuestionAnswer.is_host.desc(), QuestionAnswer.number.desc())
+        )
+    ).scalars().all()
+    return answers[0] if answers else None
+
+
+async def similar(
+    session: AsyncSession, community_id: int, actor: Actor, text: str,
+    limit: int = SIMILAR_LIMIT,
+) -> list[tuple[Question, QuestionAnswer | None]]:
+    """Up to ``limit`` answered questions that share words with ``text``, best first.
+
+    Only what the person may see: never someone else's private question, never a question
+    of a closed group they are not part of.
+    """
+    words = keywords(text)
+    if not words:
+        return []
+    visible = await _visible_group_ids(session, community_id, actor)
+    if not visible:
+        return []
+    rows = (
+        await session.execute(
+            select(Question)
+            .where(
+                Question.community_id == community_id,
+                Question.status == "answered",
+                Question.group_id.in_(visible),
+                or_(Question.private.is_(False), Question.asker_id == actor.person_id),
+            )
+            .order_by(Question.answered_at.desc(), Question.id.desc())
+            .limit(SIMILAR_SCAN)
+        )
+    ).scalars().all()
+    scored: list[tuple[float, int, int, Question]] = []
+    for q in rows:
+        other = keywords(q.text)
+        shared = words & other
+        if not shared or len(shared) < min(2, len(words)):
+            continue
+        score = len(shared) / math.sqrt(len(words) * len(other))
+        if score < 0.3:
+            continue
+        scored.append((score, len(shared), q.id, q))
+    scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
+    return [(q, await best_answer(session, q)) for *_, q in scored[:limit]]
+
+
+async def make_draft(
+    session: AsyncSession, community_id: int, actor: Actor, group_id: int, origin: str,
+    private: bool, text: str, suggested: list[Question], now: datetime,
+) -> QuestionDraft:
+    draft = QuestionDraft(
+        community_id=community_id,
+        person_id=actor.person_id,
+        account_id=actor.account_id,
+        group_id=group_id,
+        origin_channel_key=origin,
+        private=private,
+        text=text,
+        suggested=",".join(q.ref for q in suggested)[:200],
+        created_at=now,
+    )
+    session.add(draft)
+    await session.flush()
+    return draft
+
+
+async def use_draft(
+    session: AsyncSession, draft_id: int, person_id: int, outcome: str, now: datetime
+) -> QuestionDraft:
+    """Take a draft once; a second press is told what happened the first time."""
+    draft = await session.get(QuestionDraft, draft_id)
+    if draft is None or draft.person_id != person_id:
+        raise Denied(N_("Only the person who asked can use these buttons."))
+    if draft.used_at is None and draft.created_at + DRAFT_TTL < now:
+        raise UserError(N_("These suggestions have expired. Please ask again with /ask."))
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(QuestionDraft)
+        .where(QuestionDraft.id == draft_id, QuestionDraft.used_at.is_(None))
+        .values(used_at=now, outcome=outcome)
+    )
+    await session.refresh(draft)
+    if result.rowcount != 1:
+        if draft.question_id is not None:
+            q = await session.get(Question, draft.question_id)
+            raise UserError(N_("You asked this already as {ref}."), ref=q.ref if q else "?")
+        raise UserError(N_("You said a suggestion helped, so I did not pass this on. To ask "
+                           "anyway, use /ask again."))
+    return draft
+
+
+# ---------------------------------------------------------------------------- asking
+
+
+async def create(
+    session: AsyncSession,
+    bridge: Bridge,
+    community_id: int,
+    *,
+    group_id: int,
+    asker_id: int,
+    asker_account_id: int,
+    origin: str,
+    private: bool,
+    text: str,
+    now: datetime,
+) -> Question:
+    """Record ``Q-n``, show it (public: the group's channels), tell the hosts, start the SLA."""
+    number = await counters.next_number(session, community_id, "question")
+    q = Question(
+        community_id=community_id,
+        number=number,
+        group_id=group_id,
+        asker_id=asker_id,
+        asker_account_id=asker_account_id,
+        origin_channel_key=origin,
+        private=private,
+        text=text,
+        status="open",
+        asked_at=now,
+        reminders=0,
+    )
+    session.add(q)
+    await session.flush()
+    desks = await desk_channel_keys(session, community_id)
+    if not private:
+        await bridge.outbox.post_to_group(session, group_id, ref_key=card_ref(q),
+                                          exclude=set(desks))
+    await _tell_hosts(session, bridge, q, desks, lambda t: None, tracked=True)
+    await bridge.deadlines.schedule(session, SLA_KIND, str(q.id),
+                                    now + bridge.config.questions.answer_within)
+    return q
+
+
+async def _tell_hosts(
+    session: AsyncSession,
+    bridge: Bridge,
+    q: Question,
+    desks: list[str],
+    build: Callable[[Translator], Message | None],
+    *,
+    tracked: bool = False,
+) -> str:
+    """Post to the host desk, else DM the group's hosts, else the admins.
+
+    ``tracked`` posts the desk card (``qdesk:<id>``, kept up to date) instead of ``build``.
+    Returns who was reached: ``desk``, ``hosts`` or ``admins``.
+    """
+    if desks:
+        for key in desks:
+            if tracked:
+                await bridge.outbox.post(session, key, ref_key=desk_ref(q))
+            else:
+                message = build(translator(bridge.default_locale))
+                assert message is not None
+                await bridge.outbox.post(session, key, message)
+        return "desk"
+    hosts = [p for p in await roles.host_person_ids(session, q.group_id) if p != q.asker_id]
+    if hosts:
+        for person_id in hosts:
+            t = translator(await person_locale(session, bridge, person_id))
+            message = await desk_message(session, bridge, q, t) if tracked else build(t)
+            assert message is not None
+            await bridge.outbox.notify(session, person_id, message)
+        return "hosts"
+    t = translator(bridge.default_locale)
+    message = await desk_message(session, bridge, q, t) if tracked else build(t)
+    assert message is not None
+    await bridge.notify_admins(session, message)
+    return "admins"
+
+
+# ---------------------------------------------------------------------------- cards
+
+
+def _action_buttons(t: Translator, q: Question, claim: bool = True) -> list[Button]:
+    buttons = []
+    if claim and q.status == "open" and q.claimed_by_id is None:
+        buttons.append(Button(label=t.gettext(N_("Claim")), action="q.claim",
+                              args=(str(q.id),), style="primary"))
+    if q.status != "closed":
+        buttons.append(Button(label=t.gettext(N_("Answer")), action="q.ans", args=(str(q.id),)))
+    return buttons
+
+
+async def card_message(
+    session: AsyncSession, bridge: Bridge, q: Question, t: Translator
+) -> Message | None:
+    """The question as the group's channels see it (never drawn for a private question)."""
+    if q.private:
+        return None
+    asker = await name_of(session, q.asker_id)
+    lines: list[list[Part]] = [
+        _f(t, N_("{ref}: question from {who}"), ref=Bold(text=q.ref), who=Bold(text=asker)),
+        [Text(text=q.text)],
+    ]
+    if q.status == "open":
+        lines.append(_f(t, N_("Open: the hosts have been told. Anyone here may answer with "
+                              "{command}."), command=Code(text=f"/answer {q.ref} <text>")))
+    elif q.status == "answered":
+        lines.append(_f(t, N_("Answered by {who}."),
+                        who=Bold(text=await name_of(session, q.answered_by_id))))
+    else:
+        lines.append([Text(text=t.gettext(N_("Closed.")))])
+    buttons = [] if q.status == "closed" else [
+        Button(label=t.gettext(N_("Answer")), action="q.ans", args=(str(q.id),))
+    ]
+    return _message(lines, buttons)
+
+
+async def desk_message(
+    session: AsyncSession, bridge: Bridge, q: Question, t: Translator
+) -> Message:
+    """The question as the hosts see it: who, where, claim state, Claim and Answer buttons."""
+    group = await session.get(Group, q.group_id)
+    values: dict[str, Any] = {
+        "ref": Bold(text=q.ref),
+        "who": Bold(text=await name_of(session, q.asker_id)),
+        "where": await where_label(session, q.origin_channel_key),
+        "group": group.slug if group else "?",
+    }
+    if q.private:
+        head = _f(t, N_("{ref} (private) from {who} in {where}, group {group}:"), **values)
+    else:
+        head = _f(t, N_("{ref} from {who} in {where}, group {group}:"), **values)
+    lines: list[list[Part]] = [head, [Text(text=q.text)]]
+    due = _utc(q.asked_at + bridge.config.questions.answer_within)
+    if q.status == "open" and q.claimed_by_id is None:
+        lines.append(_f(t, N_("Nobody has claimed it yet. Answer by {due}."), due=due))
+    elif q.status == "open":
+        lines.append(_f(t, N_("Claimed by {who}. Answer by {due}."),
+                        who=Bold(text=await name_of(session, q.claimed_by_id)), due=due))
+    elif q.status == "answered":
+        lines.append(_f(t, N_("Answered by {who}."),
+                        who=Bold(text=await name_of(session, q.answered_by_id))))
+    else:
+        lines.append([Text(text=t.gettext(N_("Closed.")))])
+    return _message(lines, _action_buttons(t, q))
+
+
+async def render(
+    session: AsyncSession, bridge: Bridge, ident: str, locale: str, desk: bool
+) -> Message | None:
+    if not ident.isdigit():
+        return None
+    q = await session.get(Question, int(ident))
+    if q is None:
+        return None
+    t = translator(locale)
+    if desk:
+        return await desk_message(session, bridge, q, t)
+    return await card_message(session, bridge, q, t)
+
+
+async def _refresh(bridge: Bridge, session: AsyncSession, q: Question) -> None:
+    if not q.private:
+        await bridge.outbox.refresh(session, card_ref(q))
+    await bridge.outbox.refresh(session, desk_ref(q))
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+async def claim(
+    session: AsyncSession, bridge: Bridge, actor: Actor, q: Question, now: datetime
+) -> None:
+    """First claimer wins (a conditional UPDATE); others learn who has it."""
+    if not await is_host_for(session, bridge, actor.person_id, q.group_id):
+        raise Denied(N_("Only hosts can claim {ref}."), ref=q.ref)
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(Question)
+        .where(Question.id == q.id, Question.status == "open",
+               Question.claimed_by_id.is_(None))
+        .values(claimed_by_id=actor.person_id, claimed_at=now)
+    )
+    fresh = await by_id(session, q.id)
+    assert fresh is not None
+    if result.rowcount == 1:
+        await _refresh(bridge, session, fresh)
+        return
+    if fresh.status != "open":
+        raise UserError(N_("{ref} is answered or closed already; there is nothing to claim."),
+                        ref=q.ref)
+    if fresh.claimed_by_id == actor.person_id:
+        raise UserError(N_("You have claimed {ref} already."), ref=q.ref)
+    raise UserError(N_("{who} has claimed {ref} already."),
+                    who=await name_of(session, fresh.claimed_by_id), ref=q.ref)
+
+
+async def release(
+    session: AsyncSession, bridge: Bridge, actor: Actor, q: Question
+) -> None:
+    if q.claimed_by_id is None:
+        raise UserError(N_("Nobody has claimed {ref}."), ref=q.ref)
+    if q.claimed_by_id != actor.person_id and not actor.is_admin:
+        raise Denied(N_("{who} has claimed {ref}; only they or an admin can release it."),
+                     who=await name_of(session, q.claimed_by_id), ref=q.ref)
+    q.claimed_by_id = None
+    q.claimed_at = None
+    await session.flush()
+    await _refresh(bridge, session, q)
+
+
+async def close(
+    session: AsyncSession, bridge: Bridge, actor: Actor, q: Question, now: datetime
+) -> None:
+    """No more answers, no more reminders; an unanswered asker is told."""
+    if not await is_host_for(session, bridge, actor.person_id, q.group_id):
+        raise Denied(N_("Only hosts can close {ref}."), ref=q.ref)
+    if q.status == "closed":
+        raise UserError(N_("{ref} is closed already."), ref=q.ref)
+    was_open = q.status == "open"
+    q.status = "closed"
+    q.closed_at = now
+    await session.flush()
+    await bridge.deadlines.cancel(session, SLA_KIND, str(q.id))
+    await _refresh(bridge, session, q)
+    if was_open and q.asker_id != actor.person_id:
+        t = translator(await person_locale(session, bridge, q.asker_id))
+        await bridge.outbox.notify(session, q.asker_id, _message([
+            _f(t, N_("The hosts closed your question {ref} without an answer."),
+               ref=Bold(text=q.ref)),
+            [Text(text=short(q.text, 200))],
+        ]))
+
+
+# ---------------------------------------------------------------------------- answers
+
+ACCEPT = re.compile(r"accept\s+#?(\d{1,6})", re.IGNORECASE)
+
+
+@dataclass
+class Answered:
+    question: Question
+    answer: QuestionAnswer
+    where: str
+    """Where the asker got it: a channel label, or empty for a direct message."""
+
+
+async def add_answer(
+    session: AsyncSession, bridge: Bridge, actor: Actor, q: Question, text: str, now: datetime
+) -> Answered:
+    """Record an answer and relay it to the asker where they asked (a DM when private).
+
+    A host's answer marks the question answered and stops the SLA; a member's answer waits
+    for the asker to accept it.
+    """
+    text = text.strip()
+    if not text:
+        raise UserError(N_("Your answer is empty."))
+    if len(text) > MAX_ANSWER:
+        raise UserError(N_("Please keep an answer under {limit} characters."), limit=MAX_ANSWER)
+    if q.status == "closed":
+        raise UserError(N_("{ref} is closed; it takes no more answers."), ref=q.ref)
+    host = await is_host_for(session, bridge, actor.person_id, q.group_id)
+    if q.private and not host:
+        raise Denied(N_("Only hosts can answer the private question {ref}."), ref=q.ref)
+    same = (
+        await session.execute(
+            select(QuestionAnswer.id).where(
+                QuestionAnswer.question_id == q.id,
+                QuestionAnswer.author_id == actor.person_id,
+                QuestionAnswer.text == text,
+            )
+        )
+    ).first()
+    if same is not None:
+        raise UserError(N_("You gave this answer to {ref} already."), ref=q.ref)
+    last = (
+        await session.execute(
+            select(func.max(QuestionAnswer.number)).where(QuestionAnswer.question_id == q.id)
+        )
+    ).scalar_one_or_none()
+    answer = QuestionAnswer(
+        question_id=q.id,
+        number=(last or 0) + 1,
+        author_id=actor.person_id,
+        author_account_id=actor.account_id,
+        text=text,
+        is_host=host,
+        at=now,
+    )
+    session.add(answer)
+    if q.first_response_at is None:
+        q.first_response_at = now
+    if host and q.status == "open":
+        q.status = "answered"
+        q.answered_at = now
+        q.answered_by_id = actor.person_id
+        await bridge.deadlines.cancel(session, SLA_KIND, str(q.id))
+    await session.flush()
+    where = await _relay(session, bridge, q, answer)
+    await _refresh(bridge, session, q)
+    return Answered(q, answer, where)
+
+
+async def _answer_message(
+    session: AsyncSession, q: Question, answer: QuestionAnswer, t: Translator
+) -> Message:
+    asker: Mention = await identity.person_mention(session, q.asker_id)
+    author = await name_of(session, answer.author_id)
+    values: dict[str, Any] = {"asker": asker, "author": Bold(text=author),
+                              "ref": Bold(text=q.ref), "n": answer.number}
+    if answer.author_id == q.asker_id:
+        head = _f(t, N_("{author} added to {ref} (answer {n}):"), **values)
+    elif answer.is_host:
+        head = _f(t, N_("{asker}, {author} (host) answered your question {ref}:"), **values)
+    else:
+        head = _f(t, N_("{asker}, {author} answered your question {ref} (answer {n}):"),
+                  **values)
+    lines: list[list[Part]] = [head, [Text(text=answer.text)]]
+    buttons: list[Button] = []
+    if not answer.is_host and answer.author_id != q.asker_id:
+        lines.append(_f(t, N_("If this answers your question, press Accept or type {command}."),
+                        command=Code(text=f"/answer {q.ref} accept {answer.number}")))
+        buttons.append(Button(label=t.gettext(N_("Accept")), action="q.acc",
+                              args=(str(answer.id),), style="primary"))
+    return _message(lines, buttons)
+
+
+async def _relay(
+    session: AsyncSession, bridge: Bridge, q: Question, answer: QuestionAnswer
+) -> str:
+    """Send the answer where the asker asked: that channel (threaded under the card), the
+    group's other channels for a public question, a direct message for a private one."""
+    if q.private:
+        t = translator(await person_locale(session, bridge, q.asker_id))
+        asker = await identity.person_mention(session, q.asker_id)
+        fallback = _message([_f(
+            t, N_("{asker}, the hosts answered your question {ref}. I sent you the answer "
+                  "privately; open a private chat with me to read it."),
+            asker=asker, ref=Bold(text=q.ref),
+        )])
+        await bridge.outbox.notify(
+            session, q.asker_id, await _answer_message(session, q, answer, t),
+            fallback_channel=q.origin_channel_key, fallback_message=fallback,
+        )
+        return ""
+    t = translator(bridge.default_locale)
+    message = await _answer_message(session, q, answer, t)
+    await bridge.outbox.post(session, q.origin_channel_key, message, reply_to_ref=card_ref(q))
+    desks = await desk_channel_keys(session, q.community_id)
+    await bridge.outbox.post_to_group(
+        session, q.group_id, message, reply_to_ref=card_ref(q),
+        exclude={q.origin_channel_key, *desks},
+    )
+    return await where_label(session, q.origin_channel_key)
+
+
+async def accept(
+    session: AsyncSession, bridge: Bridge, actor: Actor, q: Question, number: int,
+    now: datetime,
+) -> QuestionAnswer:
+    """The asker marks an answer as the accepted one; an open question becomes answered."""
+    if actor.person_id != q.asker_id:
+        raise Denied(N_("Only the person who asked {ref} can accept an answer."), ref=q.ref)
+    if q.status == "closed":
+        raise UserError(N_("{ref} is closed; it takes no more answers."), ref=q.ref)
+    answer = (
+        await session.execute(
+            select(QuestionAnswer).where(QuestionAnswer.question_id == q.id,
+                                         QuestionAnswer.number == number)
+        )
+    ).scalar_one_or_none()
+    if answer is None:
+        raise NotFound(N_("{ref} has no answer {n}."), ref=q.ref, n=number)
+    if q.accepted_answer_id == answer.id:
+        raise UserError(N_("You accepted answer {n} to {ref} already."), n=number, ref=q.ref)
+    q.accepted_answer_id = answer.id
+    if q.status == "open":
+        q.status = "answered"
+        q.answered_at = now
+        q.answered_by_id = answer.author_id
+        await bridge.deadlines.cancel(session, SLA_KIND, str(q.id))
+    await session.flush()
+    await _refresh(bridge, session, q)
+    if answer.author_id != actor.person_id:
+        t = translator(await person_locale(session, bridge, answer.author_id))
+        await bridge.outbox.notify(session, answer.author_id, _message([_f(
+            t, N_("{who} accepted your answer to {ref}. Thank you!"),
+            who=Bold(text=await name_of(session, actor.person_id)), ref=Bold(text=q.ref),
+        )]))
+    return answer
+
+
+async def accept_by_id(
+    session: AsyncSession, bridge: Bridge, actor: Actor, answer_id: int, now: datetime
+) -> tuple[Question, QuestionAnswer]:
+    answer = await session.get(QuestionAnswer, answer_id)
+    q = await by_id(session, answer.question_id, lock=True) if answer is not None else None
+    if answer is None or q is None:
+        raise NotFound(N_("This answer no longer exists."))
+    return q, await accept(session, bridge, actor, q, answer.number, now)
+
+
+# ---------------------------------------------------------------------------- queue
+
+
+async def open_for_host(
+    session: AsyncSession, bridge: Bridge, community_id: int, person_id: int
+) -> list[Question]:
+    """Open questions of the groups this person hosts, oldest first."""
+    rows = (
+        await session.execute(
+            select(Question)
+            .where(Question.community_id == community_id, Question.status == "open")
+            .order_by(Question.asked_at, Question.id)
+        )
+    ).scalars().all()
+    hosted: dict[int, bool] = {}
+    out = []
+    for q in rows:
+        if q.group_id not in hosted:
+            hosted[q.group_id] = await is_host_for(session, bridge, person_id, q.group_id)
+        if hosted[q.group_id]:
+            out.append(q)
+    return out
+
+
+def time_left(t: Translator, bridge: Bridge, q: Question, now: datetime) -> str:
+    """``3h 10m left`` or ``overdue by 1h 5m`` (against the configured ``answer_within``)."""
+    left = q.asked_at + bridge.config.questions.answer_within - now
+    if left.total_seconds() > 0:
+        return t.gettext(N_("{left} left")).format(left=format_duration(left))
+    return t.gettext(N_("overdue by {late}")).format(late=format_duration(-left))
+
+
+# ---------------------------------------------------------------------------- the SLA
+
+
+async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
+    """The SLA (or the next reminder) of a question is due: remind the hosts, maybe the admins.
+
+    Runs in the transaction that claimed the deadline: the reminder rows, the counter and the
+    next deadline commit together, once, whichever process fires it.
+    """
+    if not ref.isdigit():
+        return
+    q = await by_id(session, int(ref), lock=True)
+    if q is None or q.status != "open":
+        return
+    now = bridge.clock.now()
+    q.reminders += 1
+    n = q.reminders
+    waited = format_duration(now - q.asked_at)
+    asker = await name_of(session, q.asker_id)
+    claimer = await name_of(session, q.claimed_by_id) if q.claimed_by_id is not None else None
+    group = await session.get(Group, q.group_id)
+    values: dict[str, Any] = {"n": n, "ref": Bold(text=q.ref), "who": Bold(text=asker),
+                              "waited": waited, "group": group.slug if group else "?"}
+
+    def claim_line(t: Translator) -> list[Part]:
+        if claimer is None:
+            return [Text(text=t.gettext(N_("Nobody has claimed it yet.")))]
+        return _f(t, N_("Claimed by {who}."), who=Bold(text=claimer))
+
+    def reminder(t: Translator) -> Message:
+        return _message([
+            _f(t, N_("Reminder {n}: {ref} from {who} has waited {waited} for an answer."),
+               **values),
+            [Text(text=q.text)],
+            claim_line(t),
+        ], _action_buttons(t, q))
+
+    desks = await desk_channel_keys(session, q.community_id)
+    reached = await _tell_hosts(session, bridge, q, desks, reminder)
+    if n > ESCALATE_AFTER and q.escalated_at is None:
+        q.escalated_at = now
+        t = translator(bridge.default_locale)
+        lines: list[list[Part]] = [
+            _f(t, N_("Escalation: {ref} from {who} in group {group} has waited {waited} for an "
+                     "answer; the hosts were reminded {count} times."),
+               **values, count=n - 1),
+            [Text(text=q.text)],
+            claim_line(t),
+        ]
+        if reached == "admins":
+            lines.append([Text(text=t.gettext(N_("There are no hosts for this group; grant "
+                                                 "the role with /role.")))])
+        await bridge.notify_admins(session, _message(lines))
+    cfg = bridge.config.questions
+    due = q.asked_at + cfg.answer_within + n * cfg.remind_every
+    if due <= now:  # the bot was down: remind once now, not once per missed interval
+        due = now + cfg.remind_every
+    await session.flush()
+    await bridge.deadlines.schedule(session, SLA_KIND, ref, due)
+
+
+# ---------------------------------------------------------------------------- merging
+
+
+@merge_hook
+async def _merge(session: AsyncSession, from_id: int, into_id: int) -> None:
+    """``/connect`` joined two persons: their questions, answers and claims move along."""
+    for column in (Question.asker_id, Question.answered_by_id, Question.claimed_by_id):
+        await session.execute(
+            update(Question).where(column == from_id).values({column.key: into_id})
+        )
+    await session.execute(
+        update(QuestionAnswer).where(QuestionAnswer.author_id == from_id)
+        .values(author_id=into_id)
+    )
+    await session.execute(
+        update(QuestionDraft).where(QuestionDraft.person_id == from_id)
+        .values(person_id=into_id)
+    )
