@@ -1,0 +1,1000 @@
+"""Slack: slash commands, Block Kit buttons and modals, threads; over HTTP or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bridge.adapter import Adapter, ChannelGone, DeliveryError, RetryLater
+from bridge.i18n import N_, translator
+from bridge.messages import (
+    AccountRef,
+    ActionPress,
+    Bold,
+    ChannelRef,
+    Code,
+    FormRequest,
+    Invocation,
+    Italic,
+    Link,
+    Mention,
+    Message,
+    Part,
+    Text,
+    plain_text,
+)
+from bridge.registry import Param, compose_args
+
+if TYPE_CHECKING:
+    import argparse
+
+    from bridge.config import Config
+    from bridge.core import Bridge
+
+__all__ = [
+    "ADAPTER",
+    "BOT_EVENTS",
+    "BOT_SCOPES",
+    "SlackAdapter",
+    "build_manifest",
+    "from_slack",
+    "print_manifest",
+    "render",
+]
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+#: what the bot needs, and why (listed in docs/slack.md)
+BOT_SCOPES = (
+    "commands",  # slash commands
+    "chat:write",  # post, update, ephemeral replies
+    "chat:write.public",  # post in public channels without being invited first
+    "im:write",  # conversations.open: private messages
+    "im:history",  # message.im: plain messages in the bot's private chat
+    "users:read",  # users.info: names and locales
+    "channels:read",  # conversations.info: public channel names
+    "groups:read",  # conversations.info: private channel names
+    "mpim:read",  # conversations.info: group DM names
+    "files:write",  # files_upload_v2: exports
+)
+BOT_EVENTS = ("message.im",)
+
+#: errors after which the bot cannot post in a channel any more (the link is paused)
+GONE_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "channel_is_archived",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "account_inactive",
+    }
+)
+#: errors that mean "this message cannot be edited any more"
+LOST_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+#: commands whose bare form opens a modal with their fields: (command, subcommand)
+FORM_COMMANDS: dict[str, str | None] = {"idea": None, "survey": "new"}
+
+SECTION_LIMIT = 2900  # Slack allows 3000 characters per section text
+FALLBACK_LIMIT = 3000  # the notification text
+MAX_BLOCKS = 50
+BUTTONS_PER_ROW = 5
+ACTION_PREFIX = "cb:"
+FORM_CALLBACK = "cb_form"
+DIRECT_RETRIES = 3  # rate-limited direct replies: attempts before giving up
+MAX_WAIT = 30.0  # the longest Retry-After a direct reply sleeps for
+CACHE_TTL = 6 * 3600.0
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------------- rendering
+
+
+def escape(text: str) -> str:
+    """Slack's control characters as entities: nothing the user wrote becomes markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _wrap(marker: str, text: str, replacement: str) -> str:
+    """Wrap each line of ``text`` in ``marker`` (bold, italic, code), escaped.
+
+    The marker character inside the text is replaced by a look-alike so user text can
+    neither end the formatting early nor start a new one; whitespace stays outside.
+    """
+    out = []
+    for line in text.split("\n"):
+        inner = escape(line.replace(marker, replacement))
+        core = inner.strip()
+        if not core:
+            out.append(inner)
+            continue
+        lead = inner[: len(inner) - len(inner.lstrip())]
+        trail = inner[len(inner.rstrip()) :]
+        out.append(f"{lead}{marker}{core}{marker}{trail}")
+    return "\n".join(out)
+
+
+def _url(url: str) -> str | None:
+    url = url.strip()
+    if not url.lower().startswith(SAFE_SCHEMES) or any(c.isspace() for c in url):
+        return None
+    return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+
+
+def render_part(part: Part) -> str:
+    """One part as Slack mrkdwn; every text escaped."""
+    if isinstance(part, Bold):
+        return _wrap("*", part.text, "∗")
+    if isinstance(part, Italic):
+        return _wrap("_", part.text, "＿")
+    if isinstance(part, Code):
+        return _wrap("`", part.text, "ˋ")
+    if isinstance(part, Link):
+        url = _url(part.url)
+        label = escape(part.text.replace("\n", " ").strip())
+        if url is None:
+            return label if part.text == part.url else f"{label} ({escape(part.url)})"
+        return f"<{url}|{label}>" if label and part.text != part.url else f"<{url}>"
+    if isinstance(part, Mention):
+        user_id = part.accounts.get("slack", "")
+        if re.fullmatch(r"[UW][A-Z0-9]+", user_id):
+            return f"<@{user_id}>"
+        return escape(part.text)
+    return escape(part.text)
+
+
+def render_mrkdwn(parts: Iterable[Part]) -> str:
+    return "".join(render_part(p) for p in parts)
+
+
+def _split(text: str, limit: int) -> list[str]:
+    """Cut a long mrkdwn text into pieces under ``limit``, at lines, then at spaces."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            amp = line.rfind("&", max(0, cut - 5), cut)
+            if amp != -1 and ";" not in line[amp:cut]:
+                cut = amp  # never split an entity
+            head, line = line[:cut], line[cut:]
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(head)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        pieces.append(current)
+    return pieces
+
+
+def _paragraphs(parts: tuple[Part, ...]) -> list[list[Part]]:
+    """Split parts at blank lines (inside Text parts), keeping the parts' kinds."""
+    paragraphs: list[list[Part]] = [[]]
+    for part in parts:
+        if isinstance(part, Text) and "\n\n" in part.text:
+            chunks = re.split(r"\n{2,}", part.text)
+            for i, chunk in enumerate(chunks):
+                if i:
+                    paragraphs.append([])
+                if chunk:
+                    paragraphs[-1].append(Text(text=chunk))
+        else:
+            paragraphs[-1].append(part)
+    return [p for p in paragraphs if any(x.text.strip() for x in p)]
+
+
+def _is_footer(paragraph: list[Part]) -> bool:
+    return all(
+        isinstance(p, Italic) or (isinstance(p, Text) and not p.text.strip()) for p in paragraph
+    ) and any(isinstance(p, Italic) for p in paragraph)
+
+
+def render(message: Message, encode: Callable[[Any], str]) -> tuple[str, list[dict[str, Any]]]:
+    """A message as Slack's notification text and Block Kit blocks.
+
+    Paragraphs become ``section`` blocks, a closing paragraph written only in italics a
+    ``context`` block (small print), buttons ``actions`` blocks with one ``action_id``
+    per button and the signed action token as value.
+    """
+    fallback = escape(plain_text(message.parts))[:FALLBACK_LIMIT] or " "
+    blocks: list[dict[str, Any]] = []
+    paragraphs = _paragraphs(message.parts)
+    for i, paragraph in enumerate(paragraphs):
+        footer = i == len(paragraphs) - 1 and i > 0 and _is_footer(paragraph)
+        text = render_mrkdwn(paragraph).strip("\n")
+        for piece in _split(text, SECTION_LIMIT):
+            mrkdwn = {"type": "mrkdwn", "text": piece, "verbatim": True}
+            if footer:
+                blocks.append({"type": "context", "elements": [mrkdwn]})
+            else:
+                blocks.append({"type": "section", "text": mrkdwn})
+    buttons = list(message.buttons)
+    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    room = MAX_BLOCKS - len(rows)
+    if len(blocks) > room:
+        blocks = blocks[: max(room - 1, 0)]
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "…", "verbatim": True}]}
+        )
+    n = 0
+    for row in rows:
+        elements = []
+        for button in row:
+            element: dict[str, Any] = {
+                "type": "button",
+                "action_id": f"{ACTION_PREFIX}{n}",
+                "text": {
+                    "type": "plain_text",
+                    "text": _clip(button.label, 75) or "…",
+                    "emoji": True,
+                },
+                "value": encode(button),
+            }
+            if button.style != "default":
+                element["style"] = button.style
+            elements.append(element)
+            n += 1
+        blocks.append({"type": "actions", "elements": elements})
+    return fallback, blocks
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.replace("\n", " ").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------- incoming text
+
+_MARKUP = re.compile(r"<([^<>]*)>")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def from_slack(text: str) -> str:
+    """A slash command's text as the person typed it.
+
+    Slack escapes ``& < >`` and, with ``should_escape``, sends channels, links and special
+    mentions as markup: links become their text, ``<#C1|general>`` ``#general``,
+    ``<!here>`` ``@here``. User mentions stay ``<@U123|name>``: the core resolves them
+    (``/role <@U123> host``).
+    """
+
+    def plain(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        if inner.startswith("@"):
+            return m.group(0)
+        if inner.startswith("#"):
+            ident, _, label = inner[1:].partition("|")
+            return "#" + (label or ident)
+        if inner.startswith("!"):
+            body, _, label = inner[1:].partition("|")
+            return label or "@" + body.split("^")[0]
+        url, _, label = inner.partition("|")
+        if not label:
+            return url
+        return label if label in url else f"{label} ({url})"
+
+    return _unescape(_MARKUP.sub(plain, text))
+
+
+# ---------------------------------------------------------------------- forms
+
+
+def _form_params(bridge: Bridge, command: str, sub: str | None) -> list[Param] | None:
+    cmd = bridge.registry.commands.get(command)
+    if cmd is None:
+        return None
+    if sub:
+        found = cmd.subcommands.get(sub)
+        return list(found.params) if found is not None else None
+    return list(cmd.params)
+
+
+def _input_block(p: Param, t: Any) -> dict[str, Any]:
+    label = _clip(t.gettext(p.help) if p.help else p.name, 2000) or p.name
+    element: dict[str, Any]
+    hint: str | None = None
+    if p.kind == "choice":
+        element = {
+            "type": "static_select",
+            "action_id": "v",
+            "options": [
+                {"text": {"type": "plain_text", "text": _clip(c, 75)}, "value": c}
+                for c in p.choices
+            ],
+        }
+    elif p.kind == "flag":
+        element = {
+            "type": "checkboxes",
+            "action_id": "v",
+            "options": [{"text": {"type": "plain_text", "text": p.name}, "value": "1"}],
+        }
+    else:
+        element = {
+            "type": "plain_text_input",
+            "action_id": "v",
+            "multiline": p.kind in ("text", "words"),
+        }
+        if p.kind == "words":
+            hint = t.gettext(N_("One per line."))
+        elif p.kind == "option" and p.metavar:
+            element["placeholder"] = {"type": "plain_text", "text": _clip(p.metavar, 150)}
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": p.name,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+        "optional": not p.required or p.kind == "flag",
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def build_view(
+    bridge: Bridge, form: FormRequest, locale: str, meta: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The modal for a form: one input per parameter that is not prefilled."""
+    params = _form_params(bridge, form.command, form.subcommand)
+    if params is None:
+        return None
+    t = translator(locale)
+    title = form.title or f"/{form.command}" + (f" {form.subcommand}" if form.subcommand else "")
+    blocks = [_input_block(p, t) for p in params if p.name not in form.prefill]
+    if not blocks:
+        return None
+    meta = {**meta, "c": form.command, "s": form.subcommand, "p": form.prefill}
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "title": {"type": "plain_text", "text": _clip(title, 24)},
+        "submit": {"type": "plain_text", "text": _clip(t.gettext(N_("Send")), 24)},
+        "close": {"type": "plain_text", "text": _clip(t.gettext(N_("Cancel")), 24)},
+        "private_metadata": json.dumps(meta, separators=(",", ":"))[:3000],
+        "blocks": blocks,
+    }
+
+
+def _form_value(p: Param, state: dict[str, Any]) -> Any:
+    value = state.get(p.name, {}).get("v", {})
+    if p.kind == "flag":
+        return bool(value.get("selected_options"))
+    if p.kind == "choice":
+        selected = value.get("selected_option") or {}
+        return selected.get("value")
+    text = value.get("value")
+    if text is None:
+        return None
+    if p.kind == "words":
+        return [line.strip() for line in str(text).splitlines() if line.strip()]
+    return str(text).strip()
+
+
+# ---------------------------------------------------------------------- the adapter
+
+
+@dataclass
+class _Origin:
+    """Where an interaction came from: how to answer the person privately."""
+
+    channel: ChannelRef
+    conversation: str  # the Slack conversation id (C…, G…, D…)
+    user_id: str
+    locale: str
+    response_url: str | None = None
+    trigger_id: str | None = None
+    channel_name: str | None = None
+
+
+class SlackAdapter(Adapter):
+    platform = "slack"
+
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__(bridge)
+        cfg = bridge.config.slack
+        if not cfg.bot_token:
+            raise ValueError("slack: bot_token is not configured")
+        self.cfg = cfg
+        self.socket_mode = bool(cfg.app_token)
+        self.client = AsyncWebClient(
+            token=cfg.bot_token,
+            base_url=cfg.api_url,
+            logger=logging.getLogger("adapters.slack.api"),
+        )
+        # An empty signing secret would accept requests signed with "": use one nobody knows.
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=cfg.signing_secret or secrets.token_hex(32),
+            name="community-bridge",
+            logger=logging.getLogger("adapters.slack.bolt"),
+            request_verification_enabled=True,
+        )
+        self.socket_handler: Any = None
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dm: dict[str, str] = {}
+        self._users: dict[str, tuple[float, str, str | None]] = {}
+        self._channel_names: dict[str, tuple[float, str]] = {}
+        self._register()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def add_routes(self, app: web.Application) -> None:
+        if not self.socket_mode:
+            app.router.add_post(EVENTS_PATH, self._http)
+
+    async def _http(self, request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await self.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def start(self) -> None:
+        """No Web API call here: the token is checked on the first request (auth.test)."""
+        self._session = aiohttp.ClientSession()
+        self.client.session = self._session
+        if self.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self.state = "starting"
+            self.socket_handler = AsyncSocketModeHandler(
+                self.app, self.cfg.app_token, web_client=self.client
+            )
+            try:
+                await self.socket_handler.connect_async()
+            except Exception as exc:
+                self.state = "error"
+                self.detail = f"socket mode: {exc}"
+                raise
+            self.detail = "socket mode"
+        else:
+            self.detail = f"http {EVENTS_PATH}"
+        self.state = "ready"
+
+    async def stop(self) -> None:
+        await self.settle(within=5)
+        for task in list(self._tasks):
+            task.cancel()
+        if self.socket_handler is not None:
+            with contextlib.suppress(Exception):
+                await self.socket_handler.close_async()
+            self.socket_handler = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self.client.session = None
+        self.state = "stopped"
+
+    async def settle(self, within: float = 10.0) -> None:
+        """Wait until the work started by acknowledged requests is done (tests, stop)."""
+        deadline = time.monotonic() + within
+        while self._tasks:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.wait(list(self._tasks), timeout=left)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("slack: handling a request failed")
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ listeners
+
+    def _register(self) -> None:
+        app = self.app
+
+        @app.command(re.compile(r"^/"))
+        async def on_command(ack: Any, body: dict[str, Any]) -> None:
+            await ack()
+            self._spawn(self._command(body))
+
+        @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
+        async def on_action(ack: Any, body: dict[str, Any]) -> None:
+            await ack()
+            self._spawn(self._action(body))
+
+        @app.view(FORM_CALLBACK)
+        async def on_view(ack: Any, body: dict[str, Any]) -> None:
+            await ack()
+            self._spawn(self._submit(body))
+
+        @app.event("message")
+        async def on_message(ack: Any, body: dict[str, Any]) -> None:
+            await ack()
+            self._spawn(self._message(body))
+
+        @app.event(re.compile(".*"))
+        async def on_other_event(ack: Any) -> None:
+            await ack()  # acknowledged so Slack does not retry; nothing to do
+
+    # ------------------------------------------------------------------ incoming
+
+    def _channel_ref(self, conversation: str, user_id: str) -> ChannelRef:
+        if conversation.startswith("D"):
+            return ChannelRef(platform="slack", chat=user_id, dm=True)
+        return ChannelRef(platform="slack", chat=conversation)
+
+    async def _origin(
+        self, body: dict[str, Any], conversation: str, user_id: str, channel_name: str | None
+    ) -> tuple[_Origin, AccountRef]:
+        user_name = (
+            body.get("user_name")
+            or (body.get("user") or {}).get("username")
+            or (body.get("user") or {}).get("name")
+            or ""
+        )
+        account = await self._account(user_id, str(user_name))
+        channel = self._channel_ref(conversation, user_id)
+        name = None if channel.dm else await self._channel_name(conversation, channel_name)
+        origin = _Origin(
+            channel=channel,
+            conversation=conversation,
+            user_id=user_id,
+            locale=self.bridge.locale_for(account.locale),
+            response_url=body.get("response_url") or None,
+            trigger_id=body.get("trigger_id") or None,
+            channel_name=name,
+        )
+        return origin, account
+
+    async def _command(self, body: dict[str, Any]) -> None:
+        name = str(body.get("command", "")).lstrip("/").lower()
+        args = from_slack(str(body.get("text") or "")).strip()
+        origin, account = await self._origin(
+            body,
+            str(body.get("channel_id", "")),
+            str(body.get("user_id", "")),
+            body.get("channel_name"),
+        )
+        sub = FORM_COMMANDS.get(name, "-")
+        if sub != "-" and args.lower() == (sub or "") and origin.trigger_id:
+            form = FormRequest(command=name, subcommand=sub)
+            if await self._open_form(origin, form):
+                return
+        replies = await self.bridge.handle(
+            Invocation(
+                channel=origin.channel,
+                account=account,
+                command=name,
+                args=args,
+                event_id=body.get("trigger_id") or None,
+                channel_name=origin.channel_name,
+            )
+        )
+        await self._answer(origin, replies)
+
+    async def _action(self, body: dict[str, Any]) -> None:
+        user_id = str((body.get("user") or {}).get("id", ""))
+        channel = body.get("channel") or {}
+        container = body.get("container") or {}
+        conversation = str(channel.get("id") or container.get("channel_id") or "")
+        origin, account = await self._origin(body, conversation, user_id, channel.get("name"))
+        message_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        for action in body.get("actions") or []:
+            token = action.get("value")
+            if not token:
+                continue
+            event = f"{body.get('trigger_id') or ''}:{action.get('action_ts', '')}"
+            replies = await self.bridge.press(
+                ActionPress(
+                    channel=origin.channel,
+                    account=account,
+                    token=str(token),
+                    message_id=message_ts,
+                    event_id=event if event != ":" else None,
+                    channel_name=origin.channel_name,
+                )
+            )
+            await self._answer(origin, replies)
+            origin.trigger_id = None  # one modal per trigger
+
+    async def _submit(self, body: dict[str, Any]) -> None:
+        view = body.get("view") or {}
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            return
+        user_id = str((body.get("user") or {}).get("id", ""))
+        origin, account = await self._origin(
+            {**body, "trigger_id": None}, str(meta.get("ch", "")), user_id, meta.get("n")
+        )
+        command, sub = str(meta.get("c", "")), meta.get("s")
+        params = _form_params(self.bridge, command, sub) or []
+        state = (view.get("state") or {}).get("values") or {}
+        prefill = meta.get("p") or {}
+        values = {
+            p.name: prefill[p.name] if p.name in prefill else _form_value(p, state) for p in params
+        }
+        args = compose_args(params, values)
+        if sub:
+            args = f"{sub} {args}".strip()
+        replies = await self.bridge.handle(
+            Invocation(
+                channel=origin.channel,
+                account=account,
+                command=command,
+                args=args,
+                event_id=f"view:{view.get('id') or body.get('trigger_id')}",
+                channel_name=origin.channel_name,
+            )
+        )
+        await self._answer(origin, replies)
+
+    async def _message(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if (
+            event.get("channel_type") != "im"
+            or event.get("subtype")
+            or event.get("bot_id")
+            or not event.get("user")
+            or event.get("thread_ts")
+        ):
+            return
+        user_id = str(event["user"])
+        self._dm[user_id] = str(event.get("channel", ""))
+        account = await self._account(user_id, "")
+        channel = ChannelRef(platform="slack", chat=user_id, dm=True)
+        replies = await self.bridge.handle_text(
+            channel,
+            account,
+            from_slack(str(event.get("text") or "")),
+            event_id=body.get("event_id") or None,
+        )
+        for message in replies:
+            await self._direct(channel, message.model_copy(update={"ephemeral": False}))
+
+    # ------------------------------------------------------------------ answering
+
+    async def _answer(self, origin: _Origin, replies: list[Message]) -> None:
+        for message in replies:
+            if message.form is not None and origin.trigger_id:
+                opened = await self._open_form(origin, message.form)
+                origin.trigger_id = None
+                if opened:
+                    continue
+            if message.ephemeral:
+                await self._ephemeral(origin, message)
+            else:
+                await self._public(origin, message)
+
+    async def _open_form(self, origin: _Origin, form: FormRequest) -> bool:
+        meta = {"ch": origin.conversation, "n": origin.channel_name}
+        view = build_view(self.bridge, form, origin.locale, meta)
+        if view is None or not origin.trigger_id:
+            return False
+        try:
+            await self._retrying(
+                lambda: self.client.views_open(trigger_id=origin.trigger_id, view=view)
+            )
+        except DeliveryError as exc:
+            log.info("slack: could not open the form for /%s: %s", form.command, exc)
+            return False
+        return True
+
+    async def _ephemeral(self, origin: _Origin, message: Message) -> None:
+        """Only the person sees it: the response_url, else chat.postEphemeral, else a DM."""
+        if message.file is not None or origin.channel.dm:
+            dm = ChannelRef(platform="slack", chat=origin.user_id, dm=True)
+            await self._direct(dm, message.model_copy(update={"ephemeral": False}))
+            if message.file is not None and not origin.channel.dm:
+                t = translator(origin.locale)
+                note = Message(
+                    parts=(Text(text=t.gettext(N_("I sent you the file in a private message."))),),
+                    ephemeral=True,
+                )
+                await self._ephemeral(origin, note)
+            return
+        text, blocks = render(message, self.bridge.encode_button)
+        if origin.response_url:
+            hook = AsyncWebhookClient(origin.response_url, session=self._session)
+            try:
+                resp = await hook.send(
+                    text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+                )
+                if resp.status_code == 200:
+                    return
+                log.info(
+                    "slack: response_url answered %s; using chat.postEphemeral", resp.status_code
+                )
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.info("slack: response_url failed (%r); using chat.postEphemeral", exc)
+        try:
+            await self._retrying(
+                lambda: self.client.chat_postEphemeral(
+                    channel=origin.conversation,
+                    user=origin.user_id,
+                    text=text,
+                    blocks=blocks,
+                    link_names=False,
+                )
+            )
+        except DeliveryError as exc:
+            log.warning(
+                "slack: could not answer %s in %s: %s", origin.user_id, origin.conversation, exc
+            )
+
+    async def _public(self, origin: _Origin, message: Message) -> None:
+        """For everybody here: chat.postMessage; where the bot may not post, the
+        slash command's response_url in the channel."""
+        try:
+            await self._retrying(lambda: self.send(origin.channel, message))
+            return
+        except ChannelGone as exc:
+            if not origin.response_url:
+                log.warning("slack: cannot post in %s: %s", origin.conversation, exc)
+                return
+        except DeliveryError as exc:
+            log.warning("slack: could not post in %s: %s", origin.conversation, exc)
+            return
+        text, blocks = render(message, self.bridge.encode_button)
+        hook = AsyncWebhookClient(origin.response_url, session=self._session)
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            await hook.send(
+                text=text, blocks=blocks, response_type="in_channel", replace_original=False
+            )
+
+    async def _direct(self, channel: ChannelRef, message: Message) -> None:
+        try:
+            await self._retrying(lambda: self.send(channel, message))
+        except DeliveryError as exc:
+            log.warning("slack: could not send to %s: %s", channel.key, exc)
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A direct reply (not through the outbox): honour Retry-After a few times."""
+        for attempt in range(DIRECT_RETRIES):
+            try:
+                return await self._api(call)
+            except RetryLater as exc:
+                if attempt == DIRECT_RETRIES - 1:
+                    raise
+                await asyncio.sleep(min(exc.after, MAX_WAIT))
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _api(call: Callable[[], Awaitable[T]]) -> T:
+        """Slack's errors as the outbox understands them."""
+        try:
+            return await call()
+        except SlackApiError as exc:
+            raise _delivery_error(exc) from None
+        except (aiohttp.ClientError, TimeoutError, SlackRequestError) as exc:
+            raise DeliveryError(f"slack: {exc!r}") from exc
+
+    # ------------------------------------------------------------------ names
+
+    async def _account(self, user_id: str, fallback_name: str) -> AccountRef:
+        cached = self._users.get(user_id)
+        if cached is None or cached[0] < time.monotonic():
+            name, locale = fallback_name, None
+            try:
+                resp = await self.client.users_info(user=user_id, include_locale=True)
+                user = resp.get("user") or {}
+                profile = user.get("profile") or {}
+                name = (
+                    profile.get("display_name")
+                    or profile.get("real_name")
+                    or user.get("real_name")
+                    or user.get("name")
+                    or fallback_name
+                )
+                locale = user.get("locale")
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.info("slack: users.info %s failed: %s", user_id, exc)
+            cached = (time.monotonic() + CACHE_TTL, str(name or user_id), locale)
+            self._users[user_id] = cached
+        return AccountRef(
+            platform="slack", user_id=user_id, display_name=cached[1], locale=cached[2]
+        )
+
+    async def _channel_name(self, conversation: str, hint: str | None) -> str:
+        if hint and hint not in ("privategroup", "directmessage", "mpdm"):
+            self._channel_names[conversation] = (time.monotonic() + CACHE_TTL, hint)
+            return f"#{hint}"
+        cached = self._channel_names.get(conversation)
+        if cached is None or cached[0] < time.monotonic():
+            name = conversation
+            try:
+                resp = await self.client.conversations_info(channel=conversation)
+                name = (resp.get("channel") or {}).get("name") or conversation
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.info("slack: conversations.info %s failed: %s", conversation, exc)
+            cached = (time.monotonic() + CACHE_TTL, str(name))
+            self._channel_names[conversation] = cached
+        return f"#{cached[1]}"
+
+    async def _conversation(self, channel: ChannelRef) -> str:
+        """The conversation id to post to: a DM is opened first (and remembered)."""
+        if not channel.dm:
+            return channel.chat
+        known = self._dm.get(channel.chat)
+        if known:
+            return known
+        resp = await self._api(lambda: self.client.conversations_open(users=channel.chat))
+        conversation = str((resp.get("channel") or {}).get("id") or "")
+        if not conversation:
+            raise DeliveryError("slack: conversations.open returned no channel")
+        self._dm[channel.chat] = conversation
+        return conversation
+
+    # ------------------------------------------------------------------ outgoing
+
+    async def send(self, channel: ChannelRef, message: Message) -> str:
+        conversation = await self._conversation(channel)
+        thread = message.reply_to or channel.thread or None
+        ts = ""
+        if message.parts or message.buttons or message.file is None:
+            text, blocks = render(message, self.bridge.encode_button)
+            resp = await self._api(
+                lambda: self.client.chat_postMessage(
+                    channel=conversation,
+                    text=text,
+                    blocks=blocks,
+                    thread_ts=thread,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    link_names=False,
+                )
+            )
+            ts = str(resp.get("ts") or "")
+        if message.file is not None:
+            attached = message.file
+            resp = await self._api(
+                lambda: self.client.files_upload_v2(
+                    channel=conversation,
+                    content=attached.content,
+                    filename=attached.name,
+                    title=attached.name,
+                    thread_ts=thread,
+                )
+            )
+            if not ts:
+                ts = str((resp.get("file") or {}).get("id") or "")
+        return ts
+
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        conversation = await self._conversation(channel)
+        text, blocks = render(message, self.bridge.encode_button)
+        await self._api(
+            lambda: self.client.chat_update(
+                channel=conversation, ts=message_id, text=text, blocks=blocks, link_names=False
+            )
+        )
+
+
+def _delivery_error(exc: SlackApiError) -> DeliveryError:
+    response = exc.response
+    error = str(response.get("error") or "") if response is not None else ""
+    status = getattr(response, "status_code", 200)
+    if status == 429 or error in ("ratelimited", "rate_limited"):
+        headers = getattr(response, "headers", {}) or {}
+        raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
+        if isinstance(raw, list):
+            raw = raw[0]
+        try:
+            after = max(float(raw), 0.0)
+        except ValueError:
+            after = 1.0
+        return RetryLater(after, f"slack: rate limited ({error or status})")
+    if error in GONE_ERRORS:
+        return ChannelGone(error)
+    if error in LOST_MESSAGE_ERRORS:
+        return ChannelGone(error)
+    return DeliveryError(f"slack: {error or status}")
+
+
+# ---------------------------------------------------------------------- manifest
+
+
+def _usage_hint(cmd: Any) -> str:
+    usages = cmd.usages()
+    hints = [u.removeprefix(f"/{cmd.name}").strip() for u in usages]
+    return _clip(" | ".join(h for h in hints if h), 1000)
+
+
+def build_manifest(config: Config) -> dict[str, Any]:
+    """The Slack app manifest: every registered command, the scopes, the request URLs."""
+    from bridge.registry import registry
+
+    reg = registry.load()
+    t = translator(config.community.locale)
+    socket = bool(config.slack.app_token)
+    url = config.http.public_url.rstrip("/") + EVENTS_PATH
+    commands = []
+    for cmd in reg.visible():
+        entry: dict[str, Any] = {
+            "command": f"/{cmd.name}"[:32],
+            "description": _clip(t.gettext(cmd.help), 2000) or cmd.name,
+            "should_escape": True,
+        }
+        hint = _usage_hint(cmd)
+        if hint:
+            entry["usage_hint"] = hint
+        if not socket:
+            entry["url"] = url
+        commands.append(entry)
+    name = _clip(config.community.name, 35) or "community-bridge"
+    settings: dict[str, Any] = {
+        "event_subscriptions": {"bot_events": list(BOT_EVENTS)},
+        "interactivity": {"is_enabled": True},
+        "org_deploy_enabled": False,
+        "socket_mode_enabled": socket,
+        "token_rotation_enabled": False,
+    }
+    if not socket:
+        settings["event_subscriptions"]["request_url"] = url
+        settings["interactivity"]["request_url"] = url
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": name,
+            "description": _clip(
+                t.gettext(
+                    N_(
+                        "Ideas, questions and surveys of the "
+                        "community, shared across chat platforms."
+                    )
+                ),
+                140,
+            ),
+        },
+        "features": {
+            "app_home": {
+                "home_tab_enabled": False,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": False,
+            },
+            "bot_user": {
+                "display_name": _clip(config.community.name, 80) or "community-bridge",
+                "always_online": True,
+            },
+            "slash_commands": commands,
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": settings,
+    }
+
+
+def print_manifest(config: Config, args: argparse.Namespace | None = None) -> int:
+    """``community-bridge slack-manifest``: the manifest as JSON on stdout."""
+    print(json.dumps(build_manifest(config), indent=2, ensure_ascii=False))
+    return 0
+
+
+ADAPTER = SlackAdapter

@@ -1,0 +1,678 @@
+"""A fake Slack on 127.0.0.1: the Web API methods the bot calls, a response_url sink, a
+Socket Mode websocket, and a sender of correctly signed requests to the bot's
+``/slack/events`` (slash commands, block_actions, view_submission, events).
+
+    fake = await FakeSlack().start()
+    bridge = await make_bridge(slack={"bot_token": fake.token, "signing_secret": fake.secret,
+                                      "api_url": fake.api_url})
+    ...
+    user = fake.sender(f"http://127.0.0.1:{port}/slack/events")
+    status = await user.command("/link", "ideas", user="UADMIN", channel="C1")
+
+Errors follow Slack: HTTP 200 with ``{"ok": false, "error": ...}``; a scripted rate limit
+answers 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+from aiohttp import web
+
+__all__ = ["FakeSlack", "Script", "SlackSender", "buttons", "shown"]
+
+CHANNEL_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
+
+
+@dataclass
+class Script:
+    """A scripted answer for the next ``times`` calls of ``method`` (matching ``when``)."""
+
+    method: str
+    error: str = ""
+    status: int = 200
+    retry_after: int | None = None
+    times: int = 1
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    answered: int = 200
+
+
+@dataclass
+class Posted:
+    """A message as Slack stores it (chat.postMessage, then chat.update)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def shown(self) -> str:
+        return shown(self.blocks, self.text)
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        return buttons(self.blocks)
+
+
+def shown(blocks: list[dict[str, Any]] | None, text: str = "") -> str:
+    """The raw mrkdwn a person sees: section and context texts, one block per line."""
+    if not blocks:
+        return text
+    lines = []
+    for block in blocks:
+        if block.get("type") == "section":
+            lines.append(block["text"]["text"])
+        elif block.get("type") == "context":
+            lines.extend(e.get("text", "") for e in block.get("elements", []))
+    return "\n".join(lines)
+
+
+def buttons(blocks: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
+    """(label, value) of every button."""
+    out = []
+    for block in blocks or []:
+        if block.get("type") == "actions":
+            for element in block.get("elements", []):
+                if element.get("type") == "button":
+                    out.append((element["text"]["text"], element.get("value", "")))
+    return out
+
+
+def _json_field(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class FakeSlack:
+    """The Slack Web API as far as the bot uses it, recording every call."""
+
+    def __init__(
+        self, token: str = "xoxb-test", secret: str = "s3cret", app_token: str = "xapp-test"
+    ) -> None:
+        self.token = token
+        self.secret = secret
+        self.app_token = app_token
+        self.calls: list[Call] = []
+        self.messages: list[Posted] = []
+        self.ephemerals: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self.views: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.channel_errors: dict[str, str] = {}
+        self.scripts: list[Script] = []
+        self.socket_acks: list[dict[str, Any]] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._uploads: dict[str, dict[str, Any]] = {}
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ------------------------------------------------------------------ server
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/response/{key}", self._response)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ------------------------------------------------------------------ scripting
+
+    def fail(
+        self,
+        method: str,
+        error: str,
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        self.scripts.append(Script(method, error=error, times=times, when=when))
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        self.scripts.append(
+            Script(method, error="ratelimited", status=429, retry_after=retry_after, times=times)
+        )
+
+    def add_user(
+        self, user_id: str, name: str, locale: str = "en-US", display_name: str | None = None
+    ) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "name": name.lower(),
+            "real_name": name,
+            "locale": locale,
+            "profile": {
+                "display_name": display_name if display_name is not None else name,
+                "real_name": name,
+            },
+        }
+
+    def add_channel(self, channel_id: str, name: str, private: bool = False) -> None:
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "is_private": private,
+            "is_channel": not private,
+        }
+
+    def sender(self, events_url: str, secret: str | None = None) -> SlackSender:
+        return SlackSender(self, events_url, secret or self.secret)
+
+    # ------------------------------------------------------------------ queries
+
+    def called(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.answered == 200]
+
+    def posted(self, channel: str | None = None) -> list[Posted]:
+        return [m for m in self.messages if channel is None or m.channel == channel]
+
+    def message(self, channel: str, ts: str) -> Posted:
+        for m in self.messages:
+            if m.channel == channel and m.ts == ts:
+                return m
+        raise KeyError((channel, ts))
+
+    def replies_to(self, response_url: str) -> list[dict[str, Any]]:
+        key = response_url.rsplit("/", 1)[-1]
+        return [r["payload"] for r in self.responses if r["key"] == key]
+
+    async def wait_for(self, predicate: Callable[[], Any], within: float = 5.0) -> Any:
+        """Wait (bounded) until ``predicate()`` is truthy; return its value."""
+        deadline = time.monotonic() + within
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not met within the timeout")
+            await asyncio.sleep(0.01)
+
+    # ------------------------------------------------------------------ handlers
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            raw = await request.read()
+            ctype = request.content_type
+            if ctype == "application/json":
+                args.update(json.loads(raw or b"{}"))
+            elif raw:
+                args.update(dict(parse_qsl(raw.decode(), keep_blank_values=True)))
+        return {k: _json_field(v) for k, v in args.items()}
+
+    def _scripted(self, method: str, args: dict[str, Any]) -> Script | None:
+        for script in self.scripts:
+            if (
+                script.method == method
+                and script.times > 0
+                and (script.when is None or script.when(args))
+            ):
+                script.times -= 1
+                return script
+        return None
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        call = Call(method, args)
+        self.calls.append(call)
+        auth = request.headers.get("Authorization", "")
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if auth != f"Bearer {expected}":
+            return self._error(call, "invalid_auth")
+        script = self._scripted(method, args)
+        if script is not None:
+            call.answered = script.status
+            headers = {"Retry-After": str(script.retry_after)} if script.retry_after else {}
+            return web.json_response(
+                {"ok": False, "error": script.error}, status=script.status, headers=headers
+            )
+        channel = str(args.get("channel") or args.get("channel_id") or "")
+        if method in (*CHANNEL_METHODS, "files.completeUploadExternal") and (
+            channel in self.channel_errors
+        ):
+            return self._error(call, self.channel_errors[channel])
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._error(call, "unknown_method")
+        result = handler(args)
+        if isinstance(result, str):
+            return self._error(call, result)
+        return web.json_response({"ok": True, **result})
+
+    def _error(self, call: Call, error: str) -> web.Response:
+        call.answered = 0
+        return web.json_response({"ok": False, "error": error})
+
+    def _next_ts(self) -> str:
+        n = next(self._ts)
+        return f"{1700000000 + n}.{n:06d}"
+
+    def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://test.slack.com/",
+            "team": "Test",
+            "user": "bridge",
+            "team_id": "T1",
+            "user_id": "UBOT",
+            "bot_id": "BBOT",
+        }
+
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return "channel_not_found"
+        if not args.get("text") and not args.get("blocks"):
+            return "no_text"
+        ts = self._next_ts()
+        self.messages.append(
+            Posted(
+                channel=channel,
+                ts=ts,
+                text=str(args.get("text", "")),
+                blocks=list(args.get("blocks") or []),
+                thread_ts=args.get("thread_ts") or None,
+            )
+        )
+        return {"channel": channel, "ts": ts, "message": {"ts": ts, "text": args.get("text")}}
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        try:
+            posted = self.message(str(args.get("channel")), str(args.get("ts")))
+        except KeyError:
+            return "message_not_found"
+        posted.edits.append({"text": posted.text, "blocks": posted.blocks})
+        posted.text = str(args.get("text", ""))
+        posted.blocks = list(args.get("blocks") or [])
+        return {"channel": posted.channel, "ts": posted.ts}
+
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        if not args.get("user"):
+            return "user_not_found"
+        self.ephemerals.append(
+            {
+                "channel": args.get("channel"),
+                "user": args.get("user"),
+                "text": args.get("text", ""),
+                "blocks": args.get("blocks"),
+            }
+        )
+        return {"message_ts": self._next_ts()}
+
+    def _m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        users = str(args.get("users", ""))
+        if not users or users.startswith("UGONE"):
+            return "user_not_found"
+        return {"channel": {"id": "D" + users.replace(",", "")}}
+
+    def _m_conversations_info(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        channel = self.channels.get(str(args.get("channel", "")))
+        if channel is None:
+            return "channel_not_found"
+        return {"channel": channel}
+
+    def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        user_id = str(args.get("user", ""))
+        if user_id not in self.users:
+            if not user_id.startswith(("U", "W")):
+                return "user_not_found"
+            self.add_user(user_id, user_id.lower())
+        return {"user": self.users[user_id]}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        if not args.get("trigger_id"):
+            return "invalid_trigger_id"
+        view = dict(args.get("view") or {})
+        view["id"] = f"V{next(self._ids)}"
+        self.views.append({"trigger_id": args["trigger_id"], "view": view})
+        return {"view": view}
+
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        if not args.get("filename") or not args.get("length"):
+            return "invalid_arguments"
+        file_id = f"F{next(self._ids)}"
+        self._uploads[file_id] = {
+            "id": file_id,
+            "filename": args["filename"],
+            "length": int(args["length"]),
+            "content": None,
+        }
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        files = args.get("files") or []
+        done = []
+        for item in files:
+            upload = self._uploads.pop(str(item.get("id")), None)
+            if upload is None or upload["content"] is None:
+                return "file_not_found"
+            upload.update(
+                title=item.get("title"),
+                channel=args.get("channel_id"),
+                thread_ts=args.get("thread_ts") or None,
+                initial_comment=args.get("initial_comment"),
+            )
+            self.files.append(upload)
+            done.append({"id": upload["id"], "title": upload["title"], "name": upload["filename"]})
+        return {"files": done}
+
+    def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": f"ws://127.0.0.1:{self.port}/socket"}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self._uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="no such upload")
+        upload["content"] = await request.read()
+        return web.Response(text="OK - " + str(len(upload["content"])))
+
+    async def _response(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        self.responses.append({"key": request.match_info["key"], "payload": payload})
+        return web.Response(text="ok")
+
+    # ------------------------------------------------------------------ socket mode
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}}
+        )
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    self.socket_acks.append(json.loads(msg.data))
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def socket_send(self, kind: str, payload: dict[str, Any], retry_attempt: int = 0) -> str:
+        """Push an envelope (slash_commands, interactive, events_api); returns its id."""
+        ws = await self.wait_for(lambda: self._sockets and self._sockets[-1])
+        envelope_id = secrets.token_hex(8)
+        await ws.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "",
+            }
+        )
+        return envelope_id
+
+
+class SlackSender:
+    """Slack's side of ``/slack/events``: correctly signed requests, as Slack sends them."""
+
+    def __init__(self, fake: FakeSlack, events_url: str, secret: str) -> None:
+        self.fake = fake
+        self.events_url = events_url
+        self.secret = secret
+        self._n = itertools.count(1)
+        self.last_response_url = ""
+
+    def new_response_url(self) -> str:
+        self.last_response_url = f"{self.fake.url}/response/{secrets.token_hex(6)}"
+        return self.last_response_url
+
+    def trigger(self) -> str:
+        return f"{next(self._n)}.{secrets.token_hex(8)}"
+
+    def sign(
+        self, body: str, timestamp: int | None = None, secret: str | None = None
+    ) -> dict[str, str]:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        base = f"v0:{ts}:{body}".encode()
+        digest = hmac.new((secret or self.secret).encode(), base, hashlib.sha256).hexdigest()
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        retry_num: int | None = None,
+    ) -> tuple[int, str]:
+        sent = {"Content-Type": content_type}
+        if signed:
+            sent.update(self.sign(body, timestamp, secret))
+        if retry_num is not None:
+            sent["X-Slack-Retry-Num"] = str(retry_num)
+            sent["X-Slack-Retry-Reason"] = "http_timeout"
+        sent.update(headers or {})
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.events_url, data=body.encode(), headers=sent) as resp,
+        ):
+            return resp.status, await resp.text()
+
+    def command_body(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str = "U1",
+        user_name: str = "alice",
+        channel: str = "C1",
+        channel_name: str = "general",
+        trigger_id: str | None = None,
+        response_url: str | None = None,
+    ) -> str:
+        return urlencode(
+            {
+                "token": "legacy",
+                "team_id": "T1",
+                "team_domain": "test",
+                "channel_id": channel,
+                "channel_name": channel_name,
+                "user_id": user,
+                "user_name": user_name,
+                "command": command,
+                "text": escape_text(text),
+                "api_app_id": "A1",
+                "is_enterprise_install": "false",
+                "response_url": response_url or self.new_response_url(),
+                "trigger_id": trigger_id or self.trigger(),
+            }
+        )
+
+    async def command(self, command: str, text: str = "", **kw: Any) -> tuple[int, str]:
+        """A slash command as typed (``& < >`` escaped by Slack); returns (status, body)."""
+        sign = {
+            k: kw.pop(k)
+            for k in ("headers", "signed", "timestamp", "secret", "retry_num")
+            if k in kw
+        }
+        body = self.command_body(command, text, **kw)
+        return await self.post(body, "application/x-www-form-urlencoded", **sign)
+
+    async def interactive(self, payload: dict[str, Any], **sign: Any) -> tuple[int, str]:
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded", **sign)
+
+    def press_payload(
+        self,
+        blocks: list[dict[str, Any]],
+        label: str,
+        *,
+        user: str = "U1",
+        user_name: str = "alice",
+        channel: str = "C1",
+        channel_name: str = "general",
+        message_ts: str = "",
+        ephemeral: bool = False,
+    ) -> dict[str, Any]:
+        for block in blocks:
+            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                if element.get("type") == "button" and element["text"]["text"] == label:
+                    return {
+                        "type": "block_actions",
+                        "user": {
+                            "id": user,
+                            "username": user_name,
+                            "name": user_name,
+                            "team_id": "T1",
+                        },
+                        "api_app_id": "A1",
+                        "token": "legacy",
+                        "container": {
+                            "type": "message",
+                            "message_ts": message_ts,
+                            "channel_id": channel,
+                            "is_ephemeral": ephemeral,
+                        },
+                        "trigger_id": self.trigger(),
+                        "team": {"id": "T1", "domain": "test"},
+                        "channel": {"id": channel, "name": channel_name},
+                        "message": {"ts": message_ts, "blocks": blocks},
+                        "response_url": self.new_response_url(),
+                        "actions": [
+                            {
+                                "action_id": element["action_id"],
+                                "block_id": block.get("block_id", "b"),
+                                "text": element["text"],
+                                "value": element.get("value", ""),
+                                "type": "button",
+                                "action_ts": f"{time.time():.6f}",
+                            }
+                        ],
+                    }
+        raise AssertionError(f"no button {label!r} in {buttons(blocks)}")
+
+    async def press(
+        self, message: Posted | dict[str, Any], label: str, **kw: Any
+    ) -> tuple[int, str]:
+        """Press the button labelled ``label`` on a posted message (or an ephemeral reply)."""
+        if isinstance(message, Posted):
+            kw.setdefault("channel", message.channel)
+            kw.setdefault("message_ts", message.ts)
+            blocks = message.blocks
+        else:
+            blocks = message.get("blocks") or []
+            kw.setdefault("ephemeral", True)
+        return await self.interactive(self.press_payload(blocks, label, **kw))
+
+    async def submit(
+        self,
+        view: dict[str, Any],
+        values: dict[str, Any],
+        *,
+        user: str = "U1",
+        user_name: str = "alice",
+    ) -> tuple[int, str]:
+        """Submit a modal the bot opened, with ``values`` per input block (param name)."""
+        state: dict[str, Any] = {}
+        for block in view.get("blocks", []):
+            if block.get("type") != "input":
+                continue
+            element = block["element"]
+            value = values.get(block["block_id"])
+            kind = element["type"]
+            if kind == "static_select":
+                entry = {
+                    "type": kind,
+                    "selected_option": None
+                    if value is None
+                    else {"value": value, "text": {"type": "plain_text", "text": value}},
+                }
+            elif kind == "checkboxes":
+                entry = {"type": kind, "selected_options": element["options"] if value else []}
+            else:
+                entry = {"type": kind, "value": value}
+            state[block["block_id"]] = {element["action_id"]: entry}
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T1", "domain": "test"},
+            "user": {"id": user, "username": user_name, "name": user_name, "team_id": "T1"},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": self.trigger(),
+            "view": {
+                **view,
+                "state": {"values": state},
+                "hash": secrets.token_hex(4),
+                "team_id": "T1",
+                "app_id": "A1",
+                "bot_id": "BBOT",
+            },
+            "response_urls": [],
+        }
+        return await self.interactive(payload)
+
+    async def event(
+        self, event: dict[str, Any], event_id: str | None = None, **sign: Any
+    ) -> tuple[int, str]:
+        """An Events API callback (JSON)."""
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{secrets.token_hex(5)}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
+            }
+        )
+        return await self.post(body, "application/json", **sign)
+
+
+def escape_text(text: str) -> str:
+    """What Slack does to a typed command text: ``& < >`` as entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
