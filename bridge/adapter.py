@@ -7,7 +7,9 @@ no business logic and no database access.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
+from functools import cache
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from bridge.core import Bridge
     from bridge.messages import ChannelRef, Message
 
-__all__ = ["Adapter", "ChannelGone", "DeliveryError", "RetryLater"]
+__all__ = ["Adapter", "ChannelGone", "DeliveryError", "RetryLater", "can_always_dm"]
 
 
 class DeliveryError(Exception):
@@ -70,3 +72,18 @@ class Adapter(ABC):
         if self.detail:
             out["detail"] = self.detail
         return out
+
+
+@cache
+def can_always_dm(platform: str) -> bool:
+    """Whether the bot may open a private chat with any user of ``platform`` unasked.
+
+    Read from the platform's adapter class (Telegram: only after the user started the bot);
+    a platform without an adapter module is assumed to allow it.
+    """
+    try:
+        module = importlib.import_module(f"adapters.{platform}")
+    except ImportError:
+        return True
+    adapter = getattr(module, "ADAPTER", None)
+    return bool(getattr(adapter, "can_always_dm", True))

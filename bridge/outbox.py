@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.adapter import ChannelGone, RetryLater
+from bridge.adapter import ChannelGone, RetryLater, can_always_dm
 from bridge.db import affected, insert_ignore
 from bridge.messages import ChannelRef, Message
 from bridge.models import Account, Channel, ChannelLink, OutboxRow, PostedMessage
@@ -187,7 +187,7 @@ class Outbox:
         if not accounts:
             return None
         for account in accounts:
-            if account.dm_open:
+            if account.dm_open or can_always_dm(account.platform):
                 key = f"{account.platform}:@{account.user_id}"
                 await self.post(session, key, message, locale=account.locale and
                                 self.bridge.locale_for(account.locale))
