@@ -1,0 +1,1090 @@
+"""Surveys: creating ``S-n``, recording answers once per person, counting, closing,
+drawing cards and results, CSV exports, and ``community-bridge survey create``.
+
+Anonymous surveys record *that* a person answered (``survey_respondents``) apart from
+*what* was answered (counts in ``survey_tallies``, texts in ``survey_anon_texts``), so
+no table links a person to a choice. Every write that must happen once is guarded by a
+unique key and a row lock, so concurrent presses from one person count once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import secrets
+import sys
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.db import affected, insert_ignore
+from bridge.durations import parse_duration
+from bridge.errors import NotFound, UsageError, UserError
+from bridge.i18n import N_, Translator, translator
+from bridge.messages import Bold, Button, Italic, Message, Part, Text
+from bridge.models import Account, Group, Person
+from bridge.models.surveys import (
+    Survey,
+    SurveyAnonText,
+    SurveyChoice,
+    SurveyExport,
+    SurveyOption,
+    SurveyQuestion,
+    SurveyRespondent,
+    SurveyTally,
+    SurveyTextAnswer,
+)
+from bridge.services import counters
+from bridge.services import groups as groups_svc
+
+if TYPE_CHECKING:
+    from bridge.config import Config
+    from bridge.core import Bridge
+
+__all__ = [
+    "CLOSE_DEADLINE",
+    "QuestionSpec",
+    "SpecError",
+    "SurveySpec",
+    "close_survey",
+    "create_from_file_cli",
+    "create_survey",
+    "export_csv",
+    "get_survey",
+    "load_spec",
+    "parse_spec",
+]
+
+MIN_OPTIONS = 2
+MAX_OPTIONS = 10
+MAX_OPTION_LEN = 80
+MAX_TITLE_LEN = 300
+MAX_QUESTIONS = 30
+MAX_TEXT_ANSWER = 2000
+EXPORT_TTL = timedelta(hours=24)
+CLOSE_DEADLINE = "survey.close"
+QUESTION_KINDS = ("single", "multi", "text")
+BAR_WIDTH = 10
+
+
+# ---------------------------------------------------------------------------- definitions
+
+
+@dataclass
+class QuestionSpec:
+    kind: str
+    text: str
+    options: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SurveySpec:
+    title: str
+    questions: list[QuestionSpec]
+    description: str = ""
+    anonymous: bool = False
+    closes: timedelta | None = None
+
+
+def check_options(options: Iterable[str]) -> list[str]:
+    """2–10 distinct, non-empty options (case-insensitive); a UserError otherwise."""
+    cleaned = [" ".join(o.split()) for o in options]
+    if any(not o for o in cleaned):
+        raise UsageError(N_("An option is empty."))
+    if len(cleaned) < MIN_OPTIONS:
+        raise UsageError(
+            N_("A survey needs at least {min} options; you gave {n}."),
+            min=MIN_OPTIONS,
+            n=len(cleaned),
+        )
+    if len(cleaned) > MAX_OPTIONS:
+        raise UsageError(
+            N_("A survey can have at most {max} options; you gave {n}."),
+            max=MAX_OPTIONS,
+            n=len(cleaned),
+        )
+    for option in cleaned:
+        if len(option) > MAX_OPTION_LEN:
+            raise UserError(
+                N_("The option '{option}' is longer than {max} characters."),
+                option=option[:30] + "…",
+                max=MAX_OPTION_LEN,
+            )
+    seen: dict[str, str] = {}
+    for option in cleaned:
+        key = option.casefold()
+        if key in seen:
+            raise UserError(
+                N_("The option '{option}' is there twice; options must differ."), option=option
+            )
+        seen[key] = option
+    return cleaned
+
+
+def check_title(title: str) -> str:
+    cleaned = " ".join(title.split())
+    if not cleaned:
+        raise UsageError(N_("The question is empty."))
+    if len(cleaned) > MAX_TITLE_LEN:
+        raise UserError(N_("The question is longer than {max} characters."), max=MAX_TITLE_LEN)
+    return cleaned
+
+
+def check_duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise UsageError(
+            N_("'{value}' is not a duration; use for example 30m, 2h or 3d."), value=text
+        ) from None
+
+
+class SpecError(Exception):
+    """A survey file that cannot be used; one line naming the file and the key."""
+
+
+_SPEC_KEYS = {"title", "description", "anonymous", "closes", "questions"}
+_QUESTION_KEYS = {"kind", "text", "options"}
+
+
+def _english(exc: UserError) -> str:
+    return exc.render(lambda s: s)
+
+
+def parse_spec(data: dict[str, Any], source: str = "survey") -> SurveySpec:
+    """Validate a survey definition (the TOML file's content)."""
+
+    def fail(where: str, what: str) -> SpecError:
+        return SpecError(f"{source}: {where}: {what}" if where else f"{source}: {what}")
+
+    unknown = sorted(set(data) - _SPEC_KEYS)
+    if unknown:
+        raise fail(unknown[0], "unknown key (known: " + ", ".join(sorted(_SPEC_KEYS)) + ")")
+    title = data.get("title")
+    if not isinstance(title, str):
+        raise fail("title", "missing or not a string")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise fail("description", "must be a string")
+    anonymous = data.get("anonymous", False)
+    if not isinstance(anonymous, bool):
+        raise fail("anonymous", "must be true or false")
+    closes: timedelta | None = None
+    if "closes" in data:
+        if not isinstance(data["closes"], str):
+            raise fail("closes", 'must be a duration string such as "3d"')
+        try:
+            closes = check_duration(data["closes"])
+        except UserError as exc:
+            raise fail("closes", _english(exc)) from None
+    try:
+        title = check_title(title)
+    except UserError as exc:
+        raise fail("title", _english(exc).replace("question", "title")) from None
+    raw_questions = data.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        raise fail("questions", "at least one [[questions]] table is needed")
+    if len(raw_questions) > MAX_QUESTIONS:
+        raise fail("questions", f"at most {MAX_QUESTIONS} questions, found {len(raw_questions)}")
+    questions: list[QuestionSpec] = []
+    for i, raw in enumerate(raw_questions, 1):
+        where = f"questions[{i}]"
+        if not isinstance(raw, dict):
+            raise fail(where, "must be a table")
+        unknown = sorted(set(raw) - _QUESTION_KEYS)
+        if unknown:
+            raise fail(
+                f"{where}.{unknown[0]}",
+                "unknown key (known: " + ", ".join(sorted(_QUESTION_KEYS)) + ")",
+            )
+        kind = raw.get("kind", "single")
+        if kind not in QUESTION_KINDS:
+            raise fail(f"{where}.kind", f"{kind!r} is not one of single, multi, text")
+        text = raw.get("text")
+        if not isinstance(text, str):
+            raise fail(f"{where}.text", "missing or not a string")
+        try:
+            text = check_title(text)
+        except UserError as exc:
+            raise fail(f"{where}.text", _english(exc)) from None
+        options = raw.get("options", [])
+        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+            raise fail(f"{where}.options", "must be a list of strings")
+        if kind == "text":
+            if options:
+                raise fail(f"{where}.options", "a text question has no options")
+        else:
+            try:
+                options = check_options(options)
+            except UserError as exc:
+                raise fail(f"{where}.options", _english(exc)) from None
+        questions.append(QuestionSpec(kind=kind, text=text, options=list(options)))
+    return SurveySpec(
+        title=title,
+        description=description.strip(),
+        anonymous=anonymous,
+        closes=closes,
+        questions=questions,
+    )
+
+
+def load_spec(path: Path) -> SurveySpec:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    return parse_spec(data, str(path))
+
+
+# ---------------------------------------------------------------------------- records
+
+
+@dataclass
+class Question:
+    row: SurveyQuestion
+    options: list[SurveyOption]
+
+
+async def create_survey(
+    session: AsyncSession,
+    bridge: Bridge,
+    community_id: int,
+    group: Group,
+    owner_id: int | None,
+    spec: SurveySpec,
+    kind: str,
+) -> Survey:
+    """Store ``S-n`` with its questions, schedule its closing and post it to the group."""
+    now = bridge.clock.now()
+    number = await counters.next_number(session, community_id, "survey")
+    survey = Survey(
+        community_id=community_id,
+        number=number,
+        group_id=group.id,
+        owner_id=owner_id,
+        kind=kind,
+        title=spec.title,
+        description=spec.description,
+        anonymous=spec.anonymous,
+        status="open",
+        closes_at=now + spec.closes if spec.closes else None,
+        created_at=now,
+    )
+    session.add(survey)
+    await session.flush()
+    for qpos, qspec in enumerate(spec.questions):
+        question = SurveyQuestion(
+            survey_id=survey.id, position=qpos, kind=qspec.kind, text=qspec.text
+        )
+        session.add(question)
+        await session.flush()
+        for opos, label in enumerate(qspec.options):
+            option = SurveyOption(question_id=question.id, position=opos, label=label)
+            session.add(option)
+            await session.flush()
+            if spec.anonymous:
+                session.add(SurveyTally(option_id=option.id, count=0))
+    await session.flush()
+    if survey.closes_at is not None:
+        await bridge.deadlines.schedule(session, CLOSE_DEADLINE, str(survey.id), survey.closes_at)
+    await bridge.outbox.post_to_group(session, group.id, ref_key=card_ref(survey.id))
+    return survey
+
+
+def card_ref(survey_id: int) -> str:
+    return f"survey:{survey_id}"
+
+
+def result_ref(survey_id: int) -> str:
+    return f"survey-result:{survey_id}"
+
+
+async def get_survey(session: AsyncSession, community_id: int, text: str) -> Survey:
+    number = counters.parse_ref("S", text)
+    survey = (
+        await session.execute(
+            select(Survey).where(Survey.community_id == community_id, Survey.number == number)
+        )
+    ).scalar_one_or_none()
+    if survey is None:
+        raise NotFound(N_("There is no survey S-{number}."), number=number)
+    return survey
+
+
+async def survey_for_update(session: AsyncSession, survey_id: int) -> Survey | None:
+    """The survey row with a shared lock: closing waits for answers being recorded."""
+    return (
+        await session.execute(
+            select(Survey)
+            .where(Survey.id == survey_id)
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def load_questions(session: AsyncSession, survey_id: int) -> list[Question]:
+    questions = (
+        (
+            await session.execute(
+                select(SurveyQuestion)
+                .where(SurveyQuestion.survey_id == survey_id)
+                .order_by(SurveyQuestion.position)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    options = (
+        (
+            await session.execute(
+                select(SurveyOption)
+                .where(SurveyOption.question_id.in_([q.id for q in questions]))
+                .order_by(SurveyOption.question_id, SurveyOption.position)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    by_question: dict[int, list[SurveyOption]] = {}
+    for option in options:
+        by_question.setdefault(option.question_id, []).append(option)
+    return [Question(q, by_question.get(q.id, [])) for q in questions]
+
+
+def is_open(survey: Survey, now: datetime) -> bool:
+    return survey.status == "open" and (survey.closes_at is None or now < survey.closes_at)
+
+
+async def option_counts(session: AsyncSession, survey: Survey) -> dict[int, int]:
+    if survey.anonymous:
+        rows = (
+            await session.execute(
+                select(SurveyTally.option_id, SurveyTally.count)
+                .join(SurveyOption, SurveyOption.id == SurveyTally.option_id)
+                .join(SurveyQuestion, SurveyQuestion.id == SurveyOption.question_id)
+                .where(SurveyQuestion.survey_id == survey.id)
+            )
+        ).all()
+    else:
+        rows = (
+            await session.execute(
+                select(SurveyChoice.option_id, func.count())
+                .where(SurveyChoice.survey_id == survey.id)
+                .group_by(SurveyChoice.option_id)
+            )
+        ).all()
+    return {int(option_id): int(n) for option_id, n in rows}
+
+
+async def respondent_count(session: AsyncSession, survey_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(SurveyRespondent)
+                .where(SurveyRespondent.survey_id == survey_id, SurveyRespondent.answered.is_(True))
+            )
+        ).scalar_one()
+    )
+
+
+async def text_answers(
+    session: AsyncSession,
+    survey: Survey,
+    question_id: int,
+) -> list[tuple[int | None, str]]:
+    """(person id or None for anonymous, text), anonymous ones in alphabetical order."""
+    if survey.anonymous:
+        texts = (
+            (
+                await session.execute(
+                    select(SurveyAnonText.text)
+                    .where(SurveyAnonText.question_id == question_id)
+                    .order_by(SurveyAnonText.text)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return [(None, t) for t in texts]
+    rows = (
+        await session.execute(
+            select(SurveyTextAnswer.person_id, SurveyTextAnswer.text)
+            .where(SurveyTextAnswer.question_id == question_id)
+            .order_by(SurveyTextAnswer.answered_at, SurveyTextAnswer.person_id)
+        )
+    ).all()
+    return [(int(p), str(t)) for p, t in rows]
+
+
+async def lock_respondent(
+    session: AsyncSession, survey: Survey, person_id: int, now: datetime
+) -> tuple[SurveyRespondent, bool]:
+    """The person's respondent row, created if new, locked for this transaction."""
+    result = await session.execute(
+        insert_ignore(
+            session,
+            SurveyRespondent,
+            {
+                "survey_id": survey.id,
+                "person_id": person_id,
+                "answered": False,
+                "step": 0,
+                "active": False,
+                "responded_at": None if survey.anonymous else now,
+            },
+            ["survey_id", "person_id"],
+        )
+    )
+    row = (
+        await session.execute(
+            select(SurveyRespondent)
+            .where(SurveyRespondent.survey_id == survey.id, SurveyRespondent.person_id == person_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    return row, affected(result) == 1
+
+
+async def add_to_tallies(session: AsyncSession, option_ids: Iterable[int]) -> None:
+    for option_id in sorted(set(option_ids)):  # one lock order: no deadlock between voters
+        await session.execute(
+            update(SurveyTally)
+            .where(SurveyTally.option_id == option_id)
+            .values(count=SurveyTally.count + 1)
+        )
+
+
+async def current_choices(session: AsyncSession, question_id: int, person_id: int) -> set[int]:
+    return set(
+        (
+            await session.execute(
+                select(SurveyChoice.option_id).where(
+                    SurveyChoice.question_id == question_id, SurveyChoice.person_id == person_id
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def replace_choices(
+    session: AsyncSession,
+    survey: Survey,
+    question_id: int,
+    person_id: int,
+    option_ids: Iterable[int],
+    now: datetime,
+) -> None:
+    """Non-anonymous only: the person's choices for a question become ``option_ids``."""
+    assert not survey.anonymous
+    await session.execute(
+        delete(SurveyChoice).where(
+            SurveyChoice.question_id == question_id, SurveyChoice.person_id == person_id
+        )
+    )
+    for option_id in sorted(set(option_ids)):
+        session.add(
+            SurveyChoice(
+                option_id=option_id,
+                person_id=person_id,
+                question_id=question_id,
+                survey_id=survey.id,
+                chosen_at=now,
+            )
+        )
+    await session.flush()
+
+
+async def record_text(
+    session: AsyncSession,
+    survey: Survey,
+    question_id: int,
+    person_id: int,
+    text: str,
+    now: datetime,
+) -> None:
+    if survey.anonymous:
+        session.add(SurveyAnonText(id=secrets.token_hex(16), question_id=question_id, text=text))
+    else:
+        await session.execute(
+            delete(SurveyTextAnswer).where(
+                SurveyTextAnswer.question_id == question_id,
+                SurveyTextAnswer.person_id == person_id,
+            )
+        )
+        session.add(
+            SurveyTextAnswer(
+                question_id=question_id,
+                person_id=person_id,
+                survey_id=survey.id,
+                text=text,
+                answered_at=now,
+            )
+        )
+    await session.flush()
+
+
+async def close_survey(session: AsyncSession, bridge: Bridge, survey_id: int) -> bool:
+    """Close once: the card loses its buttons, the results go to every linked channel."""
+    now = bridge.clock.now()
+    result = await session.execute(
+        update(Survey)
+        .where(Survey.id == survey_id, Survey.status == "open")
+        .values(status="closed", closed_at=now)
+    )
+    if affected(result) != 1:
+        return False
+    survey = await session.get(Survey, survey_id, populate_existing=True)
+    assert survey is not None
+    await bridge.deadlines.cancel(session, CLOSE_DEADLINE, str(survey_id))
+    await session.execute(
+        update(SurveyRespondent)
+        .where(SurveyRespondent.survey_id == survey_id, SurveyRespondent.active.is_(True))
+        .values(active=False)
+    )
+    await bridge.outbox.refresh(session, card_ref(survey_id), delay=timedelta(0))
+    await bridge.outbox.post_to_group(session, survey.group_id, ref_key=result_ref(survey_id))
+    return True
+
+
+async def is_host_of_group(
+    session: AsyncSession, bridge: Bridge, person_id: int, group_id: int
+) -> bool:
+    from bridge.services import roles
+
+    return await roles.has_role(
+        session, person_id, "host", group_id, bridge.config.community.admins
+    )
+
+
+# ---------------------------------------------------------------------------- drawing
+
+
+def short(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def percent(count: int, total: int) -> int:
+    return round(100 * count / total) if total else 0
+
+
+def bar(count: int, total: int, width: int = BAR_WIDTH) -> str:
+    filled = min(width, round(width * count / total)) if total else 0
+    return "█" * filled + "░" * (width - filled)
+
+
+def chart(rows: list[tuple[str, int]], total: int) -> list[str]:
+    """``Support  ████████░░  8 (53%)`` lines, labels padded to one width."""
+    labels = [short(label, 32) for label, _ in rows]
+    width = max((len(label) for label in labels), default=0)
+    return [
+        f"{label.ljust(width)}  {bar(count, total)}  {count} ({percent(count, total)}%)"
+        for label, (_, count) in zip(labels, rows, strict=True)
+    ]
+
+
+def when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def respondents_line(t: Translator, n: int) -> str:
+    return t.ngettext("{n} respondent", "{n} respondents", n).format(n=n)
+
+
+def kind_line(t: Translator, survey: Survey, questions: list[Question]) -> str:
+    bits: list[str] = []
+    if survey.kind == "poll":
+        q = questions[0].row
+        bits.append(
+            t.gettext(N_("Multiple choice"))
+            if q.kind == "multi"
+            else t.gettext(N_("Single choice"))
+        )
+    else:
+        n = len(questions)
+        bits.append(t.ngettext("{n} question", "{n} questions", n).format(n=n))
+    if survey.anonymous:
+        bits.append(t.gettext(N_("anonymous")))
+    if survey.status == "open" and survey.closes_at is not None:
+        bits.append(t.gettext(N_("closes {when}")).format(when=when(survey.closes_at)))
+    return " · ".join(bits)
+
+
+async def question_chart(
+    session: AsyncSession,
+    survey: Survey,
+    question: Question,
+    counts: dict[int, int],
+    total: int,
+    t: Translator,
+) -> list[str]:
+    if question.row.kind == "text":
+        n = len(await text_answers(session, survey, question.row.id))
+        return [t.ngettext("{n} written answer", "{n} written answers", n).format(n=n)]
+    return chart([(o.label, counts.get(o.id, 0)) for o in question.options], total)
+
+
+async def render_card(
+    session: AsyncSession, bridge: Bridge, ident: str, locale: str
+) -> Message | None:
+    """The posted survey: live counts and one button per option while open."""
+    survey = await session.get(Survey, int(ident))
+    if survey is None:
+        return None
+    t = translator(locale)
+    questions = await load_questions(session, survey.id)
+    total = await respondent_count(session, survey.id)
+    counts = await option_counts(session, survey)
+    closed = survey.status != "open"
+    head = f"📊 {survey.ref}: {survey.title}"
+    parts: list[Part] = [Bold(text=head)]
+    if closed:
+        parts.append(Text(text=" — " + t.gettext(N_("closed"))))
+    if survey.description:
+        parts.append(Text(text="\n" + survey.description))
+    parts.append(Text(text="\n" + kind_line(t, survey, questions)))
+    buttons: list[Button] = []
+    if survey.kind == "poll":
+        question = questions[0]
+        lines = chart([(o.label, counts.get(o.id, 0)) for o in question.options], total)
+        parts.append(Text(text="\n" + "\n".join(lines)))
+        if not closed:
+            buttons = [
+                Button(
+                    label=f"{short(o.label, 40)} ({counts.get(o.id, 0)})",
+                    action="s.v",
+                    args=(str(survey.id), str(o.position)),
+                )
+                for o in question.options
+            ]
+    elif not closed:
+        buttons = [
+            Button(
+                label=t.gettext(N_("Take part")),
+                action="s.go",
+                args=(str(survey.id),),
+                style="primary",
+            )
+        ]
+    parts.append(Text(text="\n" + respondents_line(t, total)))
+    if not closed and survey.anonymous:
+        parts.append(Text(text="\n"))
+        parts.append(
+            Italic(
+                text=t.gettext(
+                    N_(
+                        "Anonymous: nobody, not even hosts or admins, can see who chose what. "
+                        "Answers cannot be changed."
+                    )
+                )
+            )
+        )
+    elif not closed and survey.kind == "form":
+        parts.append(Text(text="\n"))
+        parts.append(
+            Italic(
+                text=t.gettext(
+                    N_("Press Take part: I will ask you the questions in a private chat.")
+                )
+            )
+        )
+    return Message(parts=tuple(parts), buttons=tuple(buttons))
+
+
+async def results_parts(
+    session: AsyncSession, survey: Survey, t: Translator, detail: bool = False
+) -> list[Part]:
+    """Bar charts of every question, respondents; with ``detail`` (owner and hosts) who
+    chose what and the written answers, as far as the survey stores them."""
+    questions = await load_questions(session, survey.id)
+    total = await respondent_count(session, survey.id)
+    counts = await option_counts(session, survey)
+    title = t.gettext(N_("Results of {survey}: {title}")).format(
+        survey=survey.ref, title=survey.title
+    )
+    parts: list[Part] = [Bold(text="📊 " + title)]
+    if survey.status != "open":
+        parts.append(Text(text=" — " + t.gettext(N_("closed"))))
+    names: dict[int, str] = {}
+    for question in questions:
+        if survey.kind == "form":
+            parts.append(Text(text="\n"))
+            parts.append(Bold(text=f"{question.row.position + 1}. {question.row.text}"))
+        lines = await question_chart(session, survey, question, counts, total, t)
+        parts.append(Text(text="\n" + "\n".join(lines)))
+        if not detail:
+            continue
+        if question.row.kind == "text":
+            answers = await text_answers(session, survey, question.row.id)
+            shown = answers[:20]
+            for person_id, text in shown:
+                who = ""
+                if person_id is not None:
+                    who = await _name(session, person_id, names) + ": "
+                parts.append(Text(text=f"\n  • {who}{short(text, 300)}"))
+            if len(answers) > len(shown):
+                parts.append(
+                    Text(
+                        text="\n  "
+                        + t.gettext(N_("… and {n} more (see /survey export)")).format(
+                            n=len(answers) - len(shown)
+                        )
+                    )
+                )
+        elif not survey.anonymous:
+            voters = await _voters(session, question)
+            for option in question.options:
+                people = [await _name(session, p, names) for p in voters.get(option.id, [])]
+                if people:
+                    parts.append(Text(text=f"\n  {short(option.label, 32)}: " + ", ".join(people)))
+    parts.append(Text(text="\n" + respondents_line(t, total)))
+    if detail and survey.anonymous:
+        parts.append(Text(text="\n"))
+        parts.append(
+            Italic(
+                text=t.gettext(
+                    N_("Anonymous survey: who chose what is not stored, so nobody can see it.")
+                )
+            )
+        )
+    return parts
+
+
+async def _voters(session: AsyncSession, question: Question) -> dict[int, list[int]]:
+    rows = (
+        await session.execute(
+            select(SurveyChoice.option_id, SurveyChoice.person_id)
+            .where(SurveyChoice.question_id == question.row.id)
+            .order_by(SurveyChoice.chosen_at, SurveyChoice.person_id)
+        )
+    ).all()
+    out: dict[int, list[int]] = {}
+    for option_id, person_id in rows:
+        out.setdefault(int(option_id), []).append(int(person_id))
+    return out
+
+
+async def _name(session: AsyncSession, person_id: int, cache: dict[int, str]) -> str:
+    if person_id not in cache:
+        account = (
+            await session.execute(
+                select(Account)
+                .where(Account.person_id == person_id)
+                .order_by(Account.last_seen_at.desc(), Account.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        person = await session.get(Person, person_id)
+        cache[person_id] = (
+            (account.display_name or account.user_id)
+            if account is not None
+            else (person.display_name if person is not None else "?")
+        )
+    return cache[person_id]
+
+
+async def render_result(
+    session: AsyncSession, bridge: Bridge, ident: str, locale: str
+) -> Message | None:
+    """The results posted to every linked channel when a survey closes."""
+    survey = await session.get(Survey, int(ident))
+    if survey is None:
+        return None
+    return Message(parts=tuple(await results_parts(session, survey, translator(locale))))
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+async def export_csv(session: AsyncSession, survey: Survey, t: Translator) -> str:
+    """Non-anonymous: one row per respondent, one column per question. Anonymous: counts."""
+    questions = await load_questions(session, survey.id)
+    total = await respondent_count(session, survey.id)
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    if survey.anonymous:
+        counts = await option_counts(session, survey)
+        out.writerow(
+            [
+                t.gettext(N_("question")),
+                t.gettext(N_("option")),
+                t.gettext(N_("count")),
+                t.gettext(N_("percent")),
+            ]
+        )
+        for question in questions:
+            if question.row.kind == "text":
+                n = len(await text_answers(session, survey, question.row.id))
+                out.writerow([_cell(question.row.text), t.gettext(N_("(written answers)")), n, ""])
+                continue
+            for option in question.options:
+                n = counts.get(option.id, 0)
+                out.writerow([_cell(question.row.text), _cell(option.label), n, percent(n, total)])
+        out.writerow([t.gettext(N_("respondents")), "", total, ""])
+        return buf.getvalue()
+    out.writerow(
+        [t.gettext(N_("respondent")), t.gettext(N_("accounts")), t.gettext(N_("responded at"))]
+        + [_cell(q.row.text) for q in questions]
+    )
+    respondents = (
+        (
+            await session.execute(
+                select(SurveyRespondent)
+                .where(SurveyRespondent.survey_id == survey.id, SurveyRespondent.answered.is_(True))
+                .order_by(SurveyRespondent.responded_at, SurveyRespondent.person_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    labels = {o.id: o.label for q in questions for o in q.options}
+    names: dict[int, str] = {}
+    for resp in respondents:
+        chosen = (
+            await session.execute(
+                select(SurveyChoice.question_id, SurveyChoice.option_id)
+                .join(SurveyOption, SurveyOption.id == SurveyChoice.option_id)
+                .where(
+                    SurveyChoice.survey_id == survey.id, SurveyChoice.person_id == resp.person_id
+                )
+                .order_by(SurveyOption.position)
+            )
+        ).all()
+        by_question: dict[int, list[str]] = {}
+        for question_id, option_id in chosen:
+            by_question.setdefault(int(question_id), []).append(labels[int(option_id)])
+        texts: dict[int, str] = dict(
+            (
+                await session.execute(
+                    select(SurveyTextAnswer.question_id, SurveyTextAnswer.text).where(
+                        SurveyTextAnswer.survey_id == survey.id,
+                        SurveyTextAnswer.person_id == resp.person_id,
+                    )
+                )
+            ).all()
+        )
+        accounts = (
+            await session.execute(
+                select(Account.platform, Account.user_id)
+                .where(Account.person_id == resp.person_id)
+                .order_by(Account.platform, Account.user_id)
+            )
+        ).all()
+        row: list[object] = [
+            _cell(await _name(session, resp.person_id, names)),
+            _cell(" ".join(f"{p}:{u}" for p, u in accounts)),
+            resp.responded_at.strftime("%Y-%m-%d %H:%M:%S") if resp.responded_at else "",
+        ]
+        for question in questions:
+            if question.row.kind == "text":
+                row.append(_cell(texts.get(question.row.id, "")))
+            else:
+                row.append(_cell("; ".join(by_question.get(question.row.id, []))))
+        out.writerow(row)
+    return buf.getvalue()
+
+
+async def store_export(
+    session: AsyncSession, survey: Survey, person_id: int, content: str, now: datetime
+) -> str:
+    """Keep the CSV behind a fresh one-time token (expired ones are dropped)."""
+    await session.execute(delete(SurveyExport).where(SurveyExport.expires_at <= now))
+    token = secrets.token_urlsafe(24)
+    session.add(
+        SurveyExport(
+            token=token,
+            survey_id=survey.id,
+            person_id=person_id,
+            filename=f"{survey.ref}.csv",
+            content=content,
+            created_at=now,
+            expires_at=now + EXPORT_TTL,
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def take_export(session: AsyncSession, token: str, now: datetime) -> tuple[str, str] | None:
+    """(file name, CSV) for a valid token, which is used up; None when unknown or expired."""
+    row = (
+        await session.execute(
+            delete(SurveyExport)
+            .where(SurveyExport.token == token)
+            .returning(SurveyExport.filename, SurveyExport.content, SurveyExport.expires_at)
+        )
+    ).first()
+    if row is None or row.expires_at <= now:
+        return None
+    return str(row.filename), str(row.content)
+
+
+# ---------------------------------------------------------------------------- persons
+
+
+async def merge_person(session: AsyncSession, from_id: int, into_id: int) -> None:
+    """Move ``from_id``'s survey records to ``into_id``; where both responded to one
+    survey, ``into_id``'s response stays. (Anonymous counts cannot be told apart, so both
+    stay counted there.)"""
+    both = set(
+        (
+            await session.execute(
+                select(SurveyRespondent.survey_id).where(
+                    SurveyRespondent.person_id == from_id,
+                    SurveyRespondent.survey_id.in_(
+                        select(SurveyRespondent.survey_id).where(
+                            SurveyRespondent.person_id == into_id
+                        )
+                    ),
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if both:
+        for model in (SurveyChoice, SurveyTextAnswer, SurveyRespondent):
+            await session.execute(
+                delete(model).where(model.person_id == from_id, model.survey_id.in_(both))
+            )
+    movable: tuple[Any, ...] = (SurveyChoice, SurveyTextAnswer, SurveyRespondent, SurveyExport)
+    for table in movable:
+        await session.execute(
+            update(table).where(table.person_id == from_id).values(person_id=into_id)
+        )
+    await session.execute(update(Survey).where(Survey.owner_id == from_id).values(owner_id=into_id))
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def create_from_file_cli(config: Config, args: Any) -> int:
+    """``community-bridge survey create FILE.toml --group NAME``: exit 0, or 2 on bad input."""
+    try:
+        spec = load_spec(Path(args.file))
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from bridge.db import upgrade_blocking
+
+    upgrade_blocking(config.database.url)
+    return asyncio.run(_create_cli(config, spec, args.group, print))
+
+
+async def _create_cli(
+    config: Config, spec: SurveySpec, group_name: str, say: Callable[..., None]
+) -> int:
+    from bridge.core import Bridge
+
+    bridge = Bridge(config)
+    try:
+        await bridge.start()
+        assert bridge.community_id is not None
+        async with bridge.db.transaction() as session:
+            group = await groups_svc.get_group(session, bridge.community_id, group_name)
+            survey = await create_survey(
+                session, bridge, bridge.community_id, group, None, spec, "form"
+            )
+            channels = await groups_svc.linked_channels(session, group.id)
+            ref, slug = survey.ref, group.slug
+    except UserError as exc:
+        say(f"error: {_english(exc)}", file=sys.stderr)
+        return 2
+    finally:
+        await bridge.close()
+    n = len(spec.questions)
+    say(
+        f"created {ref} in group {slug}: {n} question{'s' if n != 1 else ''}"
+        f"{', anonymous' if spec.anonymous else ''}"
+    )
+    if channels:
+        names = ", ".join(f"{c.name or c.chat_id} [{c.platform}]" for c in channels)
+        say(f"it will be posted to {names} by the running bot")
+    else:
+        say(
+            f"warning: group {slug} has no linked channel yet; /link one to show the survey",
+            file=sys.stderr,
+        )
+    return 0
+
+
+_NUMBERS = re.compile(r"[\s,;]+")
+
+
+def parse_choice(text: str, question: Question) -> list[int] | None:
+    """Option positions from ``2``, ``1, 3`` or an option's label; None when unreadable."""
+    raw = text.strip()
+    for option in question.options:
+        if raw.casefold() == option.label.casefold():
+            return [option.position]
+    picks: list[int] = []
+    for token in (tok for tok in _NUMBERS.split(raw) if tok):
+        if not token.isdigit() or not 1 <= int(token) <= len(question.options):
+            return None
+        if int(token) - 1 not in picks:
+            picks.append(int(token) - 1)
+    if not picks or (question.row.kind == "single" and len(picks) != 1):
+        return None
+    return picks
+
+
+def question_message(
+    t: Translator,
+    survey: Survey,
+    questions: list[Question],
+    step: int,
+    prefix: list[Part] | None = None,
+) -> Message:
+    """One question of a form, as asked in the private chat."""
+    question = questions[step]
+    head = t.gettext(N_("{survey} · question {n} of {total}")).format(
+        survey=survey.ref, n=step + 1, total=len(questions)
+    )
+    parts: list[Part] = list(prefix or [])
+    parts += [Bold(text=head), Text(text="\n" + question.row.text)]
+    buttons: list[Button] = []
+    if question.row.kind != "text":
+        parts.append(Text(text="".join(f"\n{o.position + 1}. {o.label}" for o in question.options)))
+    if question.row.kind == "single":
+        hint = N_("Answer with the number of your choice, or press a button.")
+        buttons = [
+            Button(
+                label=short(o.label, 40),
+                action="s.a",
+                args=(str(survey.id), str(step), str(o.position)),
+            )
+            for o in question.options
+        ]
+    elif question.row.kind == "multi":
+        hint = N_("Answer with the numbers of all that apply, for example 1, 3.")
+    else:
+        hint = N_("Write your answer as one message.")
+    parts.append(Text(text="\n"))
+    parts.append(Italic(text=t.gettext(hint) + " " + t.gettext(N_("Write stop to pause."))))
+    return Message(parts=tuple(parts), buttons=tuple(buttons))
