@@ -18,7 +18,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, true, update
+from sqlalchemy import and_, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.adapter import ChannelGone, RetryLater, can_always_dm
@@ -155,9 +155,9 @@ class Outbox:
                         "created_at": now,
                     },
                     ["dedupe_key"],
-                    index_where=and_(
-                        OutboxRow.status == "pending", OutboxRow.dedupe_key.is_not(None)
-                    ),
+                    # literal SQL, not a bound parameter: PostgreSQL must match the partial
+                    # index even in a generic plan (prepared statements, 6th run onwards)
+                    index_where=text("status = 'pending' AND dedupe_key IS NOT NULL"),
                 )
             )
         self.kick()
