@@ -1,0 +1,843 @@
+"""Telegram: groups, supergroups, forum topics and private chats, through python-telegram-bot."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import html
+import json
+import logging
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from aiohttp import web
+from sqlalchemy import select
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram import (
+    Message as TgMessage,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bridge.adapter import Adapter, ChannelGone, DeliveryError, RetryLater
+from bridge.i18n import N_, translator
+from bridge.messages import (
+    AccountRef,
+    ActionPress,
+    Bold,
+    ChannelRef,
+    Code,
+    Invocation,
+    Italic,
+    Link,
+    Mention,
+    Message,
+    Part,
+    Text,
+    fmt,
+)
+from bridge.models import Channel
+from bridge.registry import WHO_RANK, Command
+
+if TYPE_CHECKING:
+    from bridge.core import Bridge
+
+__all__ = ["ADAPTER", "TelegramAdapter", "render_html"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+POLL_TIMEOUT = 20
+TEXT_LIMIT = 4000  # Telegram: 4096 characters after entity parsing; keep a margin
+CAPTION_LIMIT = 1024
+ANSWER_LIMIT = 200  # answerCallbackQuery text
+TOAST_LIMIT = 60  # longer answers are shown as an alert the person dismisses
+DOCUMENT_LIMIT = 50 * 1024 * 1024
+SEEN_UPDATES = 4096
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+LINK_SCHEMES = ("http://", "https://", "tg://", "mailto:")
+#: Telegram's limits for setMyCommands
+COMMAND_NAME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+DESCRIPTION_LIMIT = 256
+#: BadRequest descriptions that mean the bot cannot post in that chat or topic any more
+GONE = (
+    "chat not found",
+    "thread not found",
+    "topic_closed",
+    "topic_deleted",
+    "chat_write_forbidden",
+    "not enough rights",
+    "have no rights",
+    "need administrator rights",
+    "bot was kicked",
+    "channel_private",
+    "peer_id_invalid",
+)
+
+
+# ---------------------------------------------------------------------------------- HTML
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass
+class _Piece:
+    html: str
+    size: int  # UTF-16 code units of the visible text
+    breaks: bool  # a message may be split after this piece
+
+
+def _pieces(part: Part, limit: int) -> list[_Piece]:
+    """One part as HTML pieces; long text is cut at line ends (then anywhere) for splitting."""
+    if isinstance(part, Link):
+        label = part.text or part.url
+        if part.url.startswith(LINK_SCHEMES):
+            body = f'<a href="{html.escape(part.url, quote=True)}">{_esc(label)}</a>'
+            return [_Piece(body, _utf16(label), False)]
+        text = label if label == part.url else f"{label} <{part.url}>"
+        return [_Piece(_esc(text), _utf16(text), False)]
+    if isinstance(part, Mention):
+        user_id = part.accounts.get(PLATFORM, "")
+        if user_id.isdigit():
+            body = f'<a href="tg://user?id={user_id}">{_esc(part.text)}</a>'
+            return [_Piece(body, _utf16(part.text), False)]
+        text = f"@{part.text}"
+        return [_Piece(_esc(text), _utf16(text), False)]
+    tag = {Bold: "b", Italic: "i", Code: "code"}.get(type(part))
+    out: list[_Piece] = []
+    step = max(limit // 2, 1)  # UTF-16 may need two units a character
+    for line in part.text.splitlines(keepends=True):
+        while line:
+            chunk, line = line[:step], line[step:]
+            body = _esc(chunk)
+            if tag and chunk.strip():
+                body = f"<{tag}>{body}</{tag}>"
+            out.append(_Piece(body, _utf16(chunk), chunk.endswith("\n") or bool(line)))
+    return out
+
+
+def render_html(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -> list[str]:
+    """Parts as Telegram HTML, every piece of text escaped; split into messages of ``limit``
+    (at line ends where possible)."""
+    chunks: list[str] = []
+    current: list[_Piece] = []
+    for part in parts:
+        for piece in _pieces(part, limit):
+            while current and sum(p.size for p in current) + piece.size > limit:
+                cut = next((i + 1 for i in range(len(current) - 1, -1, -1)
+                            if current[i].breaks), len(current))
+                chunks.append("".join(p.html for p in current[:cut]))
+                current = current[cut:]
+            current.append(piece)
+    if current:
+        chunks.append("".join(p.html for p in current))
+    return [c for c in chunks if c.strip()]
+
+
+def render_one(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -> str:
+    """Parts as one message (edits, captions): cut with an ellipsis where too long."""
+    chunks = render_html(parts, limit)
+    if not chunks:
+        return ""
+    if len(chunks) == 1:
+        return chunks[0]
+    return chunks[0].rstrip() + "\n…"
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    if isinstance(value, timedelta):
+        return max(value.total_seconds(), 1.0)
+    return max(float(value), 1.0)
+
+
+# ---------------------------------------------------------------------------------- adapter
+
+
+@dataclass
+class _Origin:
+    """Where an event came from, for answering it."""
+
+    channel: ChannelRef
+    chat_id: int
+    user_id: int
+    message_id: int | None
+    locale: str
+    title: str
+
+
+class TelegramAdapter(Adapter):
+    """Long polling (default) or a webhook on the shared aiohttp server."""
+
+    platform = PLATFORM
+    can_always_dm = False
+
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__(bridge)
+        self.config = bridge.config.telegram
+        self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.username = self.config.bot_username or ""
+        self.bot_id = 0
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._no_dm: set[str] = set()  # users who have not started (or blocked) the bot
+        self._dm_ok: set[str] = set()  # users whose private chat with the bot works
+        self._usernames: dict[str, str] = {}  # lowercased @username -> user id
+        self._topics: dict[tuple[int, int], str] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        token = self.config.token
+        if not token:
+            raise ValueError("[telegram] token is not set (bot.toml or TELEGRAM_BOT_TOKEN)")
+        base = self.config.base_url
+        file_base = self.config.base_file_url
+        if file_base is None and base.rstrip("/").endswith("/bot"):
+            file_base = base.rstrip("/")[: -len("/bot")] + "/file/bot"
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(base)
+            .job_queue(None)
+            .concurrent_updates(False)
+        )
+        if file_base:
+            builder = builder.base_file_url(file_base)
+        if self.config.mode == "webhook":
+            builder = builder.updater(None)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        return app
+
+    async def start(self) -> None:
+        if self.config.mode == "webhook" and not self.config.webhook_secret:
+            raise ValueError('[telegram] mode = "webhook" needs webhook_secret: without it '
+                             "anyone could post updates to /telegram/webhook")
+        self.state = "starting"
+        app = self._build()
+        await app.initialize()  # getMe
+        self.app = app
+        self.username = app.bot.username or self.username
+        self.bot_id = app.bot.id
+        try:
+            await self.publish_commands()
+        except TelegramError as exc:
+            log.warning("telegram: could not publish the command list: %s", exc)
+        await app.start()
+        if self.config.mode == "webhook":
+            await self._set_webhook()
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=POLL_TIMEOUT,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+                bootstrap_retries=3,
+                error_callback=self._polling_error,
+            )
+        self.state = "ready"
+        log.info("telegram: @%s ready (%s)", self.username, self.config.mode)
+
+    async def _set_webhook(self) -> None:
+        assert self.app is not None
+        url = self.bridge.config.http.public_url.rstrip("/") + WEBHOOK_PATH
+        try:
+            await self.app.bot.set_webhook(url=url, secret_token=self.config.webhook_secret,
+                                           allowed_updates=ALLOWED_UPDATES)
+        except TelegramError as exc:
+            self.detail = f"setWebhook {url} failed: {exc}"
+            log.error("telegram: %s (Telegram needs a public https URL: http.public_url)",
+                      self.detail)
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        self.detail = f"polling: {exc}"
+        log.warning("telegram: polling failed (retrying): %s", exc)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: handling an update failed", exc_info=context.error)
+
+    async def stop(self) -> None:
+        app, self.app = self.app, None
+        self.state = "stopped"
+        if app is None:
+            return
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+        finally:
+            await app.shutdown()
+
+    def add_routes(self, app: web.Application) -> None:
+        if self.config.mode == "webhook":
+            app.router.add_post(WEBHOOK_PATH, self._webhook)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        secret = self.config.webhook_secret or ""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.json_response({"ok": False, "error": "bad secret token"}, status=401)
+        if self.app is None or self.state != "ready":
+            return web.json_response({"ok": False, "error": "starting"}, status=503)
+        try:
+            data = await request.json()
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(data, self.app.bot)
+        except Exception:
+            return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        try:
+            await self.dispatch(update)
+        except Exception:
+            log.exception("telegram: webhook update %s failed", update.update_id)
+            return web.json_response({"ok": False}, status=500)  # Telegram sends it again
+        return web.json_response({"ok": True})
+
+    # ------------------------------------------------------------------ command list
+
+    def _commands_for(self, locale: str, privileged: bool) -> list[BotCommand]:
+        t = translator(locale)
+        limit = WHO_RANK["admin"] if privileged else WHO_RANK["member"]
+        out = []
+        for cmd in self.bridge.registry.visible():
+            if WHO_RANK[cmd.min_who] > limit:
+                continue
+            if not (1 <= len(cmd.name) <= 32 and set(cmd.name) <= COMMAND_NAME):
+                log.warning("telegram: /%s is not a valid Telegram command name", cmd.name)
+                continue
+            text = " ".join(t.gettext(cmd.help).split()) or cmd.name
+            if len(text) > DESCRIPTION_LIMIT:
+                text = text[: DESCRIPTION_LIMIT - 1] + "…"
+            out.append(BotCommand(cmd.name, text))
+        return out[:100]
+
+    async def publish_commands(self) -> None:
+        """setMyCommands in English, German and the community's default language.
+
+        Everyone sees the commands members may use; host and admin commands are listed only
+        for group administrators (the nearest Telegram scope to "admins of the community").
+        """
+        assert self.app is not None
+        plan: list[tuple[Any, str | None, list[BotCommand]]] = []
+        for language in (None, "en", "de"):
+            locale = language or self.bridge.default_locale
+            ordinary = self._commands_for(locale, privileged=False)
+            privileged = self._commands_for(locale, privileged=True)
+            plan += [
+                (BotCommandScopeDefault(), language, ordinary),
+                (BotCommandScopeAllGroupChats(), language, ordinary),
+                (BotCommandScopeAllChatAdministrators(), language, privileged),
+            ]
+        digest = hashlib.sha256(json.dumps(
+            [self.bot_id] + [[s.type, lang, [c.to_dict() for c in cmds]] for s, lang, cmds in plan],
+            sort_keys=True,
+        ).encode()).hexdigest()
+        key = f"telegram.commands.{self.bot_id}"
+        if await self.bridge.get_setting(key) == digest:
+            return
+        for scope, language, commands in plan:
+            await self.app.bot.set_my_commands(commands, scope=scope, language_code=language)
+        await self.bridge.set_setting(key, digest)
+
+    # ------------------------------------------------------------------ incoming
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.dispatch(update)
+
+    async def dispatch(self, update: Update) -> None:
+        """One update, processed once per process (the core dedupes across processes)."""
+        if update.update_id in self._seen:
+            return
+        self._seen[update.update_id] = None
+        while len(self._seen) > SEEN_UPDATES:
+            self._seen.popitem(last=False)
+        try:
+            if update.effective_user is not None:
+                self._remember(update.effective_user)
+            if update.callback_query is not None:
+                await self._on_callback(update)
+            elif update.my_chat_member is not None:
+                await self._on_member(update)
+            elif update.message is not None:
+                await self._on_message(update, update.message)
+        except Exception:
+            self._seen.pop(update.update_id, None)  # a webhook retry may try again
+            raise
+
+    def _remember(self, user: User) -> None:
+        if user.username:
+            self._usernames[user.username.lower()] = str(user.id)
+
+    def _account(self, user: User) -> AccountRef:
+        return AccountRef(platform=PLATFORM, user_id=str(user.id),
+                          display_name=user.full_name or user.username or str(user.id),
+                          locale=user.language_code)
+
+    def _channel(self, message: TgMessage, user: User | None) -> tuple[ChannelRef, str | None]:
+        chat = message.chat
+        if chat.type == ChatType.PRIVATE:
+            return ChannelRef(platform=PLATFORM, chat=str(chat.id), dm=True), None
+        thread = ""
+        name: str | None = chat.title or str(chat.id)
+        if message.is_topic_message and message.message_thread_id:
+            thread = str(message.message_thread_id)
+            replied = message.reply_to_message
+            key = (chat.id, message.message_thread_id)
+            if replied is not None and replied.forum_topic_created is not None:
+                self._topics[key] = replied.forum_topic_created.name
+            topic = self._topics.get(key)
+            name = f"{name} / {topic}" if topic else None
+        return ChannelRef(platform=PLATFORM, chat=str(chat.id), thread=thread), name
+
+    def _origin(self, message: TgMessage, user: User, channel: ChannelRef) -> _Origin:
+        return _Origin(channel=channel, chat_id=message.chat.id, user_id=user.id,
+                       message_id=message.message_id,
+                       locale=self.bridge.locale_for(user.language_code),
+                       title=message.chat.title or "")
+
+    def _parse_command(self, message: TgMessage) -> tuple[str, str] | Literal[False] | None:
+        """(name, args) of a command for this bot; False when addressed to another bot."""
+        text = message.text or ""
+        entity = next((e for e in message.entities or ()
+                       if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
+        if entity is None:
+            return None
+        word = text[: entity.length]
+        name, _, target = word[1:].partition("@")
+        if target and self.username and target.lower() != self.username.lower():
+            return False
+        return name, text[entity.length :].strip()
+
+    def _person_args(self, message: TgMessage, cmd: Command | None, args: str) -> str:
+        """Mentions standing for a person (``/role @ann host``) become ``telegram:<id>``."""
+        if cmd is None:
+            return args
+        params = list(cmd.params) + [p for s in cmd.subcommands.values() for p in s.params]
+        if not any(p.name == "person" for p in params):
+            return args
+        text = message.text or ""
+        raw = text.encode("utf-16-le")
+        out = text
+        for entity in sorted(message.entities or (), key=lambda e: -e.offset):
+            start = len(raw[: entity.offset * 2].decode("utf-16-le"))
+            end = len(raw[: (entity.offset + entity.length) * 2].decode("utf-16-le"))
+            user_id = None
+            if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
+                user_id = str(entity.user.id)
+            elif entity.type == MessageEntity.MENTION:
+                user_id = self._usernames.get(text[start + 1 : end].lower())
+            whole = (start == 0 or text[start - 1].isspace()) and (
+                end == len(text) or text[end].isspace())
+            if user_id and whole:
+                out = out[:start] + f"{PLATFORM}:{user_id}" + out[end:]
+        first = next((e for e in message.entities or ()
+                      if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
+        return out[first.length if first else 0 :].strip()
+
+    async def _on_message(self, update: Update, message: TgMessage) -> None:
+        chat = message.chat
+        if message.migrate_to_chat_id:
+            await self.bridge.move_channel(
+                ChannelRef(platform=PLATFORM, chat=str(chat.id)),
+                ChannelRef(platform=PLATFORM, chat=str(message.migrate_to_chat_id)),
+            )
+            return
+        if message.migrate_from_chat_id:
+            await self.bridge.move_channel(
+                ChannelRef(platform=PLATFORM, chat=str(message.migrate_from_chat_id)),
+                ChannelRef(platform=PLATFORM, chat=str(chat.id)),
+            )
+            return
+        user = message.from_user
+        if user is None or (user.is_bot and message.sender_chat is None):
+            return
+        if chat.type == ChatType.CHANNEL or not message.text:
+            return
+        parsed = self._parse_command(message)
+        if parsed is False:
+            return  # /command@another_bot
+        channel, name = self._channel(message, user)
+        origin = self._origin(message, user, channel)
+        if channel.dm:
+            self._no_dm.discard(str(user.id))
+            self._dm_ok.add(str(user.id))
+        if message.sender_chat is not None:
+            # an anonymous group admin or a linked channel: no person to act for
+            if parsed:
+                await self._reply(origin, [self._anonymous(origin.locale)], private=False)
+            return
+        account = self._account(user)
+        event_id = str(update.update_id)
+        if not parsed:
+            if channel.dm:  # with privacy mode, plain group messages never reach the bot
+                replies = await self.bridge.handle_text(channel, account, message.text,
+                                                        event_id=event_id)
+                await self._reply(origin, replies)
+            return
+        assert isinstance(parsed, tuple)
+        command, args = parsed
+        if command.lower() == "start":
+            if channel.dm:
+                await self._started(origin, account, user)
+                return
+            command = "help"  # /start in a group: what the bot can do here
+            args = ""
+        args = self._person_args(message, self.bridge.command_for(command), args)
+        replies = await self.bridge.handle(Invocation(
+            channel=channel, account=account, command=command, args=args, event_id=event_id,
+            channel_name=name, extra={"message_id": str(message.message_id)},
+        ))
+        await self._reply(origin, replies)
+
+    def _anonymous(self, locale: str) -> Message:
+        t = translator(locale)
+        return Message(parts=(Text(text=t.gettext(N_(
+            "I cannot tell who you are while you write as the group. Turn off \"Remain "
+            "anonymous\" in your admin rights, or write to me in a private chat."))),))
+
+    async def _started(self, origin: _Origin, account: AccountRef, user: User) -> None:
+        """/start in the private chat (also from a deep link): waiting messages follow."""
+        released = await self.bridge.dm_opened(account)
+        t = translator(origin.locale)
+        parts = fmt(t.gettext(N_("Hello {name}! I am the bot of {community}. Type /help to see "
+                                 "what you can do.")),
+                    name=user.first_name, community=Bold(text=self.bridge.config.community.name))
+        if released:
+            parts.append(Text(text="\n"))
+            parts += fmt(t.ngettext("{n} message waited for you; it follows now.",
+                                    "{n} messages waited for you; they follow now.",
+                                    released), n=released)
+        await self._reply(origin, [Message(parts=tuple(parts))])
+
+    async def _on_callback(self, update: Update) -> None:
+        query = update.callback_query
+        assert query is not None
+        message = query.message
+        if message is None:  # a button of an inline-mode message: not ours
+            with contextlib.suppress(TelegramError):
+                await query.answer()
+            return
+        user = query.from_user
+        chat = message.chat
+        if chat.type == ChatType.PRIVATE:
+            channel = ChannelRef(platform=PLATFORM, chat=str(chat.id), dm=True)
+            name = None
+        else:
+            thread = ""
+            if isinstance(message, TgMessage) and message.is_topic_message and \
+                    message.message_thread_id:
+                thread = str(message.message_thread_id)
+            channel = ChannelRef(platform=PLATFORM, chat=str(chat.id), thread=thread)
+            name = None if thread else chat.title
+        origin = _Origin(channel=channel, chat_id=chat.id, user_id=user.id,
+                         message_id=message.message_id,
+                         locale=self.bridge.locale_for(user.language_code),
+                         title=chat.title or "")
+        replies = await self.bridge.press(ActionPress(
+            channel=channel, account=self._account(user), token=query.data or "",
+            message_id=str(message.message_id), event_id=str(update.update_id),
+            channel_name=name,
+        ))
+        answer = ""
+        rest = list(replies)
+        for reply in replies:
+            text = reply.text.strip()
+            if reply.ephemeral and not reply.buttons and reply.file is None and \
+                    0 < len(text) <= ANSWER_LIMIT:
+                answer = text
+                rest.remove(reply)
+                break
+        try:
+            await query.answer(text=answer or None,
+                               show_alert=len(answer) > TOAST_LIMIT or "\n" in answer)
+        except TelegramError as exc:
+            log.info("telegram: answerCallbackQuery failed: %s", exc)
+        await self._reply(origin, rest)
+
+    async def _on_member(self, update: Update) -> None:
+        change = update.my_chat_member
+        assert change is not None
+        chat = change.chat
+        new = change.new_chat_member.status
+        old = change.old_chat_member.status
+        gone = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+        if chat.type == ChatType.PRIVATE:
+            if new in gone:  # blocked the bot
+                self._no_dm.add(str(chat.id))
+                self._dm_ok.discard(str(chat.id))
+            else:
+                self._no_dm.discard(str(chat.id))
+                self._dm_ok.add(str(chat.id))
+            return
+        if chat.type == ChatType.CHANNEL:
+            return
+        t = translator(self.bridge.default_locale)
+        if new in gone:
+            who = change.from_user.full_name if change.from_user else "?"
+            reason = t.gettext(N_("removed from the chat by {name}")).format(name=who)
+            async with self.bridge.db.transaction() as session:
+                channels = (await session.execute(
+                    select(Channel.chat_id, Channel.thread_id).where(
+                        Channel.platform == PLATFORM, Channel.chat_id == str(chat.id))
+                )).all()
+                for chat_id, thread_id in channels:
+                    await self.bridge.mark_channel_inactive(
+                        session, ChannelRef(platform=PLATFORM, chat=chat_id, thread=thread_id),
+                        reason)
+            self.bridge.outbox.kick()
+        elif old in gone and new != ChatMemberStatus.RESTRICTED:
+            hello = Message(parts=tuple(fmt(t.gettext(N_(
+                "Hello! An admin can link this chat, or one topic of it, to a group with "
+                "{command}. {help} lists what you can do here. I only see commands here, "
+                "not your other messages.")),
+                command=Code(text="/link <group>"), help=Code(text="/help"))))
+            with contextlib.suppress(DeliveryError):
+                await self.send(ChannelRef(platform=PLATFORM, chat=str(chat.id)), hello)
+
+    # ------------------------------------------------------------------ answering
+
+    async def _reply(self, origin: _Origin, replies: list[Message], private: bool = True) -> None:
+        """Answer an event. Ephemeral answers to a group command go to the person privately
+        when they have started the bot, otherwise as a reply to their message in the group."""
+        for message in replies:
+            if origin.channel.dm or not message.ephemeral or not private:
+                reply_to = None if origin.channel.dm else origin.message_id
+                await self._send_now(origin.channel, message.model_copy(update={
+                    "reply_to": str(reply_to) if reply_to else message.reply_to,
+                    "ephemeral": False,
+                }))
+                continue
+            user = str(origin.user_id)
+            t = translator(origin.locale)
+            delay = None
+            if user not in self._no_dm:
+                dm = ChannelRef(platform=PLATFORM, chat=user, dm=True)
+                head = fmt(t.gettext(N_("From {chat}:")), chat=Italic(text=origin.title))
+                private_copy = message.model_copy(update={
+                    "parts": (*head, Text(text="\n"), *message.parts), "ephemeral": False,
+                    "reply_to": None,
+                })
+                try:
+                    await self.send(dm, private_copy)
+                    self._dm_ok.add(user)
+                    continue
+                except RetryLater as exc:
+                    if user in self._dm_ok:
+                        await self._defer(dm, private_copy, exc.after)
+                        continue
+                    delay = exc.after  # not known to reach them privately: the group, later
+                except ChannelGone:
+                    self._no_dm.add(user)
+                    self._dm_ok.discard(user)
+                except DeliveryError as exc:
+                    log.warning("telegram: private answer to %s failed: %s", user, exc)
+            hint: list[Part] = []
+            if self.username:
+                link = Link(url=f"https://t.me/{self.username}?start=hello",
+                            text=t.gettext(N_("a private chat with me")))
+                hint = [Text(text="\n\n"), *fmt(t.gettext(N_(
+                    "Open {link} so that I can answer you privately next time.")), link=link)]
+            public_copy = message.model_copy(update={
+                "parts": (*message.parts, *hint), "ephemeral": False,
+                "reply_to": str(origin.message_id) if origin.message_id else None,
+            })
+            if delay is not None:
+                await self._defer(origin.channel, public_copy, delay)
+            else:
+                await self._send_now(origin.channel, public_copy)
+
+    async def _send_now(self, channel: ChannelRef, message: Message) -> None:
+        """Send an answer right away; a rate limit hands it to the outbox, never drops it."""
+        try:
+            await self.send(channel, message)
+        except RetryLater as exc:
+            await self._defer(channel, message, exc.after)
+        except ChannelGone as exc:
+            log.info("telegram: cannot answer in %s: %s", channel.key, exc)
+        except DeliveryError as exc:
+            log.warning("telegram: answer in %s failed: %s", channel.key, exc)
+
+    async def _defer(self, channel: ChannelRef, message: Message, after: float) -> None:
+        async with self.bridge.db.transaction() as session:
+            await self.bridge.outbox.post(session, channel.key, message,
+                                          delay=timedelta(seconds=after))
+
+    # ------------------------------------------------------------------ outgoing
+
+    def _bot(self) -> Any:
+        if self.app is None:
+            raise DeliveryError("the Telegram adapter is not running")
+        return self.app.bot
+
+    @staticmethod
+    def _target(channel: ChannelRef) -> tuple[int, int | None]:
+        try:
+            chat_id = int(channel.chat)
+            thread = int(channel.thread) if channel.thread else None
+        except ValueError:
+            raise ChannelGone(f"not a Telegram chat id: {channel.key}") from None
+        return chat_id, thread
+
+    def _keyboard(self, message: Message) -> InlineKeyboardMarkup | None:
+        if not message.buttons:
+            return None
+        rows: list[list[InlineKeyboardButton]] = []
+        row: list[InlineKeyboardButton] = []
+        width = 0
+        for button in message.buttons:
+            label = button.label.strip() or "·"
+            if row and (len(row) >= 3 or width + len(label) > 36):
+                rows.append(row)
+                row, width = [], 0
+            row.append(InlineKeyboardButton(
+                label, callback_data=self.bridge.encode_button(button)))
+            width += len(label)
+        rows.append(row)
+        return InlineKeyboardMarkup(rows)
+
+    async def _call(self, method: Any, ignore: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        """Call the Bot API; map its errors onto the outbox's (ChatMigrated passes through)."""
+        try:
+            return await method(**kwargs)
+        except ChatMigrated:
+            raise
+        except RetryAfter as exc:
+            raise RetryLater(_retry_seconds(exc), str(exc)) from exc
+        except Forbidden as exc:
+            raise ChannelGone(str(exc)) from exc
+        except BadRequest as exc:
+            low = exc.message.lower()
+            if any(text in low for text in ignore):
+                return None
+            if any(text in low for text in GONE):
+                raise ChannelGone(exc.message) from exc
+            raise _BadRequest(exc.message) from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def send(self, channel: ChannelRef, message: Message) -> str:
+        try:
+            return await self._send(channel, message)
+        except ChatMigrated as exc:
+            moved = channel.model_copy(update={"chat": str(exc.new_chat_id), "thread": ""})
+            await self.bridge.move_channel(channel, moved)
+            return await self._send(moved, message)
+
+    async def _send(self, channel: ChannelRef, message: Message) -> str:
+        bot = self._bot()
+        chat_id, thread = self._target(channel)
+        common: dict[str, Any] = {"chat_id": chat_id, "message_thread_id": thread}
+        reply = None
+        if message.reply_to and message.reply_to.isdigit():
+            reply = ReplyParameters(message_id=int(message.reply_to),
+                                    allow_sending_without_reply=True)
+        markup = self._keyboard(message)
+        if message.file is not None and (
+            len(message.file.content) <= DOCUMENT_LIMIT or not message.file.fallback_url
+        ):
+            return await self._send_file(bot, common, message, reply, markup)
+        parts: tuple[Part, ...] = message.parts
+        if message.file is not None and message.file.fallback_url:
+            parts = (*parts, Text(text="\n"), Link(url=message.file.fallback_url,
+                                                   text=message.file.name))
+        chunks = render_html(parts) or [_esc(message.text.strip() or "…")]
+        sent = None
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await self._send_text(bot, common, chunk, plain=None if len(chunks) > 1
+                                         else message.text,
+                                         reply=reply if i == 0 else None,
+                                         markup=markup if last else None)
+        assert sent is not None
+        return str(sent.message_id)
+
+    async def _send_text(self, bot: Any, common: dict[str, Any], text: str,
+                         plain: str | None, reply: ReplyParameters | None,
+                         markup: InlineKeyboardMarkup | None) -> Any:
+        kwargs = dict(common, reply_parameters=reply, reply_markup=markup,
+                      link_preview_options=NO_PREVIEW)
+        try:
+            return await self._call(bot.send_message, text=text, parse_mode=ParseMode.HTML,
+                                    **kwargs)
+        except _BadRequest as exc:
+            if "can't parse entities" not in str(exc).lower():
+                raise
+            # a rendering bug must not cost the message: send it unformatted
+            log.error("telegram: HTML rejected (%s): %r", exc, text)
+            fallback = plain if plain is not None else html.unescape(text)
+            return await self._call(bot.send_message, text=fallback, **kwargs)
+
+    async def _send_file(self, bot: Any, common: dict[str, Any], message: Message,
+                         reply: ReplyParameters | None,
+                         markup: InlineKeyboardMarkup | None) -> str:
+        assert message.file is not None
+        caption = render_html(message.parts, CAPTION_LIMIT)
+        if len(caption) > 1:  # too long for a caption: the text first, then the file
+            for i, chunk in enumerate(render_html(message.parts)):
+                await self._send_text(bot, common, chunk, None,
+                                      reply if i == 0 else None, None)
+            caption, reply = [], None
+        sent = await self._call(
+            bot.send_document, document=message.file.content, filename=message.file.name,
+            caption=caption[0] if caption else None,
+            parse_mode=ParseMode.HTML if caption else None,
+            reply_parameters=reply, reply_markup=markup, **common,
+        )
+        return str(sent.message_id)
+
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        bot = self._bot()
+        chat_id, _thread = self._target(channel)
+        markup = self._keyboard(message)
+        text = render_one(message.parts) or _esc(message.text.strip() or "…")
+        quiet = ("message is not modified", "message to edit not found",
+                 "message can't be edited")
+        try:
+            await self._call(bot.edit_message_text, ignore=quiet, chat_id=chat_id,
+                             message_id=int(message_id), text=text, parse_mode=ParseMode.HTML,
+                             reply_markup=markup, link_preview_options=NO_PREVIEW)
+        except ChatMigrated as exc:
+            raise ChannelGone(f"the group moved to {exc.new_chat_id}") from exc
+        except _BadRequest as exc:
+            if "no text in the message" not in str(exc).lower():
+                raise
+            # a file's message: only its buttons can change
+            await self._call(bot.edit_message_reply_markup, ignore=quiet, chat_id=chat_id,
+                             message_id=int(message_id), reply_markup=markup)
+
+
+class _BadRequest(DeliveryError):
+    """Telegram refused the request (400) for a reason other than a lost chat."""
+
+
+ADAPTER = TelegramAdapter

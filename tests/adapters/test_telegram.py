@@ -1,0 +1,529 @@
+"""The Telegram adapter against a fake Bot API: the real python-telegram-bot client talks
+HTTP to ``tests/fakes/telegram.py``; we assert what the chats would show."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from adapters.telegram import TelegramAdapter, render_html
+from bridge.clock import FakeClock
+from bridge.core import Bridge
+from bridge.http import HttpServer
+from bridge.messages import Bold, ChannelRef, FileAttachment, Link, Mention, Message, Text
+from bridge.models import Channel, ChannelLink, Group, OutboxRow, ProcessedEvent
+from tests.fakes.telegram import FakeTelegram, parse_html
+
+TOKEN = "123:ABC"
+ADMIN = 42
+GROUP = -4001  # a basic group
+FORUM = -1001234567890  # a forum supergroup
+
+JSON = dict[str, Any]
+
+
+class World:
+    """One fake Telegram, one bridge with the Telegram adapter, and some people."""
+
+    def __init__(self, fake: FakeTelegram, bridge: Bridge, adapter: TelegramAdapter) -> None:
+        self.fake = fake
+        self.bridge = bridge
+        self.adapter = adapter
+        self.admin = fake.user(ADMIN, "Ada", username="ada_admin")
+        self.bob = fake.user(7, "Bob", username="bob_builder", language_code="de")
+        self.group = fake.group(GROUP, "Idea room")
+        self.forum = fake.group(FORUM, "Company forum", forum=True)
+        fake.topic(FORUM, 7, "Ideas")
+        fake.topic(FORUM, 9, "Trades")
+
+    async def command(self, user: JSON, chat: JSON, text: str, thread: int | None = None,
+                      expect: int = 1, method: str = "sendMessage") -> list[Any]:
+        """Send a command; wait until the bot made ``expect`` more successful calls."""
+        before = len(self.fake.sent(method=None))
+        self.fake.command(user, chat, text, thread)
+        calls = await self.fake.wait_for(
+            lambda: len(now := self.fake.sent(method=None)) >= before + expect
+            and now[before:])
+        await asyncio.sleep(0)
+        return [c for c in calls if method is None or c.method == method]
+
+    async def drain(self) -> int:
+        return await self.bridge.outbox.drain(include_delayed=True)
+
+
+StartWorld = Callable[..., Awaitable[World]]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = await FakeTelegram(token=TOKEN).start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def start_world(make_bridge: Any, fake: FakeTelegram) -> AsyncIterator[StartWorld]:
+    running: list[TelegramAdapter] = []
+    servers: list[HttpServer] = []
+
+    async def start(http: bool = False, clk: FakeClock | None = None,
+                    **telegram: Any) -> World:
+        sections: dict[str, Any] = {
+            "telegram": {"token": TOKEN, "base_url": fake.base_url, **telegram},
+            "community": {"admins": [f"telegram:{ADMIN}"]},
+        }
+        port = 0
+        if http:
+            port = _free_port()
+            sections["http"] = {"port": port, "public_url": f"http://127.0.0.1:{port}"}
+        bridge = await make_bridge(clk=clk, **sections)
+        adapter = TelegramAdapter(bridge)
+        bridge.add_adapter(adapter)
+        if http:
+            server = HttpServer(bridge)
+            await server.start("127.0.0.1", port)
+            servers.append(server)
+        await adapter.start()
+        running.append(adapter)
+        return World(fake, bridge, adapter)
+
+    yield start
+    for adapter in running:
+        await adapter.stop()
+    for server in servers:
+        await server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def links(bridge: Bridge) -> list[tuple[str, str, str, bool]]:
+    async with bridge.db.transaction() as s:
+        rows = (await s.execute(
+            select(Channel.chat_id, Channel.thread_id, Group.slug, ChannelLink.active)
+            .join(ChannelLink, ChannelLink.channel_id == Channel.id)
+            .join(Group, Group.id == ChannelLink.group_id)
+            .order_by(Channel.chat_id, Channel.thread_id)
+        )).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def text_of(call: Any) -> str:
+    return str(call.result.get("text") or call.result.get("caption") or "")
+
+
+# ------------------------------------------------------------------------------ linking
+
+
+async def test_admin_links_a_group_chat_and_two_forum_topics(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    fake.start_bot(w.admin)
+    await fake.wait_sent(1, chat_id=ADMIN)  # the welcome
+    # ephemeral answers to a group command go to the admin's private chat
+    [reply] = await w.command(w.admin, w.group, "/group new ideas")
+    assert reply.params["chat_id"] == str(ADMIN)
+    assert text_of(reply) == "From Idea room:\nCreated the group ideas (internal)." or \
+        text_of(reply).startswith("From Idea room:\n")
+    await w.command(w.admin, w.group, "/group new trades")
+
+    [linked] = await w.command(w.admin, w.group, "/link ideas")
+    assert linked.params["chat_id"] == str(GROUP)
+    assert text_of(linked) == ("This channel is now linked to the group ideas. "
+                               "Type /help to see what you can do here.")
+    assert linked.result["reply_to_message"]["text"] == "/link ideas"
+    assert {"type": "bold", "offset": text_of(linked).index("ideas"), "length": 5} in \
+        linked.result["entities"]
+
+    [t7] = await w.command(w.admin, w.forum, "/link@community_bot ideas", thread=7)
+    [t9] = await w.command(w.admin, w.forum, "/link trades", thread=9)
+    assert t7.params["message_thread_id"] == "7" and t9.params["message_thread_id"] == "9"
+    assert t7.result["is_topic_message"] and t9.result["chat"]["id"] == FORUM
+    assert await links(w.bridge) == [
+        (str(FORUM), "7", "ideas", True),
+        (str(FORUM), "9", "trades", True),
+        (str(GROUP), "", "ideas", True),
+    ]
+    async with w.bridge.db.transaction() as s:
+        names = set((await s.execute(select(Channel.name))).scalars())
+    assert {"Company forum / Ideas", "Company forum / Trades", "Idea room"} <= names
+
+    # content for the group reaches the chat and the topic, each in its place
+    async with w.bridge.db.transaction() as s:
+        group_id = (await s.execute(select(Group.id).where(Group.slug == "ideas"))).scalar_one()
+        await w.bridge.outbox.post_to_group(s, group_id, Message(parts=(Text(text="news"),)))
+    await w.drain()
+    news = [c for c in fake.sent() if text_of(c) == "news"]
+    assert sorted((c.params["chat_id"], c.params.get("message_thread_id")) for c in news) == [
+        (str(FORUM), "7"), (str(GROUP), None)]
+
+
+async def test_member_may_not_link_and_hears_it_in_the_group_without_dm(
+    start_world: StartWorld,
+) -> None:
+    w = await start_world()
+    [reply] = await w.command(w.bob, w.group, "/link ideas")
+    # Bob never started the bot: the answer is a reply to his message, in German (his locale),
+    # with a deep link to open the private chat
+    assert reply.params["chat_id"] == str(GROUP)
+    assert reply.result["reply_to_message"]["from"]["id"] == 7
+    text = text_of(reply)
+    assert text.startswith("Nur Admins dürfen /link verwenden.")
+    assert "einen privaten Chat mit mir" in text
+    link = next(e for e in reply.result["entities"] if e["type"] == "text_link")
+    assert link["url"] == "https://t.me/community_bot?start=hello"
+    assert await links(w.bridge) == []
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+async def test_help_and_the_published_command_lists(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    default = [c["command"] for c in fake.commands[("default", "")]]
+    admins = [c["command"] for c in fake.commands[("all_chat_administrators", "")]]
+    assert "help" in default and "link" not in default and "role" not in default
+    assert {"help", "link", "unlink", "role", "group"} <= set(admins)
+    assert fake.commands[("all_group_chats", "")] == fake.commands[("default", "")]
+    german = {c["command"]: c["description"] for c in fake.commands[("default", "de")]}
+    english = {c["command"]: c["description"] for c in fake.commands[("default", "en")]}
+    assert german["help"] != english["help"]
+    assert all(1 <= len(c["description"]) <= 256 for cmds in fake.commands.values()
+               for c in cmds)
+
+    fake.start_bot(w.bob)
+    [welcome] = await fake.wait_sent(1, chat_id=7)
+    assert text_of(welcome).startswith("Hallo Bob! Ich bin der Bot von Test Community.")
+    [reply] = await w.command(w.bob, fake.chats[7], "/help")
+    assert text_of(reply).startswith("Befehle, die du hier nutzen kannst:")
+    assert "/link" not in text_of(reply)
+
+
+async def test_commands_for_another_bot_are_ignored(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    fake.command(w.admin, w.group, "/help@other_bot")
+    fake.command(w.admin, w.group, "/groups@Community_Bot")
+    [reply] = await fake.wait_sent(1)
+    assert "no groups yet" in text_of(reply)
+    # updates are handled in order: the first one was done before the second was answered
+    assert len(fake.sent()) == 1
+
+
+async def test_private_start_releases_held_messages(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    await w.command(w.bob, w.group, "/groups")  # Bob is known, has not started the bot
+    async with w.bridge.db.transaction() as s:
+        from bridge.services import identity
+
+        acc = await identity.find_account(s, "telegram", "7")
+        assert acc is not None and not acc.dm_open
+        await w.bridge.outbox.notify(s, acc.person_id, Message(parts=(Text(text="psst"),)))
+    await w.drain()
+    assert "psst" not in fake.texts()
+    fake.start_bot(w.bob, payload="hello")
+    await fake.wait_sent(1, chat_id=7)
+    await w.drain()
+    texts = fake.texts(chat_id=7)
+    assert texts[0].startswith("Hallo Bob!") and "1 Nachricht hat auf dich gewartet" in texts[0]
+    assert texts[1:] == ["psst"]
+
+
+async def test_anonymous_admin_is_told_to_show_themselves(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                 "username": "GroupAnonymousBot"}
+    message = fake._message(anonymous, w.group, "/link ideas", sender_chat=w.group)
+    message["entities"] = [{"type": "bot_command", "offset": 0, "length": 5}]
+    fake.push({"message": message})
+    [reply] = await fake.wait_sent(1)
+    assert "Remain anonymous" in text_of(reply)
+    assert await links(w.bridge) == []
+
+
+# ------------------------------------------------------------------------------ escaping
+
+
+async def test_user_text_arrives_verbatim_and_unformatted(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    evil = "<b>x</b>&amp;@everyone"
+    [reply] = await w.command(w.admin, fake.private_chat(w.admin), f"/help {evil}")
+    assert text_of(reply).startswith(f"I don't know the command /{evil}.")
+    assert "entities" not in reply.result
+    assert "&amp;amp;" in reply.params["text"]
+
+    eve = fake.user(77, "<b>Eve</b> & Co", username="eve_here")
+    await w.command(eve, w.group, "/groups")
+    [granted] = await w.command(w.admin, fake.chats[ADMIN], "/role @eve_here member")
+    text = text_of(granted)
+    assert text == "<b>Eve</b> & Co is now member in the whole community."
+    entities = granted.result["entities"]
+    mention = next(e for e in entities if e["type"] == "text_mention")
+    assert mention["user"]["id"] == 77 and mention["offset"] == 0
+    assert mention["length"] == len("<b>Eve</b> & Co")
+    assert [e["type"] for e in entities] == ["text_mention", "bold"]
+
+
+def test_render_html_escapes_every_part_and_splits_long_text() -> None:
+    parts = (Text(text="a <i>&"), Bold(text="<b>"), Link(url='https://x.org/?a="1"&b=<2>',
+                                                          text="<x>"),
+             Mention(text="Zoë <3", accounts={"telegram": "5"}),
+             Mention(text="@everyone", accounts={"slack": "U1"}))
+    [html_text] = render_html(parts)
+    text, entities = parse_html(html_text)
+    assert text == 'a <i>&<b><x>Zoë <3@@everyone'
+    assert [e["type"] for e in entities] == ["bold", "text_link", "text_mention"]
+    assert entities[1]["url"] == 'https://x.org/?a="1"&b=<2>'
+    long = tuple(Text(text=f"line {i} " + "x" * 90 + "\n") for i in range(100))
+    chunks = render_html(long)
+    assert len(chunks) == 3
+    assert "".join(parse_html(c)[0] for c in chunks) == "".join(p.text for p in long)
+    assert all(parse_html(c)[0].endswith("\n") for c in chunks[:-1])
+
+
+# ------------------------------------------------------------------------------ buttons
+
+
+async def test_forged_button_has_expired_and_changes_nothing(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    card = await w.adapter.send(ChannelRef(platform="telegram", chat=str(GROUP)),
+                                Message(parts=(Text(text="card"),)))
+    message = fake.messages[(GROUP, int(card))]
+    for data in ("i.sup|1|AAAAAAAA", "garbage"):
+        update = fake.press(w.bob, message, data=data)
+        query_id = update["callback_query"]["id"]
+        answer = await fake.wait_for(lambda q=query_id: fake.answers.get(q))
+        assert answer["text"] == "Diese Schaltfläche ist abgelaufen."
+        assert answer["show_alert"] is False
+    async with w.bridge.db.transaction() as s:
+        assert (await s.execute(select(func.count()).select_from(ProcessedEvent))).scalar() == 0
+
+
+# ------------------------------------------------------------------------------ webhook
+
+
+async def test_webhook_checks_the_secret_token(start_world: StartWorld) -> None:
+    w = await start_world(http=True, mode="webhook", webhook_secret="s3cret-token")
+    fake = w.fake
+    port = w.bridge.config.http.port
+    assert fake.webhook["url"] == f"http://127.0.0.1:{port}/telegram/webhook"
+    assert fake.webhook["secret_token"] == "s3cret-token"
+    update = {"update_id": 1, "message": fake._message(w.admin, w.group, "/group new x")}
+    url = fake.webhook["url"]
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            async with http.post(url, json=update, headers=headers) as resp:
+                assert resp.status == 401
+    async with w.bridge.db.transaction() as s:
+        assert (await s.execute(select(func.count()).select_from(ProcessedEvent))).scalar() == 0
+        assert (await s.execute(select(func.count()).select_from(Group))).scalar() == 0
+    assert fake.sent() == []
+
+    # the fake pushes updates itself, with the secret given in setWebhook
+    fake.command(w.admin, w.group, "/groups")
+    [reply] = await fake.wait_sent(1)
+    assert "no groups yet" in text_of(reply)
+    await fake.wait_for(lambda: fake.webhook_responses == [200])
+
+
+async def test_a_repeated_update_is_processed_once(start_world: StartWorld,
+                                                   make_bridge: Any) -> None:
+    w = await start_world(http=True, mode="webhook", webhook_secret="tok")
+    fake = w.fake
+    # Telegram retries a webhook delivery: same update_id twice
+    first = fake.command(w.admin, w.group, "/group new ideas", update_id=777)
+    fake.push(first, update_id=777)
+    await fake.wait_for(lambda: len(fake.webhook_responses) == 2)
+    await fake.wait_sent(1)
+    assert len(fake.sent()) == 1
+    # ... and once more to another process of the bot (after a restart): the core dedupes
+    await w.adapter.stop()
+    other = await start_world(http=True, mode="webhook", webhook_secret="tok")
+    fake.push(first, update_id=777)
+    await fake.wait_for(lambda: len(fake.webhook_responses) == 3)
+    assert fake.webhook_responses == [200, 200, 200]
+    assert len(fake.sent()) == 1
+    async with other.bridge.db.transaction() as s:
+        assert (await s.execute(select(func.count()).select_from(Group))).scalar() == 1
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+async def test_rate_limit_is_honoured_and_nothing_dropped(start_world: StartWorld,
+                                                          clock: FakeClock) -> None:
+    w = await start_world()
+    fake = w.fake
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", {"retry_after": 5})
+    async with w.bridge.db.transaction() as s:
+        await w.bridge.outbox.post(s, f"telegram:{GROUP}", Message(parts=(Text(text="hi"),)))
+    assert await w.bridge.outbox.drain() == 0
+    assert [c.error["error_code"] for c in fake.sent(ok=False)] == [429]  # type: ignore[index]
+    async with w.bridge.db.transaction() as s:
+        row = (await s.execute(select(OutboxRow))).scalar_one()
+        assert row.status == "pending" and row.not_before == clock.now() + timedelta(seconds=5)
+    clock.advance(4)
+    assert await w.bridge.outbox.drain() == 0
+    clock.advance(1)
+    assert await w.bridge.outbox.drain() == 1
+    assert await w.bridge.outbox.drain() == 0
+    assert fake.texts(GROUP) == ["hi"]
+
+    # a direct answer that hits the limit waits in the outbox instead of being lost
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", {"retry_after": 3})
+    fake.command(w.admin, w.group, "/groups")
+    await fake.wait_for(lambda: len(fake.sent(ok=False)) == 2)
+    await eventually(lambda: _pending(w.bridge))
+    clock.advance(3)
+    assert await w.bridge.outbox.drain() == 1
+    assert len([t for t in fake.texts(GROUP) if "no groups yet" in t]) == 1
+
+
+async def _pending(bridge: Bridge) -> bool:
+    async with bridge.db.transaction() as s:
+        n = (await s.execute(select(func.count()).select_from(OutboxRow)
+                             .where(OutboxRow.status == "pending"))).scalar()
+    return bool(n)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
+    """Wait (bounded) for a condition the bot reaches asynchronously (database state)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.02)
+
+
+async def test_bot_removed_from_a_group_pauses_its_links_and_tells_admins(
+    start_world: StartWorld,
+) -> None:
+    w = await start_world()
+    fake = w.fake
+    fake.start_bot(w.admin)
+    await fake.wait_sent(1, chat_id=ADMIN)
+    await w.command(w.admin, w.forum, "/group new ideas", thread=7)
+    await w.command(w.admin, w.forum, "/link ideas", thread=7)
+    await w.command(w.admin, w.forum, "/link ideas", thread=9)
+    fake.kick_bot(FORUM, by=w.bob)
+    async def paused() -> bool:
+        return not any(active for *_, active in await links(w.bridge))
+
+    await eventually(paused)
+    assert await links(w.bridge) == [(str(FORUM), "7", "ideas", False),
+                                     (str(FORUM), "9", "ideas", False)]
+    await w.drain()
+    told = [t for t in fake.texts(ADMIN) if t.startswith("I can no longer post in")]
+    assert len(told) == 2
+    assert "removed from the chat by Bob" in told[0] and "Company forum / Ideas" in told[0]
+    # content for the group no longer goes there
+    async with w.bridge.db.transaction() as s:
+        gid = (await s.execute(select(Group.id))).scalar_one()
+        assert await w.bridge.outbox.post_to_group(s, gid, Message(parts=(Text(text="x"),))) \
+            == []
+
+
+async def test_a_lost_chat_found_on_send_pauses_the_link(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    await w.command(w.admin, w.group, "/group new ideas")
+    await w.command(w.admin, w.group, "/link ideas")
+    fake.member_status[GROUP] = "kicked"  # removed while the bot was offline
+    async with w.bridge.db.transaction() as s:
+        await w.bridge.outbox.post(s, f"telegram:{GROUP}", Message(parts=(Text(text="x"),)))
+    await w.drain()
+    assert await links(w.bridge) == [(str(GROUP), "", "ideas", False)]
+
+
+async def test_a_migrated_group_keeps_its_link(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    await w.command(w.admin, w.group, "/group new ideas")
+    await w.command(w.admin, w.group, "/link ideas")
+    fake.migrate(GROUP, -100777, by=w.admin)
+    async def moved() -> bool:
+        return (await links(w.bridge))[0][0] == "-100777"
+
+    await eventually(moved)
+    assert await links(w.bridge) == [("-100777", "", "ideas", True)]
+    async with w.bridge.db.transaction() as s:
+        gid = (await s.execute(select(Group.id))).scalar_one()
+        await w.bridge.outbox.post_to_group(s, gid, Message(parts=(Text(text="after"),)))
+    await w.drain()
+    assert fake.texts(-100777)[-1] == "after"
+
+
+async def test_a_send_to_a_migrated_group_moves_the_link_and_arrives(
+    start_world: StartWorld,
+) -> None:
+    w = await start_world()
+    fake = w.fake
+    await w.command(w.admin, w.group, "/group new ideas")
+    await w.command(w.admin, w.group, "/link ideas")
+    # Telegram migrated the group; the bot has not seen the service message yet
+    fake.chats[-100888] = {"id": -100888, "type": "supergroup", "title": "Idea room"}
+    fake.member_status[-100888] = "member"
+    fake.migrated[GROUP] = -100888
+    async with w.bridge.db.transaction() as s:
+        await w.bridge.outbox.post(s, f"telegram:{GROUP}", Message(parts=(Text(text="y"),)))
+    await w.drain()
+    failed = [c for c in fake.sent(ok=False) if c.params["chat_id"] == str(GROUP)]
+    assert failed[0].error["parameters"] == {"migrate_to_chat_id": -100888}  # type: ignore[index]
+    assert fake.texts(-100888) == ["y"]
+    assert await links(w.bridge) == [("-100888", "", "ideas", True)]
+
+
+# ------------------------------------------------------------------------------ outgoing
+
+
+async def test_edits_files_and_unchanged_content(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    here = ChannelRef(platform="telegram", chat=str(GROUP))
+    msg = Message(parts=(Bold(text="Card"), Text(text=" 1")))
+    mid = await w.adapter.send(here, msg)
+    await w.adapter.edit(here, mid, msg)  # "message is not modified" is no error
+    await w.adapter.edit(here, mid, Message(parts=(Bold(text="Card"), Text(text=" 2"))))
+    assert fake.messages[(GROUP, int(mid))]["text"] == "Card 2"
+    edits = fake.sent("editMessageText", ok=False)
+    assert "message is not modified" in edits[0].error["description"]  # type: ignore[index]
+
+    doc = Message(parts=(Text(text="Export <all>"),),
+                  file=FileAttachment(name="s-1.csv", content=b"a,b\n1,2\n"))
+    did = await w.adapter.send(here, doc)
+    [sent] = fake.sent("sendDocument")
+    assert sent.files["document"] == ("s-1.csv", b"a,b\n1,2\n")
+    assert sent.result["caption"] == "Export <all>"
+    await w.adapter.edit(here, did, doc)  # a file's message: only its buttons may change
+    assert fake.sent("editMessageReplyMarkup", ok=False)
+
+    gone = ChannelRef(platform="telegram", chat="-999")
+    from bridge.adapter import ChannelGone
+
+    with pytest.raises(ChannelGone):
+        await w.adapter.send(gone, msg)
+
+
+async def test_stop_is_clean(start_world: StartWorld) -> None:
+    w = await start_world()
+    assert w.adapter.state == "ready"
+    await w.adapter.stop()
+    assert w.adapter.state == "stopped" and w.adapter.app is None
