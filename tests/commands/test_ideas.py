@@ -33,7 +33,7 @@ def card(
     mark: str = "💡",
 ) -> str:
     people = "1 supporter" if supporters == 1 else f"{supporters} supporters"
-    buttons = "  [1] Support ({})  [2] Comment".format(supporters)
+    buttons = f"  [1] Support ({supporters})  [2] Comment"
     if status in ("done", "rejected"):
         buttons = "  [1] Comment"
     return (
