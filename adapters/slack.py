@@ -745,6 +745,10 @@ class SlackAdapter(Adapter):
                     link_names=False,
                 )
             )
+        except ChannelGone:
+            # not a member of that (private) channel: the person gets it privately
+            dm = ChannelRef(platform="slack", chat=origin.user_id, dm=True)
+            await self._direct(dm, message.model_copy(update={"ephemeral": False}))
         except DeliveryError as exc:
             log.warning(
                 "slack: could not answer %s in %s: %s", origin.user_id, origin.conversation, exc

@@ -33,7 +33,8 @@ from bridge.messages import (
     Text,
 )
 from bridge.models import Channel, ChannelLink, Group, OutboxRow, ProcessedEvent
-from tests.conftest import BridgeFactory, make_config
+from tests.chat import Chat
+from tests.conftest import BridgeFactory, attach_console, make_config
 from tests.fakes.slack import FakeSlack, Posted, SlackSender, shown
 
 ADMIN = "UADMIN"
@@ -91,7 +92,7 @@ async def _env(
             "api_url": fake.api_url,
             **slack,
         },
-        community={"admins": [f"slack:{ADMIN}"]},
+        community={"admins": [f"slack:{ADMIN}", "console:admin"]},
     )
     adapter = SlackAdapter(bridge)
     bridge.add_adapter(adapter)
@@ -478,7 +479,138 @@ async def test_idea_without_arguments_opens_a_modal(slack: SlackEnv) -> None:
     view = opened["view"]
     [field] = view["blocks"]
     assert field["element"]["type"] == "plain_text_input" and field["element"]["multiline"]
+    slack.fake.fail("chat.postEphemeral", "not_in_channel")
     await slack.user.submit(view, {"text": "Standing desks | for everyone"})
     await slack.flush()
     card = _card(slack, "I-1")
     assert "*Standing desks*" in card.shown
+    # the bot may not whisper in that channel: the confirmation comes privately
+    [thanks] = slack.fake.posted("DU1")
+    assert "Your idea `I-1` is posted" in thanks.shown
+
+
+async def test_rate_limited_reply_is_retried(slack: SlackEnv) -> None:
+    await _linked(slack)
+    slack.fake.rate_limit("chat.postMessage", retry_after=0)
+    await slack.command("/unlink", user=ADMIN)
+    statuses = [c.answered for c in slack.fake.calls if c.method == "chat.postMessage"]
+    assert statuses[-2:] == [429, 200]
+    assert "no longer shows the group *ideas*" in slack.fake.posted("C1")[-1].shown
+
+
+# ---------------------------------------------------------------------- questions end to end
+
+
+async def test_question_answered_from_another_platform_lands_in_the_thread(
+    make_bridge: BridgeFactory, fake: FakeSlack
+) -> None:
+    async with _env(make_bridge, fake) as slack:
+        printed: list[str] = []
+        chat = Chat(slack.bridge, attach_console(slack.bridge, printed), printed)
+        await chat.as_("admin", "#desk")
+        out = await chat("/group new desk hostdesk", "/link desk")
+        assert "linked to the group desk" in out
+        await _linked(slack)
+
+        [asked] = await slack.command("/ask", "Where do I get a badge & a <@U999> key?")
+        assert "Asked as *Q-1*" in asked
+        [card] = [m for m in slack.fake.posted("C1") if "Q-1" in m.shown]
+        assert "a &lt;@U999&gt; key" in card.shown
+        assert "[#desk] Q-1 from Alice in #general (slack), group ideas:" in chat.transcript
+
+        out = await chat("/answer Q-1 At the front desk, <!channel> & ask for Kim")
+        assert "Your answer to Q-1 went to" in out
+        await slack.flush()
+        [answer] = [m for m in slack.fake.posted("C1") if m.thread_ts == card.ts]
+        assert "At the front desk, &lt;!channel&gt; &amp; ask for Kim" in answer.shown
+
+
+# ---------------------------------------------------------------------- surveys end to end
+
+
+async def test_survey_from_a_modal_answered_by_button_and_exported(slack: SlackEnv) -> None:
+    await _linked(slack)
+    slack.fake.add_user("U2", "Bob")
+    assert await slack.command("/survey", "new") == []
+    [opened] = slack.fake.views
+    view = opened["view"]
+    assert [b["block_id"] for b in view["blocks"]] == [
+        "question",
+        "options",
+        "anonymous",
+        "multi",
+        "closes",
+    ]
+    await slack.user.submit(
+        view, {"question": "Where for lunch?", "options": "Pizza place\nSushi bar\n"}
+    )
+    await slack.flush()
+    [card] = [m for m in slack.fake.posted("C1") if "S-1:" in m.shown]
+    assert "Where for lunch?" in card.shown
+    labels = [label for label, _ in card.buttons]
+    assert labels[:2] == ["Pizza place (0)", "Sushi bar (0)"]
+
+    await slack.user.press(card, "Pizza place (0)", user="U2", user_name="bob")
+    await slack.flush()
+    [reply] = slack.fake.replies_to(slack.user.last_response_url)
+    assert "Pizza place" in shown(reply["blocks"])
+    card = slack.fake.message("C1", card.ts)
+    assert [label for label, _ in card.buttons][:2] == ["Pizza place (1)", "Sushi bar (0)"]
+
+    # the export is a file: Slack cannot whisper files, so it comes privately
+    [note] = await slack.command("/survey", "export S-1")
+    assert note == "I sent you the file in a private message."
+    [upload] = slack.fake.files
+    assert upload["filename"] == "S-1.csv" and upload["channel"] == "DU1"
+    assert b"Pizza place" in upload["content"]
+    assert "The CSV export of `S-1`" in slack.fake.posted("DU1")[-1].shown
+
+
+async def test_private_chat_answers_and_a_retried_event_counts_once(slack: SlackEnv) -> None:
+    from bridge.services import surveys as survey_svc
+
+    await _linked(slack)
+    async with slack.bridge.db.transaction() as session:
+        group = (await session.execute(select(Group))).scalar_one()
+        spec = survey_svc.SurveySpec(
+            title="Team day",
+            questions=[
+                survey_svc.QuestionSpec(kind="text", text="What should we improve?"),
+                survey_svc.QuestionSpec(kind="single", text="Come again?", options=["yes", "no"]),
+            ],
+        )
+        assert slack.bridge.community_id is not None
+        await survey_svc.create_survey(
+            session, slack.bridge, slack.bridge.community_id, group, None, spec, "form"
+        )
+    await slack.flush()
+    [card] = [m for m in slack.fake.posted("C1") if "S-1:" in m.shown]
+    await slack.user.press(card, "Take part")
+    await slack.flush()
+    [first] = slack.fake.posted("DU1")
+    assert "What should we improve?" in first.shown
+
+    event = {
+        "type": "message",
+        "channel": "DU1",
+        "channel_type": "im",
+        "user": "U1",
+        "text": "More &lt;coffee&gt;",
+        "ts": "1700000100.000100",
+    }
+    assert (await slack.user.event(event, event_id="Ev1"))[0] == 200
+    assert (await slack.user.event(event, event_id="Ev1", retry_num=1))[0] == 200
+    await slack.flush()
+    texts = [m.shown for m in slack.fake.posted("DU1")]
+    assert len(texts) == 2, texts  # one answer, one next question
+    assert "Come again?" in texts[1]
+    async with slack.bridge.db.transaction() as session:
+        answers = await session.execute(
+            select(func.count()).select_from(ProcessedEvent).where(ProcessedEvent.event_id == "Ev1")
+        )
+        assert answers.scalar_one() == 1
+
+    second = slack.fake.posted("DU1")[1]
+    await slack.user.press(second, "yes", channel="DU1", channel_name="directmessage")
+    await slack.flush()
+    assert any("Thank" in m.shown for m in slack.fake.posted("DU1")[2:])

@@ -270,7 +270,7 @@ class FakeSlack:
         script = self._scripted(method, args)
         if script is not None:
             call.answered = script.status
-            headers = {"Retry-After": str(script.retry_after)} if script.retry_after else {}
+            headers = {} if script.retry_after is None else {"Retry-After": str(script.retry_after)}
             return web.json_response(
                 {"ok": False, "error": script.error}, status=script.status, headers=headers
             )
