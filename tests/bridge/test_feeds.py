@@ -26,17 +26,26 @@ async def site(
     printed: list[str] = []
     chat = Chat(bridge, attach_console(bridge, printed), printed)
     await chat(
-        ":channel news", "/group new news public", "/link news",
-        ":channel staff", "/group new staff internal", "/link staff",
-        ":channel board", "/group new board closed", "/link board",
-        ":channel showcase", "/group new showcase public showcase", "/link showcase",
+        ":channel news",
+        "/group new news public",
+        "/link news",
+        ":channel staff",
+        "/group new staff internal",
+        "/link staff",
+        ":channel board",
+        "/group new board closed",
+        "/link board",
+        ":channel showcase",
+        "/group new showcase public showcase",
+        "/link showcase",
     )
     async with TestClient(TestServer(build_app(bridge))) as client:
         yield chat, client
 
 
 async def test_public_group_feed_lists_newest_ideas_with_status(
-    site: tuple[Chat, TestClient], clock: FakeClock  # type: ignore[type-arg]
+    site: tuple[Chat, TestClient],
+    clock: FakeClock,  # type: ignore[type-arg]
 ) -> None:
     chat, client = site
     await chat(":channel news", "/idea Open office hours | Every Friday <b>afternoon</b>")
@@ -60,8 +69,9 @@ async def test_public_group_feed_lists_newest_ideas_with_status(
     ]
     first = entries[0]
     assert first.findtext(f"{ATOM}id") == "https://community.example.com/feeds/news#I-1"
-    assert first.find(f"{ATOM}link").get("href") == \
-        "https://community.example.com/feeds/news.atom#I-1"  # type: ignore[union-attr]
+    assert (
+        first.find(f"{ATOM}link").get("href") == "https://community.example.com/feeds/news.atom#I-1"
+    )  # type: ignore[union-attr]
     summary = first.findtext(f"{ATOM}summary") or first.findtext(f"{ATOM}content") or ""
     assert "Every Friday <b>afternoon</b>" in summary  # user text, escaped as text
     assert "Status: shortlisted · 1 supporter (Popular)" in summary
@@ -73,8 +83,10 @@ async def test_public_group_feed_lists_newest_ideas_with_status(
     rss = ElementTree.fromstring(await resp.read())
     channel = rss.find("channel")
     assert channel is not None
-    assert channel.findtext("link") in ("https://community.example.com/feeds/news.atom",
-                                        "https://community.example.com/feeds/news.rss")
+    assert channel.findtext("link") in (
+        "https://community.example.com/feeds/news.atom",
+        "https://community.example.com/feeds/news.rss",
+    )
     assert [i.findtext("title") for i in channel.findall("item")] == [
         "I-1: Open office hours [shortlisted]",
         "I-2: Dark mode for the app & the website [new]",
@@ -87,8 +99,13 @@ async def test_groups_that_are_not_public_have_no_feed(
     chat, client = site
     await chat(":channel staff", "/idea Staff party")
     await chat(":channel board", "/idea Secret merger")
-    for path in ("/feeds/staff.atom", "/feeds/board.rss", "/feeds/board.atom",
-                 "/feeds/nothing.atom", "/feeds/news.json"):
+    for path in (
+        "/feeds/staff.atom",
+        "/feeds/board.rss",
+        "/feeds/board.atom",
+        "/feeds/nothing.atom",
+        "/feeds/news.json",
+    ):
         resp = await client.get(path)
         assert resp.status == 404, path
         body = await resp.text()

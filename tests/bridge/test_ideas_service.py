@@ -21,17 +21,21 @@ from tests.conftest import attach_console
 HERE = ChannelRef(platform="console", chat="#ideas")
 
 
-def vote(user: str, args: str = "I-1", event: str | None = None,
-         channel: ChannelRef = HERE) -> Invocation:
-    return Invocation(channel=channel,
-                      account=AccountRef(platform="console", user_id=user, display_name=user),
-                      command="vote", args=args, event_id=event)
+def vote(
+    user: str, args: str = "I-1", event: str | None = None, channel: ChannelRef = HERE
+) -> Invocation:
+    return Invocation(
+        channel=channel,
+        account=AccountRef(platform="console", user_id=user, display_name=user),
+        command="vote",
+        args=args,
+        event_id=event,
+    )
 
 
 async def room(chat: Chat) -> None:
     """Group ideas linked to #ideas and #ideen; bob proposes I-1; every card delivered."""
-    await chat(":channel ideas", "/group new ideas", "/link ideas", ":channel ideen",
-               "/link ideas")
+    await chat(":channel ideas", "/group new ideas", "/link ideas", ":channel ideen", "/link ideas")
     await chat.as_("bob", "#ideas")
     await chat("/idea Bike sharing for employees | Ten company bikes")
     await chat.flush()
@@ -39,19 +43,30 @@ async def room(chat: Chat) -> None:
 
 async def stored_supporters(bridge: Bridge, number: int = 1) -> int:
     async with bridge.db.transaction() as s:
-        return int((await s.execute(
-            select(func.count()).select_from(IdeaVote).join(Idea, Idea.id == IdeaVote.idea_id)
-            .where(Idea.number == number, IdeaVote.value > 0)
-        )).scalar_one())
+        return int(
+            (
+                await s.execute(
+                    select(func.count())
+                    .select_from(IdeaVote)
+                    .join(Idea, Idea.id == IdeaVote.idea_id)
+                    .where(Idea.number == number, IdeaVote.value > 0)
+                )
+            ).scalar_one()
+        )
 
 
 async def shown_labels(bridge: Bridge, chat: Chat) -> dict[str, str]:
     """What every posted copy of every idea card shows now: its first button's label."""
     async with bridge.db.transaction() as s:
-        posted = (await s.execute(select(PostedMessage).where(
-            PostedMessage.ref_key.like("idea:%")))).scalars().all()
-    return {p.channel_key: chat.console._shown[p.platform_message_id].message.buttons[0].label
-            for p in posted}
+        posted = (
+            (await s.execute(select(PostedMessage).where(PostedMessage.ref_key.like("idea:%"))))
+            .scalars()
+            .all()
+        )
+    return {
+        p.channel_key: chat.console._shown[p.platform_message_id].message.buttons[0].label
+        for p in posted
+    }
 
 
 # ------------------------------------------------------------------ one vote per person
@@ -69,8 +84,13 @@ async def _burst(bridge: Bridge, other: Bridge, chat: Chat) -> None:
             calls.append(other.handle(vote(user, event=f"{user}-a")))  # platform retry
     token = bridge.encode_button(Button(label="Support", action="i.sup", args=("1",)))
     for user in voters[:6]:  # the Support button, pressed by people who also typed /vote
-        calls.append(bridge.press(ActionPress(
-            channel=HERE, account=AccountRef(platform="console", user_id=user), token=token)))
+        calls.append(
+            bridge.press(
+                ActionPress(
+                    channel=HERE, account=AccountRef(platform="console", user_id=user), token=token
+                )
+            )
+        )
     replies = await asyncio.gather(*calls)
     texts = [m.text for batch in replies for m in batch]
     assert not [t for t in texts if "went wrong" in t], texts
@@ -178,17 +198,21 @@ async def test_refresh_waits_until_the_card_is_out(chat: Chat, bridge: Bridge) -
 
 
 async def _closed_room(chat: Chat) -> None:
-    await chat(":channel ideas", "/group new ideas", "/link ideas",
-               ":channel board", "/group new board closed", "/link board")
+    await chat(
+        ":channel ideas",
+        "/group new ideas",
+        "/link ideas",
+        ":channel board",
+        "/group new board closed",
+        "/link board",
+    )
     await chat.as_("boss", "#board")
     await chat("/idea Merge with a competitor | Confidential: talks with ACME")
     await chat.as_("bob", "#ideas")
     await chat("/idea Bike sharing for employees")
 
 
-async def test_closed_group_ideas_do_not_leak_into_other_groups(
-    chat: Chat, bridge: Bridge
-) -> None:
+async def test_closed_group_ideas_do_not_leak_into_other_groups(chat: Chat, bridge: Bridge) -> None:
     await _closed_room(chat)
     async with bridge.db.transaction() as s:
         groups = {g.slug: g for g in (await s.execute(select(Group))).scalars()}
@@ -212,8 +236,9 @@ async def test_closed_group_ideas_do_not_leak_into_other_groups(
 
     # in chat: /ideas, /vote, /comment, the similar offer from another group's channel
     await chat.as_("bob", "#ideas")
-    out = await chat("/ideas", "/ideas top", "/vote I-1", "/comment I-1 hi",
-                     "/idea Merge with a competitor")
+    out = await chat(
+        "/ideas", "/ideas top", "/vote I-1", "/comment I-1 hi", "/idea Merge with a competitor"
+    )
     assert "ACME" not in out and "Merge with a competitor —" not in out
     assert out.count("There is no idea I-1 that you can see here.") == 2
 
@@ -221,9 +246,15 @@ async def test_closed_group_ideas_do_not_leak_into_other_groups(
 async def test_a_group_closed_after_promotion_leaves_the_showcase(
     chat: Chat, bridge: Bridge
 ) -> None:
-    await chat(":channel ideas", "/group new ideas", "/link ideas",
-               ":channel showcase", "/group new showcase showcase", "/link showcase",
-               ":channel ideas")
+    await chat(
+        ":channel ideas",
+        "/group new ideas",
+        "/link ideas",
+        ":channel showcase",
+        "/group new showcase showcase",
+        "/link showcase",
+        ":channel ideas",
+    )
     await chat("/idea Bike sharing for employees", "/promote I-1")
     assert "[#showcase] ⭐ I-1 Bike sharing for employees" in chat.transcript
     await chat("/group set ideas closed")
@@ -237,16 +268,18 @@ async def test_person_without_private_chat_is_mentioned_in_the_group(
     chat: Chat, bridge: Bridge
 ) -> None:
     await room(chat)
-    tg = Invocation(channel=ChannelRef(platform="telegram", chat="-100"),
-                    account=AccountRef(platform="telegram", user_id="42", display_name="tina"),
-                    command="vote", args="I-1")
+    tg = Invocation(
+        channel=ChannelRef(platform="telegram", chat="-100"),
+        account=AccountRef(platform="telegram", user_id="42", display_name="tina"),
+        command="vote",
+        args="I-1",
+    )
     [reply] = await bridge.handle(tg)
     assert reply.text == "You support I-1 now (1 supporter)."
     await chat.as_("admin", "#ideas")
     out = await chat("/status I-1 shortlisted")
     assert "[#ideas] @tina: I-1 has a new status: shortlisted." in out
-    assert "[@bob] Your idea I-1 “Bike sharing for employees” has a new status: shortlisted." \
-        in out
+    assert "[@bob] Your idea I-1 “Bike sharing for employees” has a new status: shortlisted." in out
     # the DM waits for the day tina opens the bot
     assert await bridge.dm_opened(AccountRef(platform="telegram", user_id="42")) == 1
 
@@ -282,8 +315,7 @@ def test_similar_ideas_rank_like_a_person_would(title: str, expected: list[int])
 def test_ranking_prefers_the_closer_idea_and_caps_at_three() -> None:
     candidates = [(i, f"Bike idea number {i}", "bikes bikes") for i in range(1, 6)]
     candidates.append((9, "Bike sharing for employees at the entrance", "company bikes"))
-    ranked = svc.rank_similar("Bike sharing at the entrance", "bikes for employees",
-                              candidates)
+    ranked = svc.rank_similar("Bike sharing at the entrance", "bikes for employees", candidates)
     assert len(ranked) == 3 and ranked[0][0] == 9
 
 

@@ -53,9 +53,14 @@ async def count(bridge: Bridge, model: type) -> int:
 async def setup_room(chat: Chat) -> None:
     """Group ``ideas`` shown in #ideas and #ideen, a showcase in #showcase, carol a host."""
     await chat(
-        ":channel ideas", "/group new ideas", "/link ideas",
-        ":channel ideen", "/link ideas",
-        ":channel showcase", "/group new showcase showcase", "/link showcase",
+        ":channel ideas",
+        "/group new ideas",
+        "/link ideas",
+        ":channel ideen",
+        "/link ideas",
+        ":channel showcase",
+        "/group new showcase showcase",
+        "/link showcase",
         "/role console:carol host",
     )
 
@@ -90,13 +95,17 @@ async def test_console_session_from_idea_to_project(chat: Chat, bridge: Bridge) 
     # she supports I-1 instead: counted, both cards edited
     out = await chat(":press 1")
     assert blocks(out)[0] == "[#ideen] (only alice) You support I-1 now (1 supporter)."
-    assert sorted(blocks(out)[1:]) == [card("#ideas", 1, edited=True),
-                                       card("#ideen", 1, edited=True)]
+    assert sorted(blocks(out)[1:]) == [
+        card("#ideas", 1, edited=True),
+        card("#ideen", 1, edited=True),
+    ]
 
     # the same vote again changes nothing: no edit
     out = await chat("/vote I-1")
-    assert out == ("[#ideen] (only alice) You support I-1 already; nothing changed. To take it "
-                   "back: /vote I-1 withdraw")
+    assert out == (
+        "[#ideen] (only alice) You support I-1 already; nothing changed. To take it "
+        "back: /vote I-1 withdraw"
+    )
 
     # carol votes (i-1 and a bare number work too), withdraws, and votes again
     await chat.as_("carol", "#ideas")
@@ -131,12 +140,18 @@ async def test_console_session_from_idea_to_project(chat: Chat, bridge: Bridge) 
     await chat.as_("carol", "#ideas")
     out = await chat("/status I-1 review Checking the budget")
     found = blocks(out)
-    assert found[0] == "[#ideas] (only carol) I-1 now has the status in review. I told 2 " \
-                       "people about it."
-    assert "[@bob] Your idea I-1 “Bike sharing for employees” has a new status: in review.\n" \
-           "  Reason: Checking the budget" in found
-    assert "[@alice] The idea I-1 “Bike sharing for employees” that you support has a new " \
-           "status: in review.\n  Reason: Checking the budget" in found
+    assert (
+        found[0] == "[#ideas] (only carol) I-1 now has the status in review. I told 2 "
+        "people about it."
+    )
+    assert (
+        "[@bob] Your idea I-1 “Bike sharing for employees” has a new status: in review.\n"
+        "  Reason: Checking the budget" in found
+    )
+    assert (
+        "[@alice] The idea I-1 “Bike sharing for employees” that you support has a new "
+        "status: in review.\n  Reason: Checking the budget" in found
+    )
     assert not any(b.startswith("[@carol]") for b in found)  # she did it herself
     assert card("#ideen", 2, "in review (Checking the budget)", edited=True) in found
     out = await chat("/status I-1 review")
@@ -162,8 +177,10 @@ async def test_console_session_from_idea_to_project(chat: Chat, bridge: Bridge) 
         "supporters as members. An admin can link a channel to it with "
         "/link bike-sharing-for-employees."
     )
-    assert "[@bob] Your idea I-1 “Bike sharing for employees” has a new status: project.\n" \
-           "  You are a member of its project group bike-sharing-for-employees." in found
+    assert (
+        "[@bob] Your idea I-1 “Bike sharing for employees” has a new status: project.\n"
+        "  You are a member of its project group bike-sharing-for-employees." in found
+    )
     extra = "Project group: bike-sharing-for-employees"
     for channel, mark in (("#ideas", "💡"), ("#ideen", "💡"), ("#showcase", "⭐")):
         assert card(channel, 2, "project", edited=True, extra=extra, mark=mark) in found
@@ -189,19 +206,32 @@ async def test_console_session_from_idea_to_project(chat: Chat, bridge: Bridge) 
     async with bridge.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(IdeaVote))).scalar_one() == 2
         assert (await s.execute(select(func.count()).select_from(IdeaComment))).scalar_one() == 1
-        actions = (await s.execute(select(AuditEntry.action, AuditEntry.target)
-                                   .where(AuditEntry.action.like("idea.%"))
-                                   .order_by(AuditEntry.id))).all()
+        actions = (
+            await s.execute(
+                select(AuditEntry.action, AuditEntry.target)
+                .where(AuditEntry.action.like("idea.%"))
+                .order_by(AuditEntry.id)
+            )
+        ).all()
         assert [tuple(a) for a in actions] == [
-            ("idea.status", "I-1"), ("idea.status", "I-1"), ("idea.promote", "I-1"),
-            ("idea.status", "I-1"), ("idea.status", "I-1"),
+            ("idea.status", "I-1"),
+            ("idea.status", "I-1"),
+            ("idea.promote", "I-1"),
+            ("idea.status", "I-1"),
+            ("idea.status", "I-1"),
         ]
-        project = (await s.execute(select(Group).where(
-            Group.slug == "bike-sharing-for-employees"))).scalar_one()
+        project = (
+            await s.execute(select(Group).where(Group.slug == "bike-sharing-for-employees"))
+        ).scalar_one()
         assert project.visibility == "closed"
         assert project.name == "Bike sharing for employees"
-        members = (await s.execute(select(func.count()).select_from(RoleGrant).where(
-            RoleGrant.group_id == project.id, RoleGrant.role == "member"))).scalar_one()
+        members = (
+            await s.execute(
+                select(func.count())
+                .select_from(RoleGrant)
+                .where(RoleGrant.group_id == project.id, RoleGrant.role == "member")
+            )
+        ).scalar_one()
         assert members == 3  # bob (proposer), alice and carol (supporters)
 
 
@@ -211,26 +241,30 @@ async def test_propose_anyway_creates_the_idea_once(chat: Chat, bridge: Bridge) 
     await chat.as_("alice", "#ideen")
     out = await chat("/idea Company bikes | bikes for the employees")
     assert "[2] Propose anyway" in out
-    draft_button = Button(label="Propose anyway", action="i.new",
-                          args=(str(await last_draft_id(bridge)),))
+    draft_button = Button(
+        label="Propose anyway", action="i.new", args=(str(await last_draft_id(bridge)),)
+    )
     token = bridge.encode_button(draft_button)
 
     async def press(user: str) -> str:
-        replies = await bridge.press(ActionPress(
-            channel=ChannelRef(platform="console", chat="#ideen"),
-            account=AccountRef(platform="console", user_id=user, display_name=user),
-            token=token,
-        ))
+        replies = await bridge.press(
+            ActionPress(
+                channel=ChannelRef(platform="console", chat="#ideen"),
+                account=AccountRef(platform="console", user_id=user, display_name=user),
+                token=token,
+            )
+        )
         return "\n".join(r.text for r in replies)
 
-    assert await press("bob") == \
-        "This draft is not yours or no longer exists. Send /idea again."
-    assert await press("alice") == ("Thanks! Your idea I-2 is posted in the group's channels; "
-                                    "others can support it there.")
+    assert await press("bob") == "This draft is not yours or no longer exists. Send /idea again."
+    assert await press("alice") == (
+        "Thanks! Your idea I-2 is posted in the group's channels; others can support it there."
+    )
     assert await press("alice") == "You proposed this idea already: I-2."
     out = await chat.flush()
     assert sorted(b.split("\n")[0] for b in blocks(out)) == [
-        "[#ideas] 💡 I-2 Company bikes", "[#ideen] 💡 I-2 Company bikes",
+        "[#ideas] 💡 I-2 Company bikes",
+        "[#ideen] 💡 I-2 Company bikes",
     ]
     assert await count(bridge, Idea) == 2
 
@@ -254,12 +288,17 @@ async def test_expired_draft_is_refused(chat: Chat, bridge: Bridge, clock) -> No
 async def test_bad_input_is_answered_and_changes_nothing(chat: Chat, bridge: Bridge) -> None:
     await setup_room(chat)
     await propose_bike_idea(chat)
-    before = (await count(bridge, Idea), await count(bridge, IdeaVote),
-              await count(bridge, IdeaComment))
+    before = (
+        await count(bridge, Idea),
+        await count(bridge, IdeaVote),
+        await count(bridge, IdeaComment),
+    )
 
     out = await chat("/vote I-99")
-    assert out == ("[#ideas] (only bob) There is no idea I-99 that you can see here. /ideas "
-                   "lists the ideas of this channel's group.")
+    assert out == (
+        "[#ideas] (only bob) There is no idea I-99 that you can see here. /ideas "
+        "lists the ideas of this channel's group."
+    )
     out = await chat("/vote X-1")
     assert "'X-1' is not an id like I-12." in out and "/vote <idea> [up|down|withdraw]" in out
     out = await chat("/vote I-1 sideways")
@@ -285,8 +324,11 @@ async def test_bad_input_is_answered_and_changes_nothing(chat: Chat, bridge: Bri
     out = await chat("/ideas")
     assert "This channel is not linked to a group." in out
 
-    after = (await count(bridge, Idea), await count(bridge, IdeaVote),
-             await count(bridge, IdeaComment))
+    after = (
+        await count(bridge, Idea),
+        await count(bridge, IdeaVote),
+        await count(bridge, IdeaComment),
+    )
     assert after == before
 
 
@@ -295,8 +337,10 @@ async def test_promote_needs_a_showcase(chat: Chat, bridge: Bridge) -> None:
     await propose_bike_idea(chat)
     await chat.as_("admin", "#ideas")
     out = await chat("/promote I-1")
-    assert out == ("[#ideas] (only admin) There is no showcase group yet. An admin can make "
-                   "one with /group set <name> showcase.")
+    assert out == (
+        "[#ideas] (only admin) There is no showcase group yet. An admin can make "
+        "one with /group set <name> showcase."
+    )
     await chat("/group new showcase showcase")
     out = await chat("/promote I-1")
     assert out == (
@@ -333,8 +377,10 @@ async def test_closed_group_ideas_stay_inside(chat: Chat, bridge: Bridge) -> Non
     # inside the group, promoting is refused with a reason
     await chat.as_("admin", "#board")
     out = await chat("/promote I-1")
-    assert out == ("[#board] (only admin) I-1 belongs to the closed group board; its ideas "
-                   "never leave that group.")
+    assert out == (
+        "[#board] (only admin) I-1 belongs to the closed group board; its ideas "
+        "never leave that group."
+    )
     assert await count(bridge, IdeaVote) == 0
     assert await count(bridge, IdeaComment) == 0
 
@@ -342,9 +388,20 @@ async def test_closed_group_ideas_stay_inside(chat: Chat, bridge: Bridge) -> Non
 async def test_ideas_list_pages_and_filters(chat: Chat, bridge: Bridge) -> None:
     await setup_room(chat)
     await chat.as_("bob", "#ideas")
-    titles = ["Better coffee", "More parking", "Lunch roulette", "Roof garden", "Book swap",
-              "Music room", "Yoga classes", "Printer repair", "Open windows", "Office plants",
-              "Sauna visit", "Piano lounge"]
+    titles = [
+        "Better coffee",
+        "More parking",
+        "Lunch roulette",
+        "Roof garden",
+        "Book swap",
+        "Music room",
+        "Yoga classes",
+        "Printer repair",
+        "Open windows",
+        "Office plants",
+        "Sauna visit",
+        "Piano lounge",
+    ]
     for title in titles:
         out = await chat(f"/idea {title}")
         assert "posted" in out, out
@@ -383,7 +440,8 @@ async def test_connect_joins_votes_of_one_person(chat: Chat, bridge: Bridge) -> 
     slack = Invocation(
         channel=ChannelRef(platform="slack", chat="C1"),
         account=AccountRef(platform="slack", user_id="U1", display_name="bob"),
-        command="vote", args="I-1",
+        command="vote",
+        args="I-1",
     )
     [reply] = await bridge.handle(slack)
     assert reply.text == "You support I-1 now (2 supporters)."
@@ -391,12 +449,14 @@ async def test_connect_joins_votes_of_one_person(chat: Chat, bridge: Bridge) -> 
     out = await chat("/connect")
     code = re.search(r"Your code is ([A-Z0-9]{8})\.", out)
     assert code
-    [reply] = await bridge.handle(Invocation(
-        channel=slack.channel, account=slack.account, command="connect", args=code.group(1)))
+    [reply] = await bridge.handle(
+        Invocation(
+            channel=slack.channel, account=slack.account, command="connect", args=code.group(1)
+        )
+    )
     assert "are now one person" in reply.text
     out = await chat.flush()
-    assert sorted(blocks(out)) == [card("#ideas", 1, edited=True),
-                                   card("#ideen", 1, edited=True)]
+    assert sorted(blocks(out)) == [card("#ideas", 1, edited=True), card("#ideen", 1, edited=True)]
     [reply] = await bridge.handle(slack)
     assert reply.text.startswith("You support I-1 already; nothing changed.")
 
