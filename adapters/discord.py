@@ -1,0 +1,908 @@
+"""Discord: application commands, buttons and forms in guild channels, threads and DMs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import sys
+from collections import OrderedDict
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bridge.adapter import Adapter, ChannelGone, DeliveryError, RetryLater
+from bridge.i18n import translator
+from bridge.messages import (
+    AccountRef,
+    ActionPress,
+    Bold,
+    Button,
+    ChannelRef,
+    Code,
+    FileAttachment,
+    Invocation,
+    Italic,
+    Link,
+    Mention,
+    Message,
+    Part,
+)
+from bridge.registry import Command, Param, compose_args
+
+if TYPE_CHECKING:
+    import argparse
+
+    from bridge.config import Config, DiscordConfig
+    from bridge.core import Bridge
+
+__all__ = [
+    "ADAPTER",
+    "DiscordAdapter",
+    "command_payloads",
+    "escape",
+    "render_parts",
+    "sync_commands_cli",
+]
+
+log = logging.getLogger(__name__)
+
+EPHEMERAL = 1 << 6
+MANAGE_GUILD = 1 << 5
+HASH_SETTING = "discord.commands_hash"
+#: a ``words`` param (survey options) becomes this many STRING options, ``option1`` ...
+WORDS_SLOTS = 10
+#: longer 429 waits come back to the outbox as RetryLater instead of blocking a lane
+MAX_RATELIMIT_WAIT = 30.0
+#: Discord error codes that mean "you cannot post there any more"
+GONE_CODES = {10003, 50001, 50007, 50013, 50083}
+
+# Discord's option types, component types and interaction callback types
+SUB_COMMAND, STRING, INTEGER, BOOLEAN = 1, 3, 4, 5
+ACTION_ROW, BUTTON, TEXT_INPUT = 1, 2, 4
+REPLY, DEFER, DEFER_UPDATE, MODAL = 4, 5, 6, 9
+BUTTON_STYLE = {"primary": 1, "default": 2, "danger": 4}
+
+
+# --------------------------------------------------------------------------------------
+# Rendering: parts → Discord markdown, every piece of text escaped
+
+
+_ALWAYS = re.compile(r"([\\*_~`|\[\]<])")
+_LINE_MARK = re.compile(r"^(\s*)([>#+-])", re.MULTILINE)
+_LINE_NUMBER = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
+_PINGS = re.compile(r"@(everyone|here|[!&]?\d{15,21})")
+_URL = re.compile(r"https?://[^\s<]+[^<.,:;\"'\]\s)]")
+
+
+def _escape_plain(text: str) -> str:
+    text = _ALWAYS.sub(r"\\\1", text)
+    text = _LINE_MARK.sub(r"\1\\\2", text)
+    text = _LINE_NUMBER.sub(r"\1\\.", text)
+    return _PINGS.sub("@\u200b\\1", text)
+
+
+def escape(text: str) -> str:
+    """User text as Discord shows it literally: no markdown, no mentions; links stay links."""
+    out: list[str] = []
+    pos = 0
+    for m in _URL.finditer(text):
+        out.append(_escape_plain(text[pos : m.start()]))
+        out.append(_PINGS.sub("@\u200b\\1", m.group(0)))
+        pos = m.end()
+    out.append(_escape_plain(text[pos:]))
+    return "".join(out)
+
+
+def _wrap(marker: str, text: str) -> str:
+    """``**bold**`` with the surrounding whitespace outside the markers."""
+    core = text.strip()
+    if not core:
+        return escape(text)
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    return f"{lead}{marker}{escape(core)}{marker}{trail}"
+
+
+def _safe_url(url: str) -> str | None:
+    url = url.strip()
+    if not re.match(r"https?://\S+$", url):
+        return None
+    return url.replace(">", "%3E").replace("<", "%3C").replace(")", "%29").replace("(", "%28")
+
+
+def render_parts(parts: Sequence[Part]) -> tuple[str, list[str]]:
+    """Discord markdown for parts, and the user ids that may be pinged (Mention parts)."""
+    out: list[str] = []
+    users: list[str] = []
+    for part in parts:
+        if isinstance(part, Bold):
+            out.append(_wrap("**", part.text))
+        elif isinstance(part, Italic):
+            out.append(_wrap("*", part.text))
+        elif isinstance(part, Code):
+            code = part.text.replace("`", "ˋ").replace("\n", " ")
+            out.append(f"`{code}`" if code.strip() else code)
+        elif isinstance(part, Link):
+            url = _safe_url(part.url)
+            if url is None:
+                out.append(escape(part.text or part.url))
+            elif not part.text or part.text == part.url:
+                out.append(f"<{url}>")
+            else:
+                out.append(f"[{escape(part.text)}](<{url}>)")
+        elif isinstance(part, Mention):
+            user_id = part.accounts.get("discord", "")
+            if user_id.isdigit():
+                out.append(f"<@{user_id}>")
+                if user_id not in users:
+                    users.append(user_id)
+            else:
+                out.append("@" + escape(part.text))
+        else:
+            out.append(escape(part.text))
+    return "".join(out), users
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --------------------------------------------------------------------------------------
+# Application commands from the registry
+
+
+def _option_name(name: str) -> str:
+    cleaned = re.sub(r"[^-_0-9a-z]+", "_", name.lower()).strip("_")
+    return (cleaned or "value")[:32]
+
+
+def _slots(params: Sequence[Param]) -> list[tuple[Param, list[str]]]:
+    """Each param with the Discord option name(s) that carry it."""
+    others = sum(1 for p in params if p.kind != "words")
+    taken = {_option_name(p.name) for p in params if p.kind != "words"}
+    out: list[tuple[Param, list[str]]] = []
+    for p in params:
+        if p.kind != "words":
+            out.append((p, [_option_name(p.name)]))
+            continue
+        base = _option_name(p.metavar or p.name)
+        if any(f"{base}{i}" in taken for i in range(1, WORDS_SLOTS + 1)):
+            base = _option_name(p.name)
+        count = max(1, min(WORDS_SLOTS, 25 - others))
+        out.append((p, [f"{base}{i}"[:32] for i in range(1, count + 1)]))
+    return out
+
+
+def _described(text: str, fallback: str) -> dict[str, Any]:
+    english = _clip(text or fallback, 100)
+    body: dict[str, Any] = {"description": english}
+    if text:
+        german = _clip(translator("de").gettext(text), 100)
+        if german and german != english:
+            body["description_localizations"] = {"de": german}
+    return body
+
+
+def _param_options(params: Sequence[Param]) -> list[dict[str, Any]]:
+    de = translator("de")
+    required: list[dict[str, Any]] = []
+    optional: list[dict[str, Any]] = []
+    for p, names in _slots(params):
+        for i, name in enumerate(names):
+            kind = {"int": INTEGER, "flag": BOOLEAN}.get(p.kind, STRING)
+            opt: dict[str, Any] = {"type": kind, "name": name}
+            help_text = p.help
+            opt.update(_described(help_text, p.metavar or p.name))
+            if p.kind == "words" and i > 0:
+                opt["description"] = _clip(f"{opt['description']} ({i + 1})", 100)
+                if "description_localizations" in opt:
+                    loc = opt["description_localizations"]["de"]
+                    opt["description_localizations"] = {"de": _clip(f"{loc} ({i + 1})", 100)}
+            is_required = p.required and p.kind != "flag" and (p.kind != "words" or i == 0)
+            opt["required"] = is_required
+            if p.kind == "choice" and p.choices:
+                choices = []
+                for choice in p.choices[:25]:
+                    entry: dict[str, Any] = {"name": choice, "value": choice}
+                    german = de.gettext(choice)
+                    if german != choice:
+                        entry["name_localizations"] = {"de": _clip(german, 100)}
+                    choices.append(entry)
+                opt["choices"] = choices
+            (required if is_required else optional).append(opt)
+    return (required + optional)[:25]
+
+
+def command_payloads(commands: Iterable[Command], guild: bool = False) -> list[dict[str, Any]]:
+    """Every registered command as a Discord CHAT_INPUT command (the bulk-overwrite body).
+
+    Subcommands become SUB_COMMAND options; admin-only commands carry Manage Server as
+    default member permissions and are offered in servers only. Global commands name
+    their contexts (server channels and the bot's DMs).
+    """
+    out: list[dict[str, Any]] = []
+    for cmd in sorted(commands, key=lambda c: c.name):
+        body: dict[str, Any] = {"name": _option_name(cmd.name), "type": 1}
+        body.update(_described(cmd.help, cmd.name))
+        if cmd.subcommands:
+            body["options"] = [
+                {
+                    "type": SUB_COMMAND,
+                    "name": _option_name(sub.name),
+                    **_described(sub.help, sub.name),
+                    "options": _param_options(sub.params),
+                }
+                for sub in list(cmd.subcommands.values())[:25]
+            ]
+        else:
+            body["options"] = _param_options(cmd.params)
+        admin = cmd.min_who == "admin"
+        if admin:
+            body["default_member_permissions"] = str(MANAGE_GUILD)
+        if not guild:
+            body["contexts"] = [0] if admin else [0, 1]
+            body["integration_types"] = [0]
+        out.append(body)
+    return out
+
+
+def _values(params: Sequence[Param], options: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    given = {str(o.get("name")): o.get("value") for o in options}
+    values: dict[str, Any] = {}
+    for p, names in _slots(params):
+        if p.kind == "words":
+            values[p.name] = [str(given[n]) for n in names if given.get(n) not in (None, "")]
+        else:
+            values[p.name] = given.get(names[0])
+    return values
+
+
+def command_args(cmd: Command, options: Sequence[dict[str, Any]]) -> str:
+    """The typed options of an interaction in the one command grammar (``compose_args``)."""
+    if cmd.subcommands:
+        chosen = next((o for o in options if o.get("type") == SUB_COMMAND), None)
+        if chosen is None:
+            return ""
+        name = str(chosen.get("name", ""))
+        sub = cmd.subcommands.get(name)
+        if sub is None:
+            return name
+        rest = compose_args(sub.params, _values(sub.params, chosen.get("options") or []))
+        return f"{name} {rest}".strip()
+    return compose_args(cmd.params, _values(cmd.params, options))
+
+
+def _digest(app_id: str, target: str, payload: list[dict[str, Any]]) -> str:
+    blob = json.dumps(
+        {"app": app_id, "target": target, "commands": payload}, sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# The adapter
+
+
+def configure_endpoints(config: DiscordConfig) -> None:
+    """Point discord.py at the configured REST base and gateway (proxies, tests)."""
+    Route.BASE = config.api_base.rstrip("/")
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+
+
+class _Client(discord.Client):
+    """discord.py's client, forwarding the few events the adapter needs."""
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channel and thread names; not a privileged intent
+        super().__init__(
+            intents=intents,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+        )
+        self.adapter = adapter
+
+    async def on_connect(self) -> None:
+        self.adapter._gateway_up()
+
+    async def on_resumed(self) -> None:
+        self.adapter._gateway_up()
+
+    async def on_disconnect(self) -> None:
+        self.adapter.detail = "gateway reconnecting"
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        await self.adapter._on_interaction(interaction)
+
+
+class DiscordAdapter(Adapter):
+    platform = "discord"
+    can_always_dm = True
+
+    #: answer at once when the core is done within this many seconds, else defer first
+    #: (Discord wants an answer within 3 s)
+    defer_after = 2.0
+    #: how long ``start`` waits for the gateway's READY
+    ready_timeout = 30.0
+
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__(bridge)
+        self.client: _Client | None = None
+        self.received = 0
+        self._runner: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._busy: set[asyncio.Task[Any]] = set()
+        self._dm: dict[str, str] = {}
+        self._stopping = False
+
+    @property
+    def settings(self) -> DiscordConfig:
+        return self.bridge.config.discord
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def login(self) -> _Client:
+        """REST login (``/users/@me``, ``/oauth2/applications/@me``), no gateway yet."""
+        if not self.settings.token:
+            raise discord.LoginFailure("no Discord token configured")
+        configure_endpoints(self.settings)
+        client = _Client(self)
+        try:
+            await client.login(self.settings.token)
+        except BaseException:
+            await client.close()
+            raise
+        self.client = client
+        return client
+
+    async def start(self) -> None:
+        self._stopping = False
+        try:
+            client = await self.login()
+        except discord.LoginFailure as exc:
+            self.state, self.detail = "error", f"login failed: {exc}"
+            log.error("discord: %s", self.detail)
+            return
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            self.state, self.detail = "error", f"cannot reach Discord: {exc}"
+            log.error("discord: %s", self.detail)
+            return
+        try:
+            count = await self.sync_commands(force=False)
+            if count is not None:
+                log.info("discord: registered %s application commands", count)
+        except discord.HTTPException as exc:
+            log.error("discord: could not register the application commands: %s", exc)
+        self._runner = asyncio.create_task(self._run(client))
+        try:
+            await asyncio.wait_for(self._connected.wait(), self.ready_timeout)
+        except TimeoutError:
+            log.warning(
+                "discord: no READY from the gateway after %ss; still trying", self.ready_timeout
+            )
+
+    async def _run(self, client: _Client) -> None:
+        try:
+            await client.connect(reconnect=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not self._stopping:
+                log.exception("discord: the gateway connection ended")
+                self.state, self.detail = "error", f"gateway: {exc!r}"
+
+    def _gateway_up(self) -> None:
+        self.state, self.detail = "ready", ""
+        self._connected.set()
+
+    async def settle(self, within: float = 10.0) -> None:
+        """Wait for the interactions being answered right now (tests, shutdown)."""
+        current = asyncio.current_task()
+        tasks = [t for t in self._busy if t is not current]
+        if tasks:
+            await asyncio.wait(tasks, timeout=within)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await self.settle(within=5.0)
+        if self.client is not None:
+            await self.client.close()
+        if self._runner is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._runner, timeout=5)
+        self._connected.clear()
+        self.state = "stopped"
+
+    # ------------------------------------------------------------------ commands
+
+    async def sync_commands(self, force: bool = False) -> int | None:
+        """Register every command (bulk overwrite); skipped when the stored hash matches.
+
+        Returns the number of commands registered, or None when nothing changed.
+        """
+        client = self.client or await self.login()
+        app_id = str(client.application_id)
+        guild_id = self.settings.guild_id
+        payload = command_payloads(self.bridge.registry.visible(), guild=bool(guild_id))
+        digest = _digest(app_id, f"guild:{guild_id}" if guild_id else "global", payload)
+        if not force and await self.bridge.get_setting(HASH_SETTING) == digest:
+            return None
+        if guild_id:
+            route = Route(
+                "PUT",
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                application_id=app_id,
+                guild_id=guild_id,
+            )
+        else:
+            route = Route("PUT", "/applications/{application_id}/commands", application_id=app_id)
+        await client.http.request(route, json=payload)
+        await self.bridge.set_setting(HASH_SETTING, digest)
+        return len(payload)
+
+    # ------------------------------------------------------------------ incoming
+
+    async def _on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        self.received += 1
+        key = str(interaction.id)
+        if key in self._seen:  # a replayed dispatch: answered already
+            log.debug("discord: interaction %s seen before", key)
+            return
+        self._seen[key] = None
+        while len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+        task = asyncio.current_task()
+        if task is not None:
+            self._busy.add(task)
+        try:
+            kind = interaction.type
+            if kind is discord.InteractionType.application_command:
+                await self._command(interaction)
+            elif kind is discord.InteractionType.component:
+                await self._component(interaction)
+            elif kind is discord.InteractionType.modal_submit:
+                await self._form_submitted(interaction)
+        except Exception:
+            log.exception("discord: interaction %s failed", key)
+        finally:
+            if task is not None:
+                self._busy.discard(task)
+
+    def _where(self, interaction: discord.Interaction[Any]) -> tuple[ChannelRef, str | None]:
+        """A guild text channel or thread (a thread is a channel: its own id), or the DM."""
+        user_id = str(interaction.user.id)
+        if interaction.guild_id is None:
+            if interaction.channel_id is not None:
+                self._dm[user_id] = str(interaction.channel_id)
+            return ChannelRef(platform="discord", chat=user_id, dm=True), None
+        channel = interaction.channel
+        name = getattr(channel, "name", None)
+        if isinstance(channel, discord.Thread):
+            parent = channel.parent
+            name = f"#{parent.name} › {channel.name}" if parent is not None else f"#{name}"
+        elif name:
+            name = f"#{name}"
+        return ChannelRef(platform="discord", chat=str(interaction.channel_id)), name
+
+    @staticmethod
+    def _who(interaction: discord.Interaction[Any]) -> AccountRef:
+        user = interaction.user
+        return AccountRef(
+            platform="discord",
+            user_id=str(user.id),
+            display_name=user.display_name,
+            locale=interaction.locale.value,
+        )
+
+    @staticmethod
+    def _data(interaction: discord.Interaction[Any]) -> dict[str, Any]:
+        return dict(interaction.data or {})
+
+    async def _command(self, interaction: discord.Interaction[Any]) -> None:
+        data = self._data(interaction)
+        name = str(data.get("name", ""))
+        cmd = self.bridge.command_for(name)
+        args = command_args(cmd, data.get("options") or []) if cmd is not None else ""
+        channel, channel_name = self._where(interaction)
+        inv = Invocation(
+            channel=channel,
+            account=self._who(interaction),
+            command=name,
+            args=args,
+            event_id=str(interaction.id),
+            channel_name=channel_name,
+        )
+        await self._answer(interaction, self.bridge.handle(inv))
+
+    async def _component(self, interaction: discord.Interaction[Any]) -> None:
+        data = self._data(interaction)
+        channel, channel_name = self._where(interaction)
+        message = interaction.message
+        press = ActionPress(
+            channel=channel,
+            account=self._who(interaction),
+            token=str(data.get("custom_id", "")),
+            message_id=str(message.id) if message is not None else None,
+            event_id=str(interaction.id),
+            channel_name=channel_name,
+        )
+        await self._answer(interaction, self.bridge.press(press), component=True)
+
+    async def _form_submitted(self, interaction: discord.Interaction[Any]) -> None:
+        data = self._data(interaction)
+        marker, _, rest = str(data.get("custom_id", "")).partition("|")
+        name, _, rest = rest.partition("|")
+        sub_name, _, query = rest.partition("|")
+        cmd = self.bridge.command_for(name)
+        if marker != "form" or cmd is None:
+            await self._answer(interaction, _nothing(), component=True)
+            return
+        params = cmd.params
+        if sub_name:
+            sub = cmd.subcommands.get(sub_name)
+            params = sub.params if sub is not None else []
+        values: dict[str, Any] = {}
+        for row in data.get("components") or []:
+            for field in row.get("components") or []:
+                values[str(field.get("custom_id"))] = field.get("value")
+        values.update(dict(parse_qsl(query)))
+        for p in params:
+            if p.kind == "words" and isinstance(values.get(p.name), str):
+                values[p.name] = [w.strip() for w in values[p.name].splitlines() if w.strip()]
+        args = compose_args(params, values)
+        channel, channel_name = self._where(interaction)
+        inv = Invocation(
+            channel=channel,
+            account=self._who(interaction),
+            command=name,
+            args=f"{sub_name} {args}".strip() if sub_name else args,
+            event_id=str(interaction.id),
+            channel_name=channel_name,
+        )
+        await self._answer(interaction, self.bridge.handle(inv))
+
+    # ------------------------------------------------------------------ answering
+
+    async def _answer(
+        self,
+        interaction: discord.Interaction[Any],
+        work: Awaitable[list[Message]],
+        component: bool = False,
+    ) -> None:
+        """Answer within Discord's 3 s: directly when the core is quick, else defer first."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        if task in done:
+            await self._respond_now(interaction, task.result(), component)
+            return
+        await self._callback(interaction, {"type": DEFER, "data": {"flags": EPHEMERAL}})
+        await self._respond_late(interaction, await task)
+
+    async def _respond_now(
+        self, interaction: discord.Interaction[Any], replies: list[Message], component: bool
+    ) -> None:
+        if not replies:
+            if component:
+                await self._callback(interaction, {"type": DEFER_UPDATE})
+            else:
+                await self._callback(interaction, {"type": DEFER, "data": {"flags": EPHEMERAL}})
+                await self._webhook(interaction, "DELETE", "@original")
+            return
+        first, rest = replies[0], replies[1:]
+        if (
+            first.form is not None
+            and not rest
+            and (interaction.type is not discord.InteractionType.modal_submit)
+        ):
+            modal = self._modal(first, interaction.locale.value)
+            if modal is not None:
+                await self._callback(interaction, {"type": MODAL, "data": modal})
+                return
+        await self._callback(
+            interaction, {"type": REPLY, "data": self._body(first, True)}, first.file
+        )
+        for message in rest:
+            await self._followup(interaction, message)
+
+    async def _respond_late(
+        self, interaction: discord.Interaction[Any], replies: list[Message]
+    ) -> None:
+        """After an (ephemeral) defer: the first private reply fills the deferred answer,
+        public replies go to the channel as the bot's messages."""
+        private = next((m for m in replies if m.ephemeral), None)
+        if private is None:
+            await self._webhook(interaction, "DELETE", "@original")
+        else:
+            await self._webhook(
+                interaction,
+                "PATCH",
+                "@original",
+                self._body(private, True, edit=True),
+                private.file,
+            )
+        for message in replies:
+            if message is private:
+                continue
+            if message.ephemeral:
+                await self._followup(interaction, message)
+                continue
+            try:
+                route = Route(
+                    "POST", "/channels/{channel_id}/messages", channel_id=interaction.channel_id
+                )
+                await self._rest(route, self._body(message, False), message.file)
+            except DeliveryError as exc:
+                log.warning(
+                    "discord: a reply to interaction %s was not posted: %s", interaction.id, exc
+                )
+
+    async def _callback(
+        self,
+        interaction: discord.Interaction[Any],
+        body: dict[str, Any],
+        file: FileAttachment | None = None,
+    ) -> None:
+        route = Route(
+            "POST",
+            "/interactions/{interaction_id}/{interaction_token}/callback",
+            interaction_id=interaction.id,
+            interaction_token=interaction.token,
+        )
+        try:
+            await self._rest(route, body, file)
+        except DeliveryError as exc:  # too late (10062) or answered already (40060)
+            log.warning("discord: answering interaction %s failed: %s", interaction.id, exc)
+
+    async def _followup(self, interaction: discord.Interaction[Any], message: Message) -> None:
+        route = Route(
+            "POST",
+            "/webhooks/{webhook_id}/{webhook_token}",
+            webhook_id=interaction.application_id,
+            webhook_token=interaction.token,
+        )
+        try:
+            await self._rest(
+                route, self._body(message, True), message.file, params={"wait": "true"}
+            )
+        except DeliveryError as exc:
+            log.warning("discord: follow-up to interaction %s failed: %s", interaction.id, exc)
+
+    async def _webhook(
+        self,
+        interaction: discord.Interaction[Any],
+        method: str,
+        message_id: str,
+        body: dict[str, Any] | None = None,
+        file: FileAttachment | None = None,
+    ) -> None:
+        route = Route(
+            method,
+            "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+            webhook_id=interaction.application_id,
+            webhook_token=interaction.token,
+            message_id=message_id,
+        )
+        try:
+            await self._rest(route, body, file)
+        except DeliveryError as exc:
+            log.warning("discord: %s of the answer to %s failed: %s", method, interaction.id, exc)
+
+    def _modal(self, message: Message, locale: str | None) -> dict[str, Any] | None:
+        """A FormRequest as a modal: up to five text fields; None where it does not fit."""
+        form = message.form
+        assert form is not None
+        cmd = self.bridge.command_for(form.command)
+        if cmd is None:
+            return None
+        params = cmd.params
+        if form.subcommand:
+            sub = cmd.subcommands.get(form.subcommand)
+            if sub is None:
+                return None
+            params = sub.params
+        fields = [p for p in params if p.name not in form.prefill and p.kind != "flag"]
+        custom_id = "|".join(("form", form.command, form.subcommand or "", urlencode(form.prefill)))
+        if not fields or len(fields) > 5 or len(custom_id) > 100:
+            return None
+        t = translator(self.bridge.locale_for(locale))
+        rows = []
+        for p in fields:
+            described = t.gettext(p.help) if p.help else (p.metavar or p.name)
+            long_text = p.kind in ("text", "words")
+            field: dict[str, Any] = {
+                "type": TEXT_INPUT,
+                "custom_id": p.name,
+                "label": _clip(described, 45),
+                "style": 2 if long_text else 1,
+                "required": p.required,
+                "max_length": 4000 if long_text else 200,
+            }
+            if len(described) > 45:
+                field["placeholder"] = _clip(described, 100)
+            rows.append({"type": ACTION_ROW, "components": [field]})
+        title = form.title or " ".join(filter(None, (f"/{form.command}", form.subcommand)))
+        return {"custom_id": custom_id, "title": _clip(title, 45), "components": rows}
+
+    # ------------------------------------------------------------------ outgoing
+
+    def _body(self, message: Message, interaction: bool, edit: bool = False) -> dict[str, Any]:
+        """A message create/edit body. Nobody is pinged except Mention parts' Discord users."""
+        content, users = render_parts(message.parts)
+        body: dict[str, Any] = {
+            "allowed_mentions": {
+                "parse": [],
+                "users": users[:100],
+                "roles": [],
+                "replied_user": False,
+            },
+        }
+        if len(content) > 2000:
+            body["content"] = ""
+            body["embeds"] = [{"description": _clip(content, 4096)}]
+        else:
+            body["content"] = content
+            if edit:
+                body["embeds"] = []
+        if message.buttons:
+            body["components"] = self._rows(message.buttons)
+        elif edit:
+            body["components"] = []
+        if not content and not message.buttons and message.file is None and not edit:
+            body["content"] = "\u200b"
+        if interaction and message.ephemeral and not edit:
+            body["flags"] = EPHEMERAL
+        if message.reply_to and not interaction and not edit:
+            body["message_reference"] = {
+                "message_id": message.reply_to,
+                "fail_if_not_exists": False,
+            }
+        return body
+
+    def _rows(self, buttons: Sequence[Button]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for start in range(0, min(len(buttons), 25), 5):
+            rows.append(
+                {
+                    "type": ACTION_ROW,
+                    "components": [
+                        {
+                            "type": BUTTON,
+                            "style": BUTTON_STYLE.get(b.style, 2),
+                            "label": _clip(b.label, 80) or "·",
+                            "custom_id": self.bridge.encode_button(b),
+                        }
+                        for b in buttons[start : start + 5]
+                    ],
+                }
+            )
+        return rows
+
+    async def _rest(
+        self, route: Route, body: Any = None, file: FileAttachment | None = None, **kwargs: Any
+    ) -> Any:
+        """One REST call; Discord's refusals become the outbox's errors."""
+        client = self.client
+        if client is None:
+            raise RetryLater(5.0, "discord: not connected")
+        try:
+            if file is not None:
+                payload = dict(body or {})
+                payload["attachments"] = [{"id": 0, "filename": file.name}]
+                form: list[dict[str, Any]] = [
+                    {"name": "payload_json", "value": json.dumps(payload)},
+                    {
+                        "name": "files[0]",
+                        "value": file.content,
+                        "filename": file.name,
+                        "content_type": file.mime,
+                    },
+                ]
+                return await client.http.request(route, form=form, **kwargs)
+            if body is None:
+                return await client.http.request(route, **kwargs)
+            return await client.http.request(route, json=body, **kwargs)
+        except discord.RateLimited as exc:
+            raise RetryLater(exc.retry_after, "discord: rate limited") from exc
+        except discord.NotFound as exc:
+            raise ChannelGone(exc.text or "Unknown Channel") from exc
+        except discord.Forbidden as exc:
+            raise ChannelGone(exc.text or "Missing Access") from exc
+        except discord.HTTPException as exc:
+            if exc.code in GONE_CODES:
+                raise ChannelGone(exc.text) from exc
+            raise DeliveryError(f"discord answered {exc.status}: {exc.text}") from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"discord: {exc!r}") from exc
+
+    async def _channel_id(self, channel: ChannelRef) -> str:
+        if not channel.dm:
+            return channel.thread or channel.chat
+        cached = self._dm.get(channel.chat)
+        if cached is None:
+            data = await self._rest(
+                Route("POST", "/users/@me/channels"), {"recipient_id": channel.chat}
+            )
+            cached = self._dm[channel.chat] = str(data["id"])
+        return cached
+
+    async def send(self, channel: ChannelRef, message: Message) -> str:
+        channel_id = await self._channel_id(channel)
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        data = await self._rest(route, self._body(message, False), message.file)
+        return str(data["id"])
+
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        channel_id = await self._channel_id(channel)
+        route = Route(
+            "PATCH",
+            "/channels/{channel_id}/messages/{message_id}",
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+        await self._rest(route, self._body(message, False, edit=True))
+
+
+async def _nothing() -> list[Message]:
+    return []
+
+
+# --------------------------------------------------------------------------------------
+# community-bridge discord-sync
+
+
+def sync_commands_cli(config: Config, args: argparse.Namespace) -> int:
+    """Register the application commands with Discord now (``community-bridge discord-sync``)."""
+    if not config.discord.token:
+        print(
+            "error: discord: no token configured ([discord] token or DISCORD_BOT_TOKEN)",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(_sync(config))
+
+
+async def _sync(config: Config) -> int:
+    from bridge.core import Bridge
+    from bridge.db import upgrade
+
+    await upgrade(config.database.url)
+    bridge = Bridge(config)
+    try:
+        await bridge.start()
+        adapter = DiscordAdapter(bridge)
+        try:
+            count = await adapter.sync_commands(force=True)
+        except discord.LoginFailure as exc:
+            print(f"error: discord: login failed: {exc}", file=sys.stderr)
+            return 1
+        except discord.HTTPException as exc:
+            print(f"error: discord answered {exc.status}: {exc.text}", file=sys.stderr)
+            return 1
+        except (aiohttp.ClientError, OSError) as exc:
+            print(
+                f"error: cannot reach Discord at {config.discord.api_base}: {exc}", file=sys.stderr
+            )
+            return 1
+        finally:
+            await adapter.stop()
+        where = f"in guild {config.discord.guild_id}" if config.discord.guild_id else "globally"
+        print(f"registered {count} application commands with Discord {where}")
+        return 0
+    finally:
+        await bridge.close()
+
+
+ADAPTER = DiscordAdapter
