@@ -477,4 +477,7 @@ async def test_german_card(make_bridge: BridgeFactory) -> None:
     out = await chat('/survey new "Mittagessen?" Pizza Sushi anonymous closes 1d')
     assert "Umfrage S-1 läuft in team" in out
     assert "Einfachauswahl · anonym · endet 2026-01-06 09:00 UTC" in out
-    assert "0 Teilnehmende" in out
+    assert "0 Personen haben teilgenommen" in out
+    assert (
+        "Anonym: niemand, auch keine Gastgeber oder Admins, kann sehen, wer was gewählt hat." in out
+    )
