@@ -52,6 +52,7 @@ from bridge.messages import (
     Part,
     Text,
     fmt,
+    plain_text,
 )
 from bridge.models import Channel
 from bridge.registry import WHO_RANK, Command
@@ -569,17 +570,19 @@ class TelegramAdapter(Adapter):
             channel_name=name,
         ))
         answer = ""
+        alert = False
         rest = list(replies)
         for reply in replies:
             text = reply.text.strip()
             if reply.ephemeral and not reply.buttons and reply.file is None and \
                     0 < len(text) <= ANSWER_LIMIT:
                 answer = text
+                # a toast vanishes quickly: what must be read (or typed) stays as an alert
+                alert = len(text) > TOAST_LIMIT or "\n" in text or reply.form is not None
                 rest.remove(reply)
                 break
         try:
-            await query.answer(text=answer or None,
-                               show_alert=len(answer) > TOAST_LIMIT or "\n" in answer)
+            await query.answer(text=answer or None, show_alert=alert)
         except TelegramError as exc:
             log.info("telegram: answerCallbackQuery failed: %s", exc)
         await self._reply(origin, rest)
@@ -661,12 +664,8 @@ class TelegramAdapter(Adapter):
                     self._dm_ok.discard(user)
                 except DeliveryError as exc:
                     log.warning("telegram: private answer to %s failed: %s", user, exc)
-            hint: list[Part] = []
-            if self.username:
-                link = Link(url=f"https://t.me/{self.username}?start=hello",
-                            text=t.gettext(N_("a private chat with me")))
-                hint = [Text(text="\n\n"), *fmt(t.gettext(N_(
-                    "Open {link} so that I can answer you privately next time.")), link=link)]
+            hint = self._invite(origin.locale, N_(
+                "Open {link} so that I can answer you privately next time."))
             public_copy = message.model_copy(update={
                 "parts": (*message.parts, *hint), "ephemeral": False,
                 "reply_to": str(origin.message_id) if origin.message_id else None,
@@ -675,6 +674,15 @@ class TelegramAdapter(Adapter):
                 await self._defer(origin.channel, public_copy, delay)
             else:
                 await self._send_now(origin.channel, public_copy)
+
+    def _invite(self, locale: str, msgid: str) -> list[Part]:
+        """How to open the private chat: a deep link to the bot (``t.me/<bot>?start=``)."""
+        if not self.username:
+            return []
+        t = translator(locale)
+        link = Link(url=f"https://t.me/{self.username}?start=hello",
+                    text=t.gettext(N_("a private chat with me")))
+        return [Text(text="\n\n"), *fmt(t.gettext(msgid), link=link)]
 
     async def _send_now(self, channel: ChannelRef, message: Message) -> None:
         """Send an answer right away; a rate limit hands it to the outbox, never drops it."""
@@ -762,11 +770,15 @@ class TelegramAdapter(Adapter):
             reply = ReplyParameters(message_id=int(message.reply_to),
                                     allow_sending_without_reply=True)
         markup = self._keyboard(message)
+        parts: tuple[Part, ...] = message.parts
+        if message.dm_invite and not channel.dm:
+            parts = (*parts, *self._invite(self.bridge.default_locale, N_(
+                "Open {link}: a message is waiting for you there.")))
         if message.file is not None and (
             len(message.file.content) <= DOCUMENT_LIMIT or not message.file.fallback_url
         ):
-            return await self._send_file(bot, common, message, reply, markup)
-        parts: tuple[Part, ...] = message.parts
+            return await self._send_file(bot, common, message.model_copy(
+                update={"parts": parts}), reply, markup)
         if message.file is not None and message.file.fallback_url:
             parts = (*parts, Text(text="\n"), Link(url=message.file.fallback_url,
                                                    text=message.file.name))
@@ -775,7 +787,7 @@ class TelegramAdapter(Adapter):
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
             sent = await self._send_text(bot, common, chunk, plain=None if len(chunks) > 1
-                                         else message.text,
+                                         else plain_text(parts),
                                          reply=reply if i == 0 else None,
                                          markup=markup if last else None)
         assert sent is not None

@@ -148,6 +148,9 @@ class Message(_Frozen):
     ``ephemeral`` replies are seen only by the person who issued the command (where the
     platform cannot, the adapter sends them privately or to the same chat, never wider).
     ``reply_to`` is the platform message id to thread under (set by delivery).
+    ``dm_invite`` marks the short mention that stands in for a private message the person
+    cannot get yet (``Outbox.notify``): the adapter adds how to open a private chat with the
+    bot (Telegram: a ``t.me/<bot>?start=`` deep link); others may ignore it.
     """
 
     parts: tuple[Part, ...] = ()
@@ -156,6 +159,7 @@ class Message(_Frozen):
     file: FileAttachment | None = None
     reply_to: str | None = None
     form: FormRequest | None = None
+    dm_invite: bool = False
 
     @property
     def text(self) -> str:

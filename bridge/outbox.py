@@ -197,7 +197,8 @@ class Outbox:
         await self.post(session, key, message, status="held",
                         locale=self.bridge.locale_for(account.locale))
         if fallback_channel and fallback_message is not None:
-            await self.post(session, fallback_channel, fallback_message)
+            await self.post(session, fallback_channel,
+                            fallback_message.model_copy(update={"dm_invite": True}))
         return key
 
     async def release_held(self, session: AsyncSession, platform: str, user_id: str) -> int:

@@ -230,9 +230,20 @@ async def test_private_start_releases_held_messages(start_world: StartWorld) -> 
 
         acc = await identity.find_account(s, "telegram", "7")
         assert acc is not None and not acc.dm_open
-        await w.bridge.outbox.notify(s, acc.person_id, Message(parts=(Text(text="psst"),)))
+        bob = Mention(text="Bob", accounts={"telegram": "7", "slack": "U7"})
+        await w.bridge.outbox.notify(
+            s, acc.person_id, Message(parts=(Text(text="psst"),)),
+            fallback_channel=f"telegram:{GROUP}",
+            fallback_message=Message(parts=(bob, Text(text=": news for you"))))
     await w.drain()
     assert "psst" not in fake.texts()
+    # the group gets a short mention with a deep link to the private chat
+    [call] = [c for c in fake.sent(chat_id=GROUP) if "news for you" in text_of(c)]
+    assert text_of(call) == ("Bob: news for you\n\nOpen a private chat with me: a message is "
+                             "waiting for you there.")
+    mention, link = call.result["entities"]
+    assert mention["type"] == "text_mention" and mention["user"]["id"] == 7
+    assert link["url"] == "https://t.me/community_bot?start=hello"
     fake.start_bot(w.bob, payload="hello")
     await fake.wait_sent(1, chat_id=7)
     await w.drain()
