@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -161,11 +162,11 @@ async def test_member_locale_from_users_info(slack: SlackEnv) -> None:
     assert len(slack.fake.called("users.info")) == 1  # cached
 
 
-async def test_unknown_group_reply_is_ephemeral_and_escaped(slack: SlackEnv) -> None:
-    replies = await slack.command("/link", INJECTION.replace(" ", "-"), user=ADMIN)
-    assert replies, "the admin gets an answer"
-    text = "\n".join(replies)
-    assert "<!channel>" not in text and "<@U123>" not in text
+async def test_echoed_command_text_is_escaped(slack: SlackEnv) -> None:
+    # typed in Slack: Slack itself escapes & < > in the command text
+    [reply] = await slack.command("/help", "<!channel>&<@U123>", user=ADMIN)
+    assert "&lt;!channel&gt;&amp;&lt;@U123&gt;" in reply
+    assert "<!channel>" not in reply and "<@U123>" not in reply
     assert not slack.fake.posted()  # nothing public
 
 
@@ -614,3 +615,42 @@ async def test_private_chat_answers_and_a_retried_event_counts_once(slack: Slack
     await slack.user.press(second, "yes", channel="DU1", channel_name="directmessage")
     await slack.flush()
     assert any("Thank" in m.shown for m in slack.fake.posted("DU1")[2:])
+
+
+async def test_private_channel_name_from_conversations_info(slack: SlackEnv) -> None:
+    slack.fake.add_channel("G9", "secret-plans", private=True)
+    await slack.command(
+        "/group", "new plans closed", user=ADMIN, channel="G9", channel_name="privategroup"
+    )
+    await slack.command("/help", user=ADMIN, channel="G9", channel_name="privategroup")
+    async with slack.bridge.db.transaction() as session:
+        channel = (await session.execute(select(Channel))).scalar_one()
+    assert channel.name == "#secret-plans"
+    assert len(slack.fake.called("conversations.info")) == 1  # cached
+
+
+async def test_run_starts_the_slack_adapter(db_url: str, fake: FakeSlack) -> None:
+    from bridge.runtime import Runtime
+
+    config = make_config(
+        db_url,
+        slack={"bot_token": fake.token, "signing_secret": fake.secret, "api_url": fake.api_url},
+        community={"admins": [f"slack:{ADMIN}"]},
+    )
+    runtime = Runtime(config)
+    bridge = await runtime.start()
+    try:
+        assert list(bridge.adapters) == ["slack"]
+        assert runtime.http is not None
+        base = f"http://127.0.0.1:{runtime.http.port}"
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as resp:
+            health = await resp.json()
+        assert health["adapters"]["slack"]["state"] == "ready"
+        user = fake.sender(f"{base}/slack/events")
+        assert (await user.command("/group", "new ideas", user=ADMIN))[0] == 200
+        adapter = bridge.adapters["slack"]
+        assert isinstance(adapter, SlackAdapter)
+        await adapter.settle()
+        assert fake.replies_to(user.last_response_url)
+    finally:
+        await runtime.stop()
