@@ -210,6 +210,7 @@ class TelegramAdapter(Adapter):
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._no_dm: set[str] = set()  # users who have not started (or blocked) the bot
         self._dm_ok: set[str] = set()  # users whose private chat with the bot works
+        self._hinted: set[str] = set()  # users told once how to open the private chat
         self._usernames: dict[str, str] = {}  # lowercased @username -> user id
         self._topics: dict[tuple[int, int], str] = {}
 
@@ -664,8 +665,11 @@ class TelegramAdapter(Adapter):
                     self._dm_ok.discard(user)
                 except DeliveryError as exc:
                     log.warning("telegram: private answer to %s failed: %s", user, exc)
-            hint = self._invite(origin.locale, N_(
-                "Open {link} so that I can answer you privately next time."))
+            hint: list[Part] = []
+            if user not in self._hinted:  # once a person (per process) is enough
+                self._hinted.add(user)
+                hint = self._invite(origin.locale, N_(
+                    "Open {link} so that I can answer you privately next time."))
             public_copy = message.model_copy(update={
                 "parts": (*message.parts, *hint), "ephemeral": False,
                 "reply_to": str(origin.message_id) if origin.message_id else None,

@@ -77,7 +77,7 @@ async def start_world(make_bridge: Any, fake: FakeTelegram) -> AsyncIterator[Sta
                     **telegram: Any) -> World:
         sections: dict[str, Any] = {
             "telegram": {"token": TOKEN, "base_url": fake.base_url, **telegram},
-            "community": {"admins": [f"telegram:{ADMIN}"]},
+            "community": {"admins": [f"telegram:{ADMIN}", "console:admin"]},
         }
         port = 0
         if http:
@@ -538,3 +538,155 @@ async def test_stop_is_clean(start_world: StartWorld) -> None:
     assert w.adapter.state == "ready"
     await w.adapter.stop()
     assert w.adapter.state == "stopped" and w.adapter.app is None
+
+
+# ------------------------------------------------------------------------------ end to end
+
+
+async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
+    start_world: StartWorld,
+) -> None:
+    """An admin links a group chat and a forum topic; Bob proposes, supports, comments,
+    asks and answers surveys from Telegram; console users of the same group see the same."""
+    from tests.chat import Chat
+    from tests.conftest import attach_console
+
+    w = await start_world()
+    fake = w.fake
+    printed: list[str] = []
+    chat = Chat(w.bridge, attach_console(w.bridge, printed), printed)
+    await chat("/group new ideas", "/group new trades", "/group new desk hostdesk",
+               "/link ideas")
+    await chat.as_("admin", "#desk")
+    await chat("/link desk")
+    fake.start_bot(w.admin)
+    await fake.wait_sent(1, chat_id=ADMIN)
+    await w.command(w.admin, w.group, "/link ideas")
+    await w.command(w.admin, w.forum, "/link@community_bot ideas", thread=7)
+    await w.command(w.admin, w.forum, "/link trades", thread=9)
+
+    def cards(needle: str) -> dict[tuple[str, str | None], Any]:
+        """The latest message containing ``needle`` per Telegram chat/topic, as shown now."""
+        found: dict[tuple[str, str | None], Any] = {}
+        for call in fake.sent():
+            if needle in text_of(call):
+                key = (call.params["chat_id"], call.params.get("message_thread_id"))
+                found[key] = fake.messages[(int(key[0]), call.result["message_id"])]
+        return found
+
+    def buttons(message: JSON) -> list[str]:
+        return [b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row]
+
+    async def pressed(user: JSON, message: JSON, button: int) -> JSON:
+        update = fake.press(user, message, button=button)
+        answer: JSON = await fake.wait_for(
+            lambda: fake.answers.get(update["callback_query"]["id"]))
+        await w.drain()
+        return answer
+
+    # Bob proposes an idea in the group chat; user text stays text
+    [thanks] = await w.command(w.bob, w.group, "/idea Better coffee | Beans & <b>local</b>")
+    assert text_of(thanks).startswith("Danke! Deine Idee I-1 steht jetzt")
+    assert thanks.result["reply_to_message"]["from"]["id"] == 7  # not started: in the group
+    await w.drain()
+    ideas = cards("I-1 Better coffee")
+    assert set(ideas) == {(str(GROUP), None), (str(FORUM), "7")}  # not the trades topic
+    card = ideas[(str(GROUP), None)]
+    assert card["text"] == ("💡 I-1 Better coffee\nBeans & <b>local</b>\n"
+                            "Proposed by Bob in ideas · Status: new · 0 supporters")
+    assert buttons(card) == ["Support (0)", "Comment"]
+    assert "[#general] 💡 I-1 Better coffee" in chat.transcript
+    assert "  Beans & <b>local</b>" in chat.transcript
+
+    # Carol supports it on the console, Bob on Telegram: every copy shows 2
+    await chat.as_("carol", "#general")
+    assert "You support I-1 now (1 supporter)." in await chat(":press 1")
+    await w.drain()
+    answer = await pressed(w.bob, card, 0)
+    assert answer["text"] == "Du unterstützt jetzt I-1 (2 Unterstützungen)."
+    for shown in cards("I-1 Better coffee").values():
+        assert buttons(shown) == ["Support (2)", "Comment"] and "2 supporters" in shown["text"]
+    await chat.flush()
+    assert "  [1] Support (2)  [2] Comment" in chat.transcript
+    again = await pressed(w.bob, card, 0)  # once per person
+    assert again["text"].startswith("Du unterstützt I-1 schon; nichts geändert.")
+    assert buttons(cards("I-1 Better coffee")[(str(GROUP), None)])[0] == "Support (2)"
+
+    # Comment: Telegram has no forms; the alert says what to type
+    answer = await pressed(w.bob, card, 1)
+    assert answer == {"text": "Zum Kommentieren tippe /comment I-1 und danach deinen Kommentar.",
+                      "show_alert": True, "url": None}
+    await w.command(w.bob, w.group, "/comment I-1 Yes & <i>please</i>")
+    await w.drain()
+    comments = [c for c in fake.sent() if text_of(c) == "💬 Bob on I-1: Yes & <i>please</i>"]
+    assert {c.params["chat_id"] for c in comments} == {str(GROUP), str(FORUM)}
+    under = {c.params["chat_id"]: c.result["reply_to_message"]["message_id"] for c in comments}
+    assert under[str(GROUP)] == card["message_id"]
+    assert "[#general] ↳ 💬 @Bob on I-1: Yes & <i>please</i>" in chat.transcript
+
+    # a question from the forum topic, answered by a host on the console
+    [asked] = await w.command(w.bob, w.forum, "/ask Where is the <b>badge</b> office?",
+                              thread=7)
+    assert "Q-1" in text_of(asked) and asked.params["message_thread_id"] == "7"
+    await w.drain()
+    assert "[#desk] Q-1 from Bob in Company forum / Ideas (telegram), group ideas:" in \
+        chat.transcript
+    await chat.as_("admin", "#desk")
+    out = await chat("/answer Q-1 At the front desk & ask for <Kim>")
+    assert "Your answer to Q-1 went to Bob" in out
+    await w.drain()
+    answers = [c for c in fake.sent() if "answered your question Q-1" in text_of(c)]
+    assert text_of(answers[-1]).endswith("At the front desk & ask for <Kim>")
+    assert (str(FORUM), "7") in {(c.params["chat_id"], c.params.get("message_thread_id"))
+                                 for c in answers}
+
+    # a survey started on the console, answered by button in Telegram
+    await chat.as_("admin", "#general")
+    await chat('/survey new "Lunch?" "Pizza & <Pasta>" "Sushi"')
+    await w.drain()
+    survey = cards("S-1: Lunch?")[(str(GROUP), None)]
+    assert buttons(survey) == ["Pizza & <Pasta> (0)", "Sushi (0)"]
+    answer = await pressed(w.bob, survey, 0)
+    assert "Pizza & <Pasta>" in answer["text"]
+    assert buttons(cards("S-1: Lunch?")[(str(GROUP), None)]) == ["Pizza & <Pasta> (1)",
+                                                                 "Sushi (0)"]
+    out = await chat("/survey results S-1")
+    assert "Pizza & <Pasta>: Bob" in out and "1 respondent" in out
+
+    # a form survey runs in the private chat, which Bob opens through the deep link
+    from bridge.services import surveys as survey_svc
+
+    async with w.bridge.db.transaction() as session:
+        group = (await session.execute(select(Group).where(Group.slug == "ideas"))).scalar_one()
+        spec = survey_svc.SurveySpec(title="Team day", questions=[
+            survey_svc.QuestionSpec(kind="text", text="What should we improve?"),
+            survey_svc.QuestionSpec(kind="single", text="Come again?", options=["yes", "no"]),
+        ])
+        assert w.bridge.community_id is not None
+        await survey_svc.create_survey(session, w.bridge, w.bridge.community_id, group, None,
+                                       spec, "form")
+    await w.drain()
+    form = cards("S-2")[(str(GROUP), None)]
+    answer = await pressed(w.bob, form, 0)  # Take part
+    assert answer["text"] == ("Öffne einen privaten Chat mit mir, um S-2 zu beantworten: die "
+                              "erste Frage wartet dort.")
+    assert fake.texts(7) == []  # held until Bob opens the chat
+    fake.start_bot(w.bob, payload="hello")
+    await fake.wait_sent(1, chat_id=7)
+    await w.drain()
+    welcome, first = fake.texts(7)
+    assert "1 Nachricht hat auf dich gewartet" in welcome
+    assert "What should we improve?" in first
+    fake.text(w.bob, fake.chats[7], "More <coffee> & cake")
+    await fake.wait_for(lambda: "Come again?" in fake.texts(7)[-1])
+    question = fake.messages[(7, fake.sent(chat_id=7)[-1].result["message_id"])]
+    await pressed(w.bob, question, 0)
+    await fake.wait_for(lambda: "Danke! Deine Antworten zu S-2 sind gespeichert." in
+                        fake.texts(7)[-1])
+    assert fake.texts(7)[2].startswith("✓ Notiert.")
+    out = await chat("/survey results S-2")
+    assert "More <coffee> & cake" in out
+
+    # console users see the same records
+    out = await chat("/ideas")
+    assert "I-1 Better coffee — 2 votes — new" in out
