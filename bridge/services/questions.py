@@ -113,13 +113,10 @@ async def find(
 ) -> Question:
     """The question ``Q-3`` / ``q-3`` / ``3``; NotFound when there is none."""
     number = counters.parse_ref("Q", ref_text)
-    stmt = select(Question).where(Question.community_id == community_id,
-                                  Question.number == number)
+    stmt = select(Question).where(Question.community_id == community_id, Question.number == number)
     if lock:
         stmt = stmt.with_for_update()
-    q = (
-        await session.execute(stmt.execution_options(populate_existing=True))
-    ).scalar_one_or_none()
+    q = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
     if q is None:
         raise NotFound(N_("There is no question {ref}."), ref=f"Q-{number}")
     return q
@@ -134,16 +131,17 @@ async def by_id(session: AsyncSession, question_id: int, *, lock: bool = False) 
     ).scalar_one_or_none()
 
 
-async def is_host_for(session: AsyncSession, bridge: Bridge, person_id: int,
-                      group_id: int) -> bool:
+async def is_host_for(session: AsyncSession, bridge: Bridge, person_id: int, group_id: int) -> bool:
     """A host of the question's group or of the community (admins included)."""
-    return await roles.has_role(session, person_id, "host", group_id,
-                                bridge.config.community.admins)
+    return await roles.has_role(
+        session, person_id, "host", group_id, bridge.config.community.admins
+    )
 
 
 async def _visible_group_ids(session: AsyncSession, community_id: int, actor: Actor) -> set[int]:
-    groups = await groups_svc.visible_groups(session, community_id, actor.person_id,
-                                             actor.is_admin, actor.here_group_id)
+    groups = await groups_svc.visible_groups(
+        session, community_id, actor.person_id, actor.is_admin, actor.here_group_id
+    )
     return {g.id for g in groups}
 
 
@@ -159,8 +157,13 @@ async def can_see(session: AsyncSession, bridge: Bridge, actor: Actor, q: Questi
 
 
 async def find_visible(
-    session: AsyncSession, bridge: Bridge, community_id: int, actor: Actor, ref_text: str,
-    *, lock: bool = False,
+    session: AsyncSession,
+    bridge: Bridge,
+    community_id: int,
+    actor: Actor,
+    ref_text: str,
+    *,
+    lock: bool = False,
 ) -> Question:
     q = await find(session, community_id, ref_text, lock=lock)
     if not await can_see(session, bridge, actor, q):
@@ -203,18 +206,22 @@ async def group_slug(session: AsyncSession, group_id: int) -> str:
 async def desk_channel_keys(session: AsyncSession, community_id: int) -> list[str]:
     """The host desk: active channels linked to groups flagged ``hostdesk``."""
     channels = (
-        await session.execute(
-            select(Channel)
-            .join(ChannelLink, ChannelLink.channel_id == Channel.id)
-            .join(Group, Group.id == ChannelLink.group_id)
-            .where(
-                Group.community_id == community_id,
-                Group.hostdesk.is_(True),
-                ChannelLink.active.is_(True),
+        (
+            await session.execute(
+                select(Channel)
+                .join(ChannelLink, ChannelLink.channel_id == Channel.id)
+                .join(Group, Group.id == ChannelLink.group_id)
+                .where(
+                    Group.community_id == community_id,
+                    Group.hostdesk.is_(True),
+                    ChannelLink.active.is_(True),
+                )
+                .order_by(Channel.id)
             )
-            .order_by(Channel.id)
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return [c.key for c in channels]
 
 
@@ -255,17 +262,24 @@ async def best_answer(session: AsyncSession, q: Question) -> QuestionAnswer | No
         if accepted is not None:
             return accepted
     answers = (
-        await session.execute(
-            select(QuestionAnswer)
-            .where(QuestionAnswer.question_id == q.id)
-            .order_by(QuestionAnswer.is_host.desc(), QuestionAnswer.number.desc())
+        (
+            await session.execute(
+                select(QuestionAnswer)
+                .where(QuestionAnswer.question_id == q.id)
+                .order_by(QuestionAnswer.is_host.desc(), QuestionAnswer.number.desc())
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return answers[0] if answers else None
 
 
 async def similar(
-    session: AsyncSession, community_id: int, actor: Actor, text: str,
+    session: AsyncSession,
+    community_id: int,
+    actor: Actor,
+    text: str,
     limit: int = SIMILAR_LIMIT,
 ) -> list[tuple[Question, QuestionAnswer | None]]:
     """Up to ``limit`` answered questions that share words with ``text``, best first.
@@ -280,18 +294,22 @@ async def similar(
     if not visible:
         return []
     rows = (
-        await session.execute(
-            select(Question)
-            .where(
-                Question.community_id == community_id,
-                Question.status == "answered",
-                Question.group_id.in_(visible),
-                or_(Question.private.is_(False), Question.asker_id == actor.person_id),
+        (
+            await session.execute(
+                select(Question)
+                .where(
+                    Question.community_id == community_id,
+                    Question.status == "answered",
+                    Question.group_id.in_(visible),
+                    or_(Question.private.is_(False), Question.asker_id == actor.person_id),
+                )
+                .order_by(Question.answered_at.desc(), Question.id.desc())
+                .limit(SIMILAR_SCAN)
             )
-            .order_by(Question.answered_at.desc(), Question.id.desc())
-            .limit(SIMILAR_SCAN)
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     scored: list[tuple[float, int, int, Question]] = []
     for q in rows:
         other = keywords(q.text)
@@ -307,8 +325,15 @@ async def similar(
 
 
 async def make_draft(
-    session: AsyncSession, community_id: int, actor: Actor, group_id: int, origin: str,
-    private: bool, text: str, suggested: list[Question], now: datetime,
+    session: AsyncSession,
+    community_id: int,
+    actor: Actor,
+    group_id: int,
+    origin: str,
+    private: bool,
+    text: str,
+    suggested: list[Question],
+    now: datetime,
 ) -> QuestionDraft:
     draft = QuestionDraft(
         community_id=community_id,
@@ -345,8 +370,12 @@ async def use_draft(
         if draft.question_id is not None:
             q = await session.get(Question, draft.question_id)
             raise UserError(N_("You asked this already as {ref}."), ref=q.ref if q else "?")
-        raise UserError(N_("You said a suggestion helped, so I did not pass this on. To ask "
-                           "anyway, use /ask again."))
+        raise UserError(
+            N_(
+                "You said a suggestion helped, so I did not pass this on. To ask "
+                "anyway, use /ask again."
+            )
+        )
     return draft
 
 
@@ -385,11 +414,13 @@ async def create(
     await session.flush()
     desks = await desk_channel_keys(session, community_id)
     if not private:
-        await bridge.outbox.post_to_group(session, group_id, ref_key=card_ref(q),
-                                          exclude=set(desks))
+        await bridge.outbox.post_to_group(
+            session, group_id, ref_key=card_ref(q), exclude=set(desks)
+        )
     await _tell_hosts(session, bridge, q, desks, lambda t: None, tracked=True)
-    await bridge.deadlines.schedule(session, SLA_KIND, str(q.id),
-                                    now + bridge.config.questions.answer_within)
+    await bridge.deadlines.schedule(
+        session, SLA_KIND, str(q.id), now + bridge.config.questions.answer_within
+    )
     return q
 
 
@@ -437,8 +468,11 @@ async def _tell_hosts(
 def _action_buttons(t: Translator, q: Question, claim: bool = True) -> list[Button]:
     buttons = []
     if claim and q.status == "open" and q.claimed_by_id is None:
-        buttons.append(Button(label=t.gettext(N_("Claim")), action="q.claim",
-                              args=(str(q.id),), style="primary"))
+        buttons.append(
+            Button(
+                label=t.gettext(N_("Claim")), action="q.claim", args=(str(q.id),), style="primary"
+            )
+        )
     if q.status != "closed":
         buttons.append(Button(label=t.gettext(N_("Answer")), action="q.ans", args=(str(q.id),)))
     return buttons
@@ -456,16 +490,24 @@ async def card_message(
         [Text(text=q.text)],
     ]
     if q.status == "open":
-        lines.append(_f(t, N_("Open: the hosts have been told. Anyone here may answer with "
-                              "{command}."), command=Code(text=f"/answer {q.ref} <text>")))
+        lines.append(
+            _f(
+                t,
+                N_("Open: the hosts have been told. Anyone here may answer with {command}."),
+                command=Code(text=f"/answer {q.ref} <text>"),
+            )
+        )
     elif q.status == "answered":
-        lines.append(_f(t, N_("Answered by {who}."),
-                        who=Bold(text=await name_of(session, q.answered_by_id))))
+        lines.append(
+            _f(t, N_("Answered by {who}."), who=Bold(text=await name_of(session, q.answered_by_id)))
+        )
     else:
         lines.append([Text(text=t.gettext(N_("Closed.")))])
-    buttons = [] if q.status == "closed" else [
-        Button(label=t.gettext(N_("Answer")), action="q.ans", args=(str(q.id),))
-    ]
+    buttons = (
+        []
+        if q.status == "closed"
+        else [Button(label=t.gettext(N_("Answer")), action="q.ans", args=(str(q.id),))]
+    )
     return _message(lines, buttons)
 
 
@@ -489,11 +531,18 @@ async def desk_message(
     if q.status == "open" and q.claimed_by_id is None:
         lines.append(_f(t, N_("Nobody has claimed it yet. Answer by {due}."), due=due))
     elif q.status == "open":
-        lines.append(_f(t, N_("Claimed by {who}. Answer by {due}."),
-                        who=Bold(text=await name_of(session, q.claimed_by_id)), due=due))
+        lines.append(
+            _f(
+                t,
+                N_("Claimed by {who}. Answer by {due}."),
+                who=Bold(text=await name_of(session, q.claimed_by_id)),
+                due=due,
+            )
+        )
     elif q.status == "answered":
-        lines.append(_f(t, N_("Answered by {who}."),
-                        who=Bold(text=await name_of(session, q.answered_by_id))))
+        lines.append(
+            _f(t, N_("Answered by {who}."), who=Bold(text=await name_of(session, q.answered_by_id)))
+        )
     else:
         lines.append([Text(text=t.gettext(N_("Closed.")))])
     return _message(lines, _action_buttons(t, q))
@@ -530,8 +579,7 @@ async def claim(
         raise Denied(N_("Only hosts can claim {ref}."), ref=q.ref)
     result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         update(Question)
-        .where(Question.id == q.id, Question.status == "open",
-               Question.claimed_by_id.is_(None))
+        .where(Question.id == q.id, Question.status == "open", Question.claimed_by_id.is_(None))
         .values(claimed_by_id=actor.person_id, claimed_at=now)
     )
     fresh = await by_id(session, q.id)
@@ -540,22 +588,27 @@ async def claim(
         await _refresh(bridge, session, fresh)
         return
     if fresh.status != "open":
-        raise UserError(N_("{ref} is answered or closed already; there is nothing to claim."),
-                        ref=q.ref)
+        raise UserError(
+            N_("{ref} is answered or closed already; there is nothing to claim."), ref=q.ref
+        )
     if fresh.claimed_by_id == actor.person_id:
         raise UserError(N_("You have claimed {ref} already."), ref=q.ref)
-    raise UserError(N_("{who} has claimed {ref} already."),
-                    who=await name_of(session, fresh.claimed_by_id), ref=q.ref)
+    raise UserError(
+        N_("{who} has claimed {ref} already."),
+        who=await name_of(session, fresh.claimed_by_id),
+        ref=q.ref,
+    )
 
 
-async def release(
-    session: AsyncSession, bridge: Bridge, actor: Actor, q: Question
-) -> None:
+async def release(session: AsyncSession, bridge: Bridge, actor: Actor, q: Question) -> None:
     if q.claimed_by_id is None:
         raise UserError(N_("Nobody has claimed {ref}."), ref=q.ref)
     if q.claimed_by_id != actor.person_id and not actor.is_admin:
-        raise Denied(N_("{who} has claimed {ref}; only they or an admin can release it."),
-                     who=await name_of(session, q.claimed_by_id), ref=q.ref)
+        raise Denied(
+            N_("{who} has claimed {ref}; only they or an admin can release it."),
+            who=await name_of(session, q.claimed_by_id),
+            ref=q.ref,
+        )
     q.claimed_by_id = None
     q.claimed_at = None
     await session.flush()
@@ -578,11 +631,20 @@ async def close(
     await _refresh(bridge, session, q)
     if was_open and q.asker_id != actor.person_id:
         t = translator(await person_locale(session, bridge, q.asker_id))
-        await bridge.outbox.notify(session, q.asker_id, _message([
-            _f(t, N_("The hosts closed your question {ref} without an answer."),
-               ref=Bold(text=q.ref)),
-            [Text(text=short(q.text, 200))],
-        ]))
+        await bridge.outbox.notify(
+            session,
+            q.asker_id,
+            _message(
+                [
+                    _f(
+                        t,
+                        N_("The hosts closed your question {ref} without an answer."),
+                        ref=Bold(text=q.ref),
+                    ),
+                    [Text(text=short(q.text, 200))],
+                ]
+            ),
+        )
 
 
 # ---------------------------------------------------------------------------- answers
@@ -660,41 +722,64 @@ async def _answer_message(
 ) -> Message:
     asker: Mention = await identity.person_mention(session, q.asker_id)
     author = await name_of(session, answer.author_id)
-    values: dict[str, Any] = {"asker": asker, "author": Bold(text=author),
-                              "ref": Bold(text=q.ref), "n": answer.number}
+    values: dict[str, Any] = {
+        "asker": asker,
+        "author": Bold(text=author),
+        "ref": Bold(text=q.ref),
+        "n": answer.number,
+    }
     if answer.author_id == q.asker_id:
         head = _f(t, N_("{author} added to {ref} (answer {n}):"), **values)
     elif answer.is_host:
         head = _f(t, N_("{asker}, {author} (host) answered your question {ref}:"), **values)
     else:
-        head = _f(t, N_("{asker}, {author} answered your question {ref} (answer {n}):"),
-                  **values)
+        head = _f(t, N_("{asker}, {author} answered your question {ref} (answer {n}):"), **values)
     lines: list[list[Part]] = [head, [Text(text=answer.text)]]
     buttons: list[Button] = []
     if not answer.is_host and answer.author_id != q.asker_id:
-        lines.append(_f(t, N_("If this answers your question, press Accept or type {command}."),
-                        command=Code(text=f"/answer {q.ref} accept {answer.number}")))
-        buttons.append(Button(label=t.gettext(N_("Accept")), action="q.acc",
-                              args=(str(answer.id),), style="primary"))
+        lines.append(
+            _f(
+                t,
+                N_("If this answers your question, press Accept or type {command}."),
+                command=Code(text=f"/answer {q.ref} accept {answer.number}"),
+            )
+        )
+        buttons.append(
+            Button(
+                label=t.gettext(N_("Accept")),
+                action="q.acc",
+                args=(str(answer.id),),
+                style="primary",
+            )
+        )
     return _message(lines, buttons)
 
 
-async def _relay(
-    session: AsyncSession, bridge: Bridge, q: Question, answer: QuestionAnswer
-) -> str:
+async def _relay(session: AsyncSession, bridge: Bridge, q: Question, answer: QuestionAnswer) -> str:
     """Send the answer where the asker asked: that channel (threaded under the card), the
     group's other channels for a public question, a direct message for a private one."""
     if q.private:
         t = translator(await person_locale(session, bridge, q.asker_id))
         asker = await identity.person_mention(session, q.asker_id)
-        fallback = _message([_f(
-            t, N_("{asker}, the hosts answered your question {ref}. I sent you the answer "
-                  "privately; open a private chat with me to read it."),
-            asker=asker, ref=Bold(text=q.ref),
-        )])
+        fallback = _message(
+            [
+                _f(
+                    t,
+                    N_(
+                        "{asker}, the hosts answered your question {ref}. I sent you the answer "
+                        "privately; open a private chat with me to read it."
+                    ),
+                    asker=asker,
+                    ref=Bold(text=q.ref),
+                )
+            ]
+        )
         await bridge.outbox.notify(
-            session, q.asker_id, await _answer_message(session, q, answer, t),
-            fallback_channel=q.origin_channel_key, fallback_message=fallback,
+            session,
+            q.asker_id,
+            await _answer_message(session, q, answer, t),
+            fallback_channel=q.origin_channel_key,
+            fallback_message=fallback,
         )
         return ""
     t = translator(bridge.default_locale)
@@ -702,14 +787,21 @@ async def _relay(
     await bridge.outbox.post(session, q.origin_channel_key, message, reply_to_ref=card_ref(q))
     desks = await desk_channel_keys(session, q.community_id)
     await bridge.outbox.post_to_group(
-        session, q.group_id, message, reply_to_ref=card_ref(q),
+        session,
+        q.group_id,
+        message,
+        reply_to_ref=card_ref(q),
         exclude={q.origin_channel_key, *desks},
     )
     return await where_label(session, q.origin_channel_key)
 
 
 async def accept(
-    session: AsyncSession, bridge: Bridge, actor: Actor, q: Question, number: int,
+    session: AsyncSession,
+    bridge: Bridge,
+    actor: Actor,
+    q: Question,
+    number: int,
     now: datetime,
 ) -> QuestionAnswer:
     """The asker marks an answer as the accepted one; an open question becomes answered."""
@@ -719,8 +811,9 @@ async def accept(
         raise UserError(N_("{ref} is closed; it takes no more answers."), ref=q.ref)
     answer = (
         await session.execute(
-            select(QuestionAnswer).where(QuestionAnswer.question_id == q.id,
-                                         QuestionAnswer.number == number)
+            select(QuestionAnswer).where(
+                QuestionAnswer.question_id == q.id, QuestionAnswer.number == number
+            )
         )
     ).scalar_one_or_none()
     if answer is None:
@@ -737,10 +830,20 @@ async def accept(
     await _refresh(bridge, session, q)
     if answer.author_id != actor.person_id:
         t = translator(await person_locale(session, bridge, answer.author_id))
-        await bridge.outbox.notify(session, answer.author_id, _message([_f(
-            t, N_("{who} accepted your answer to {ref}. Thank you!"),
-            who=Bold(text=await name_of(session, actor.person_id)), ref=Bold(text=q.ref),
-        )]))
+        await bridge.outbox.notify(
+            session,
+            answer.author_id,
+            _message(
+                [
+                    _f(
+                        t,
+                        N_("{who} accepted your answer to {ref}. Thank you!"),
+                        who=Bold(text=await name_of(session, actor.person_id)),
+                        ref=Bold(text=q.ref),
+                    )
+                ]
+            ),
+        )
     return answer
 
 
@@ -762,12 +865,16 @@ async def open_for_host(
 ) -> list[Question]:
     """Open questions of the groups this person hosts, oldest first."""
     rows = (
-        await session.execute(
-            select(Question)
-            .where(Question.community_id == community_id, Question.status == "open")
-            .order_by(Question.asked_at, Question.id)
+        (
+            await session.execute(
+                select(Question)
+                .where(Question.community_id == community_id, Question.status == "open")
+                .order_by(Question.asked_at, Question.id)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     hosted: dict[int, bool] = {}
     out = []
     for q in rows:
@@ -807,8 +914,13 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
     asker = await name_of(session, q.asker_id)
     claimer = await name_of(session, q.claimed_by_id) if q.claimed_by_id is not None else None
     group = await session.get(Group, q.group_id)
-    values: dict[str, Any] = {"n": n, "ref": Bold(text=q.ref), "who": Bold(text=asker),
-                              "waited": waited, "group": group.slug if group else "?"}
+    values: dict[str, Any] = {
+        "n": n,
+        "ref": Bold(text=q.ref),
+        "who": Bold(text=asker),
+        "waited": waited,
+        "group": group.slug if group else "?",
+    }
 
     def claim_line(t: Translator) -> list[Part]:
         if claimer is None:
@@ -816,12 +928,18 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
         return _f(t, N_("Claimed by {who}."), who=Bold(text=claimer))
 
     def reminder(t: Translator) -> Message:
-        return _message([
-            _f(t, N_("Reminder {n}: {ref} from {who} has waited {waited} for an answer."),
-               **values),
-            [Text(text=q.text)],
-            claim_line(t),
-        ], _action_buttons(t, q))
+        return _message(
+            [
+                _f(
+                    t,
+                    N_("Reminder {n}: {ref} from {who} has waited {waited} for an answer."),
+                    **values,
+                ),
+                [Text(text=q.text)],
+                claim_line(t),
+            ],
+            _action_buttons(t, q),
+        )
 
     desks = await desk_channel_keys(session, q.community_id)
     reached = await _tell_hosts(session, bridge, q, desks, reminder)
@@ -829,15 +947,28 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
         q.escalated_at = now
         t = translator(bridge.default_locale)
         lines: list[list[Part]] = [
-            _f(t, N_("Escalation: {ref} from {who} in group {group} has waited {waited} for an "
-                     "answer; the hosts were reminded {count} times."),
-               **values, count=n - 1),
+            _f(
+                t,
+                N_(
+                    "Escalation: {ref} from {who} in group {group} has waited {waited} for an "
+                    "answer; the hosts were reminded {count} times."
+                ),
+                **values,
+                count=n - 1,
+            ),
             [Text(text=q.text)],
             claim_line(t),
         ]
         if reached == "admins":
-            lines.append([Text(text=t.gettext(N_("There are no hosts for this group; grant "
-                                                 "the role with /role.")))])
+            lines.append(
+                [
+                    Text(
+                        text=t.gettext(
+                            N_("There are no hosts for this group; grant the role with /role.")
+                        )
+                    )
+                ]
+            )
         await bridge.notify_admins(session, _message(lines))
     cfg = bridge.config.questions
     due = q.asked_at + cfg.answer_within + n * cfg.remind_every
@@ -858,10 +989,8 @@ async def _merge(session: AsyncSession, from_id: int, into_id: int) -> None:
             update(Question).where(column == from_id).values({column.key: into_id})
         )
     await session.execute(
-        update(QuestionAnswer).where(QuestionAnswer.author_id == from_id)
-        .values(author_id=into_id)
+        update(QuestionAnswer).where(QuestionAnswer.author_id == from_id).values(author_id=into_id)
     )
     await session.execute(
-        update(QuestionDraft).where(QuestionDraft.person_id == from_id)
-        .values(person_id=into_id)
+        update(QuestionDraft).where(QuestionDraft.person_id == from_id).values(person_id=into_id)
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bridge.adapter import Adapter
+from bridge.clock import FakeClock
 from bridge.core import Bridge
 from bridge.messages import AccountRef, ActionPress, ChannelRef, Invocation, Message
 from bridge.models import AuditEntry, Deadline, OutboxRow
@@ -62,8 +63,13 @@ async def count(bridge: Bridge, model: type) -> int:
 async def sent_to(bridge: Bridge, channel_key: str) -> list[str]:
     """The text of every message queued for one channel (what people there could see)."""
     async with bridge.db.transaction() as s:
-        rows = (await s.execute(select(OutboxRow).where(OutboxRow.channel_key == channel_key,
-                                                        OutboxRow.kind == "send"))).scalars()
+        rows = (
+            await s.execute(
+                select(OutboxRow).where(
+                    OutboxRow.channel_key == channel_key, OutboxRow.kind == "send"
+                )
+            )
+        ).scalars()
         return [str(r.payload) + (r.ref_key or "") for r in rows]
 
 
@@ -100,10 +106,13 @@ async def test_console_session_ask_suggest_desk_claim_answer(chat: Chat, bridge:
 
     # carol answers from the desk: bob gets it in #general, under his question
     out = await chat("/answer Q-1 Next week, from the Vienna warehouse.")
-    assert out.lines[0] == \
-        "[#desk] (only carol) Your answer to Q-1 went to bob in #general (console)."
-    assert "[#general] ↳ @bob, carol (host) answered your question Q-1:\n" \
-           "  Next week, from the Vienna warehouse." in out
+    assert (
+        out.lines[0] == "[#desk] (only carol) Your answer to Q-1 went to bob in #general (console)."
+    )
+    assert (
+        "[#general] ↳ @bob, carol (host) answered your question Q-1:\n"
+        "  Next week, from the Vienna warehouse." in out
+    )
     assert "[#general] (edited) Q-1: question from bob" in out
     assert "Answered by carol." in out
     q = await question(bridge, 1)
@@ -137,13 +146,16 @@ async def test_console_session_ask_suggest_desk_claim_answer(chat: Chat, bridge:
     assert "[#desk] Q-3 (private) from bob in #general (console), group support:" in out
     await chat.as_("carol", "#desk")
     out = await chat("/answer q-3 Fixed, a new invoice is on its way.")
-    assert "[@bob] @bob, carol (host) answered your question Q-3:\n" \
-           "  Fixed, a new invoice is on its way." in out
+    assert (
+        "[@bob] @bob, carol (host) answered your question Q-3:\n"
+        "  Fixed, a new invoice is on its way." in out
+    )
     assert "4711" not in "\n".join(
         line for line in chat.transcript.split("\n[") if line.startswith("#general")
     )
-    assert not any("4711" in text or "question:3" in text
-                   for text in await sent_to(bridge, "console:#general"))
+    assert not any(
+        "4711" in text or "question:3" in text for text in await sent_to(bridge, "console:#general")
+    )
 
 
 async def test_private_question_stays_with_the_hosts(chat: Chat, bridge: Bridge) -> None:
@@ -164,9 +176,11 @@ async def test_private_question_stays_with_the_hosts(chat: Chat, bridge: Bridge)
     out = await chat("/ask Card charged twice again?")
     assert "Q-1: Why was my card charged twice?" in out
     assert "Answer from carol: A double booking; it is refunded." in out
-    assert not any("charged twice" in text and "Why" in text
-                   for text in await sent_to(bridge, "console:#general")
-                   if "question:1" in text)
+    assert not any(
+        "charged twice" in text and "Why" in text
+        for text in await sent_to(bridge, "console:#general")
+        if "question:1" in text
+    )
 
 
 async def test_without_desk_the_hosts_get_a_direct_message(chat: Chat, bridge: Bridge) -> None:
@@ -248,8 +262,7 @@ async def test_first_claimer_wins(chat: Chat, bridge: Bridge) -> None:
     out = await chat("/queue claim Q-1")
     assert out == "[#desk] (only dave) carol has claimed Q-1 already."
     out = await chat("/queue release Q-1")
-    assert out == "[#desk] (only dave) carol has claimed Q-1; only they or an admin can " \
-                  "release it."
+    assert out == "[#desk] (only dave) carol has claimed Q-1; only they or an admin can release it."
     await chat.as_("carol", "#desk")
     out = await chat("/queue claim Q-1")
     assert out == "[#desk] (only carol) You have claimed Q-1 already."
@@ -262,13 +275,23 @@ async def test_first_claimer_wins(chat: Chat, bridge: Bridge) -> None:
     q = await question(bridge, 1)
     assert q.claimed_by_id is not None
     async with bridge.db.transaction() as s:
-        actions = (await s.execute(select(AuditEntry.action)
-                                   .where(AuditEntry.action.like("question.%"))
-                                   .order_by(AuditEntry.id))).scalars().all()
+        actions = (
+            (
+                await s.execute(
+                    select(AuditEntry.action)
+                    .where(AuditEntry.action.like("question.%"))
+                    .order_by(AuditEntry.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert actions == ["question.claim", "question.release", "question.claim"]
 
 
-async def test_queue_oldest_first_with_time_left(chat: Chat, bridge: Bridge, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_queue_oldest_first_with_time_left(
+    chat: Chat, bridge: Bridge, clock: FakeClock
+) -> None:
     await setup_support(chat)
     await chat.as_("bob", "#general")
     await chat("/ask Is the shop open on Sunday?")
@@ -312,8 +335,11 @@ async def test_bad_input_is_answered_and_changes_nothing(chat: Chat, bridge: Bri
     await setup_support(chat)
     await chat.as_("bob", "#general")
     await chat("/ask private My contract number is 42")
-    before = (await count(bridge, Question), await count(bridge, QuestionAnswer),
-              await count(bridge, OutboxRow))
+    before = (
+        await count(bridge, Question),
+        await count(bridge, QuestionAnswer),
+        await count(bridge, OutboxRow),
+    )
     await chat.as_("dave", "#general")
     cases = {
         "/answer Q-99 hello": "There is no question Q-99.",
@@ -337,8 +363,11 @@ async def test_bad_input_is_answered_and_changes_nothing(chat: Chat, bridge: Bri
     }.items():
         out = await chat(line)
         assert expected in out, (line, out)
-    after = (await count(bridge, Question), await count(bridge, QuestionAnswer),
-             await count(bridge, OutboxRow))
+    after = (
+        await count(bridge, Question),
+        await count(bridge, QuestionAnswer),
+        await count(bridge, OutboxRow),
+    )
     assert after == before
     # the same answer twice (a platform retry without an event id) is recorded once
     await chat("/answer Q-1 Noted.")
@@ -349,10 +378,13 @@ async def test_bad_input_is_answered_and_changes_nothing(chat: Chat, bridge: Bri
 
 async def test_platform_retry_of_ask_creates_one_question(chat: Chat, bridge: Bridge) -> None:
     await setup_support(chat)
-    inv = Invocation(channel=ChannelRef(platform="console", chat="#general"),
-                     account=AccountRef(platform="console", user_id="bob"),
-                     command="ask", args="Unique question about warranty terms?",
-                     event_id="evt-1")
+    inv = Invocation(
+        channel=ChannelRef(platform="console", chat="#general"),
+        account=AccountRef(platform="console", user_id="bob"),
+        command="ask",
+        args="Unique question about warranty terms?",
+        event_id="evt-1",
+    )
     first = await bridge.handle(inv)
     again = await bridge.handle(inv)
     assert "Asked as Q-1" in first[0].text and again == []
@@ -386,8 +418,11 @@ async def test_suggestion_buttons_are_single_use(chat: Chat, bridge: Bridge) -> 
     assert "You asked this already as Q-2." in out
     assert await count(bridge, Question) == 2
     async with bridge.db.transaction() as s:
-        outcomes = (await s.execute(select(QuestionDraft.outcome)
-                                    .order_by(QuestionDraft.id))).scalars().all()
+        outcomes = (
+            (await s.execute(select(QuestionDraft.outcome).order_by(QuestionDraft.id)))
+            .scalars()
+            .all()
+        )
     assert outcomes == ["helped", "asked"]
 
 
@@ -427,26 +462,77 @@ async def test_host_on_another_platform_answers_into_the_askers_channel(
 ) -> None:
     tg = Recorder(bridge)
     bridge.add_adapter(tg)
-    await chat("/group new support", "/link support", "/group new desk closed hostdesk",
-               "/role tg:77 admin")
+    await chat(
+        "/group new support",
+        "/link support",
+        "/group new desk closed hostdesk",
+        "/role tg:77 admin",
+    )
     desk = ChannelRef(platform="tg", chat="-100")
     host = AccountRef(platform="tg", user_id="77", display_name="Tanja")
     await bridge.handle(Invocation(channel=desk, account=host, command="link", args="desk"))
     await chat.as_("bob", "#general")
     await chat("/ask Do you ship to Switzerland?")
     await chat.flush()
-    card = [m for key, m in tg.sent if key == "tg:-100" and "Q-1" in m.text][0]
+    card = next(m for key, m in tg.sent if key == "tg:-100" and "Q-1" in m.text)
     assert "Q-1 from bob in #general (console), group support:" in card.text
     claim = bridge.encode_button(card.buttons[0])
     replies = await bridge.press(ActionPress(channel=desk, account=host, token=claim))
     assert [r.text for r in replies] == ["You claimed Q-1. Answer with /answer Q-1 <text>."]
-    replies = await bridge.handle(Invocation(channel=desk, account=host, command="answer",
-                                             args="Q-1 Yes, with DHL, duties included."))
+    replies = await bridge.handle(
+        Invocation(
+            channel=desk, account=host, command="answer", args="Q-1 Yes, with DHL, duties included."
+        )
+    )
     assert replies[0].text == "Your answer to Q-1 went to bob in #general (console)."
     out = await chat.flush()
-    assert "[#general] ↳ @bob, Tanja (host) answered your question Q-1:\n" \
-           "  Yes, with DHL, duties included." in out
+    assert (
+        "[#general] ↳ @bob, Tanja (host) answered your question Q-1:\n"
+        "  Yes, with DHL, duties included." in out
+    )
     async with bridge.db.transaction() as s:
-        row = (await s.execute(select(OutboxRow).where(
-            OutboxRow.reply_to_ref == "question:1"))).scalar_one()
+        row = (
+            await s.execute(select(OutboxRow).where(OutboxRow.reply_to_ref == "question:1"))
+        ).scalar_one()
     assert (row.platform, row.channel_key) == ("console", "console:#general")
+
+
+async def test_german_speaker_gets_german_replies(chat: Chat, bridge: Bridge) -> None:
+    await setup_support(chat)
+    here = ChannelRef(platform="console", chat="#general")
+    anna = AccountRef(platform="console", user_id="anna", locale="de-DE")
+    [reply] = await bridge.handle(
+        Invocation(channel=here, account=anna, command="ask", args="Gibt es Ersatzakkus?")
+    )
+    assert reply.text == (
+        "Gefragt als Q-1; die Gastgeber wissen Bescheid. Antworten erscheinen hier."
+    )
+    [reply] = await bridge.handle(
+        Invocation(channel=here, account=anna, command="answer", args="Q-9 hallo")
+    )
+    assert reply.text == "Es gibt keine Frage Q-9."
+
+
+async def test_connected_accounts_keep_their_questions(chat: Chat, bridge: Bridge) -> None:
+    await setup_support(chat)
+    await chat.as_("bob", "#general")
+    await chat("/ask Can I change my delivery address?")
+    tg = Recorder(bridge)
+    bridge.add_adapter(tg)
+    bob_tg = AccountRef(platform="tg", user_id="5", display_name="Bob")
+    [code] = await bridge.handle(
+        Invocation(
+            channel=ChannelRef(platform="tg", chat="5", dm=True), account=bob_tg, command="connect"
+        )
+    )
+    token = code.text.split()[3].rstrip(".")
+    await chat(f"/connect {token}")
+    [reply] = await bridge.handle(
+        Invocation(
+            channel=ChannelRef(platform="tg", chat="5", dm=True),
+            account=bob_tg,
+            command="answer",
+            args="Q-1 accept 1",
+        )
+    )
+    assert reply.text == "Q-1 has no answer 1."  # bob on Telegram is the asker now

@@ -45,26 +45,35 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status in ('open', 'answered', 'closed')", name=op.f("ck_questions_status")
         ),
-        sa.ForeignKeyConstraint(["answered_by_id"], ["persons.id"],
-                                name=op.f("fk_questions_answered_by_id_persons")),
-        sa.ForeignKeyConstraint(["asker_account_id"], ["accounts.id"],
-                                name=op.f("fk_questions_asker_account_id_accounts")),
-        sa.ForeignKeyConstraint(["asker_id"], ["persons.id"],
-                                name=op.f("fk_questions_asker_id_persons")),
-        sa.ForeignKeyConstraint(["claimed_by_id"], ["persons.id"],
-                                name=op.f("fk_questions_claimed_by_id_persons")),
-        sa.ForeignKeyConstraint(["community_id"], ["communities.id"],
-                                name=op.f("fk_questions_community_id_communities")),
-        sa.ForeignKeyConstraint(["group_id"], ["groups.id"],
-                                name=op.f("fk_questions_group_id_groups")),
+        sa.ForeignKeyConstraint(
+            ["answered_by_id"], ["persons.id"], name=op.f("fk_questions_answered_by_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["asker_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_questions_asker_account_id_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["asker_id"], ["persons.id"], name=op.f("fk_questions_asker_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["claimed_by_id"], ["persons.id"], name=op.f("fk_questions_claimed_by_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["community_id"], ["communities.id"], name=op.f("fk_questions_community_id_communities")
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["groups.id"], name=op.f("fk_questions_group_id_groups")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_questions")),
         sa.UniqueConstraint("community_id", "number", name=op.f("uq_questions_community_id")),
     )
     with op.batch_alter_table("questions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_questions_asker_id"), ["asker_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_questions_group_id"), ["group_id"], unique=False)
-        batch_op.create_index("ix_questions_open", ["community_id", "status", "asked_at"],
-                              unique=False)
+        batch_op.create_index(
+            "ix_questions_open", ["community_id", "status", "asked_at"], unique=False
+        )
 
     op.create_table(
         "question_answers",
@@ -76,19 +85,26 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("is_host", sa.Boolean(), nullable=False),
         sa.Column("at", bridge.db.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["author_account_id"], ["accounts.id"],
-                                name=op.f("fk_question_answers_author_account_id_accounts")),
-        sa.ForeignKeyConstraint(["author_id"], ["persons.id"],
-                                name=op.f("fk_question_answers_author_id_persons")),
-        sa.ForeignKeyConstraint(["question_id"], ["questions.id"],
-                                name=op.f("fk_question_answers_question_id_questions")),
+        sa.ForeignKeyConstraint(
+            ["author_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_question_answers_author_account_id_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["persons.id"], name=op.f("fk_question_answers_author_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["questions.id"],
+            name=op.f("fk_question_answers_question_id_questions"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_question_answers")),
-        sa.UniqueConstraint("question_id", "number",
-                            name=op.f("uq_question_answers_question_id")),
+        sa.UniqueConstraint("question_id", "number", name=op.f("uq_question_answers_question_id")),
     )
     with op.batch_alter_table("question_answers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_question_answers_author_id"), ["author_id"],
-                              unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_question_answers_author_id"), ["author_id"], unique=False
+        )
 
     op.create_table(
         "question_drafts",
@@ -105,21 +121,29 @@ def upgrade() -> None:
         sa.Column("used_at", bridge.db.UTCDateTime(), nullable=True),
         sa.Column("outcome", sa.String(length=16), nullable=True),
         sa.Column("question_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"],
-                                name=op.f("fk_question_drafts_account_id_accounts")),
-        sa.ForeignKeyConstraint(["community_id"], ["communities.id"],
-                                name=op.f("fk_question_drafts_community_id_communities")),
-        sa.ForeignKeyConstraint(["group_id"], ["groups.id"],
-                                name=op.f("fk_question_drafts_group_id_groups")),
-        sa.ForeignKeyConstraint(["person_id"], ["persons.id"],
-                                name=op.f("fk_question_drafts_person_id_persons")),
-        sa.ForeignKeyConstraint(["question_id"], ["questions.id"],
-                                name=op.f("fk_question_drafts_question_id_questions")),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_question_drafts_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["community_id"],
+            ["communities.id"],
+            name=op.f("fk_question_drafts_community_id_communities"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["groups.id"], name=op.f("fk_question_drafts_group_id_groups")
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name=op.f("fk_question_drafts_person_id_persons")
+        ),
+        sa.ForeignKeyConstraint(
+            ["question_id"], ["questions.id"], name=op.f("fk_question_drafts_question_id_questions")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_question_drafts")),
     )
     with op.batch_alter_table("question_drafts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_question_drafts_person_id"), ["person_id"],
-                              unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_question_drafts_person_id"), ["person_id"], unique=False
+        )
 
 
 def downgrade() -> None:
