@@ -96,6 +96,17 @@ GONE = (
 )
 
 
+ANONYMOUS = N_(
+    'I cannot tell who you are while you write as the group. Turn off "Remain '
+    'anonymous" in your admin rights, or write to me in a private chat.'
+)
+HELLO_GROUP = N_(
+    "Hello! An admin can link this chat, or one topic of it, to a group with "
+    "{command}. {help} lists what you can do here. I only see commands here, "
+    "not your other messages."
+)
+
+
 # ---------------------------------------------------------------------------------- HTML
 
 
@@ -151,8 +162,10 @@ def render_html(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -
     for part in parts:
         for piece in _pieces(part, limit):
             while current and sum(p.size for p in current) + piece.size > limit:
-                cut = next((i + 1 for i in range(len(current) - 1, -1, -1)
-                            if current[i].breaks), len(current))
+                cut = next(
+                    (i + 1 for i in range(len(current) - 1, -1, -1) if current[i].breaks),
+                    len(current),
+                )
                 chunks.append("".join(p.html for p in current[:cut]))
                 current = current[cut:]
             current.append(piece)
@@ -242,30 +255,43 @@ class TelegramAdapter(Adapter):
 
     async def start(self) -> None:
         if self.config.mode == "webhook" and not self.config.webhook_secret:
-            raise ValueError('[telegram] mode = "webhook" needs webhook_secret: without it '
-                             "anyone could post updates to /telegram/webhook")
+            raise ValueError(
+                '[telegram] mode = "webhook" needs webhook_secret: without it '
+                "anyone could post updates to /telegram/webhook"
+            )
         self.state = "starting"
         app = self._build()
-        await app.initialize()  # getMe
-        self.app = app
-        self.username = app.bot.username or self.username
-        self.bot_id = app.bot.id
         try:
-            await self.publish_commands()
-        except TelegramError as exc:
-            log.warning("telegram: could not publish the command list: %s", exc)
-        await app.start()
-        if self.config.mode == "webhook":
-            await self._set_webhook()
-        else:
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=POLL_TIMEOUT,
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
-                bootstrap_retries=3,
-                error_callback=self._polling_error,
-            )
+            await app.initialize()  # getMe: a wrong token fails here
+            self.app = app
+            self.username = app.bot.username or self.username
+            self.bot_id = app.bot.id
+            try:
+                await self.publish_commands()
+            except TelegramError as exc:
+                log.warning("telegram: could not publish the command list: %s", exc)
+            await app.start()
+            if self.config.mode == "webhook":
+                await self._set_webhook()
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(
+                    timeout=POLL_TIMEOUT,
+                    allowed_updates=ALLOWED_UPDATES,
+                    drop_pending_updates=False,
+                    bootstrap_retries=3,
+                    error_callback=self._polling_error,
+                )
+        except BaseException:
+            self.app = None
+            self.state = "error"
+            with contextlib.suppress(Exception):
+                if app.running:
+                    await app.stop()
+                await app.shutdown()
+            with contextlib.suppress(Exception):
+                await app.bot.shutdown()
+            raise
         self.state = "ready"
         log.info("telegram: @%s ready (%s)", self.username, self.config.mode)
 
@@ -273,12 +299,14 @@ class TelegramAdapter(Adapter):
         assert self.app is not None
         url = self.bridge.config.http.public_url.rstrip("/") + WEBHOOK_PATH
         try:
-            await self.app.bot.set_webhook(url=url, secret_token=self.config.webhook_secret,
-                                           allowed_updates=ALLOWED_UPDATES)
+            await self.app.bot.set_webhook(
+                url=url, secret_token=self.config.webhook_secret, allowed_updates=ALLOWED_UPDATES
+            )
         except TelegramError as exc:
             self.detail = f"setWebhook {url} failed: {exc}"
-            log.error("telegram: %s (Telegram needs a public https URL: http.public_url)",
-                      self.detail)
+            log.error(
+                "telegram: %s (Telegram needs a public https URL: http.public_url)", self.detail
+            )
 
     def _polling_error(self, exc: TelegramError) -> None:
         self.detail = f"polling: {exc}"
@@ -360,10 +388,13 @@ class TelegramAdapter(Adapter):
                 (BotCommandScopeAllGroupChats(), language, ordinary),
                 (BotCommandScopeAllChatAdministrators(), language, privileged),
             ]
-        digest = hashlib.sha256(json.dumps(
-            [self.bot_id] + [[s.type, lang, [c.to_dict() for c in cmds]] for s, lang, cmds in plan],
-            sort_keys=True,
-        ).encode()).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps(
+                [self.bot_id]
+                + [[s.type, lang, [c.to_dict() for c in cmds]] for s, lang, cmds in plan],
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
         key = f"telegram.commands.{self.bot_id}"
         if await self.bridge.get_setting(key) == digest:
             return
@@ -401,9 +432,12 @@ class TelegramAdapter(Adapter):
             self._usernames[user.username.lower()] = str(user.id)
 
     def _account(self, user: User) -> AccountRef:
-        return AccountRef(platform=PLATFORM, user_id=str(user.id),
-                          display_name=user.full_name or user.username or str(user.id),
-                          locale=user.language_code)
+        return AccountRef(
+            platform=PLATFORM,
+            user_id=str(user.id),
+            display_name=user.full_name or user.username or str(user.id),
+            locale=user.language_code,
+        )
 
     def _channel(self, message: TgMessage, user: User | None) -> tuple[ChannelRef, str | None]:
         chat = message.chat
@@ -422,16 +456,26 @@ class TelegramAdapter(Adapter):
         return ChannelRef(platform=PLATFORM, chat=str(chat.id), thread=thread), name
 
     def _origin(self, message: TgMessage, user: User, channel: ChannelRef) -> _Origin:
-        return _Origin(channel=channel, chat_id=message.chat.id, user_id=user.id,
-                       message_id=message.message_id,
-                       locale=self.bridge.locale_for(user.language_code),
-                       title=message.chat.title or "")
+        return _Origin(
+            channel=channel,
+            chat_id=message.chat.id,
+            user_id=user.id,
+            message_id=message.message_id,
+            locale=self.bridge.locale_for(user.language_code),
+            title=message.chat.title or "",
+        )
 
     def _parse_command(self, message: TgMessage) -> tuple[str, str] | Literal[False] | None:
         """(name, args) of a command for this bot; False when addressed to another bot."""
         text = message.text or ""
-        entity = next((e for e in message.entities or ()
-                       if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
+        entity = next(
+            (
+                e
+                for e in message.entities or ()
+                if e.type == MessageEntity.BOT_COMMAND and e.offset == 0
+            ),
+            None,
+        )
         if entity is None:
             return None
         word = text[: entity.length]
@@ -459,11 +503,18 @@ class TelegramAdapter(Adapter):
             elif entity.type == MessageEntity.MENTION:
                 user_id = self._usernames.get(text[start + 1 : end].lower())
             whole = (start == 0 or text[start - 1].isspace()) and (
-                end == len(text) or text[end].isspace())
+                end == len(text) or text[end].isspace()
+            )
             if user_id and whole:
                 out = out[:start] + f"{PLATFORM}:{user_id}" + out[end:]
-        first = next((e for e in message.entities or ()
-                      if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
+        first = next(
+            (
+                e
+                for e in message.entities or ()
+                if e.type == MessageEntity.BOT_COMMAND and e.offset == 0
+            ),
+            None,
+        )
         return out[first.length if first else 0 :].strip()
 
     async def _on_message(self, update: Update, message: TgMessage) -> None:
@@ -502,8 +553,9 @@ class TelegramAdapter(Adapter):
         event_id = str(update.update_id)
         if not parsed:
             if channel.dm:  # with privacy mode, plain group messages never reach the bot
-                replies = await self.bridge.handle_text(channel, account, message.text,
-                                                        event_id=event_id)
+                replies = await self.bridge.handle_text(
+                    channel, account, message.text, event_id=event_id
+                )
                 await self._reply(origin, replies)
             return
         assert isinstance(parsed, tuple)
@@ -515,30 +567,43 @@ class TelegramAdapter(Adapter):
             command = "help"  # /start in a group: what the bot can do here
             args = ""
         args = self._person_args(message, self.bridge.command_for(command), args)
-        replies = await self.bridge.handle(Invocation(
-            channel=channel, account=account, command=command, args=args, event_id=event_id,
-            channel_name=name, extra={"message_id": str(message.message_id)},
-        ))
+        replies = await self.bridge.handle(
+            Invocation(
+                channel=channel,
+                account=account,
+                command=command,
+                args=args,
+                event_id=event_id,
+                channel_name=name,
+                extra={"message_id": str(message.message_id)},
+            )
+        )
         await self._reply(origin, replies)
 
     def _anonymous(self, locale: str) -> Message:
-        t = translator(locale)
-        return Message(parts=(Text(text=t.gettext(N_(
-            "I cannot tell who you are while you write as the group. Turn off \"Remain "
-            "anonymous\" in your admin rights, or write to me in a private chat."))),))
+        return Message(parts=(Text(text=translator(locale).gettext(ANONYMOUS)),))
 
     async def _started(self, origin: _Origin, account: AccountRef, user: User) -> None:
         """/start in the private chat (also from a deep link): waiting messages follow."""
         released = await self.bridge.dm_opened(account)
         t = translator(origin.locale)
-        parts = fmt(t.gettext(N_("Hello {name}! I am the bot of {community}. Type /help to see "
-                                 "what you can do.")),
-                    name=user.first_name, community=Bold(text=self.bridge.config.community.name))
+        parts = fmt(
+            t.gettext(
+                N_("Hello {name}! I am the bot of {community}. Type /help to see what you can do.")
+            ),
+            name=user.first_name,
+            community=Bold(text=self.bridge.config.community.name),
+        )
         if released:
             parts.append(Text(text="\n"))
-            parts += fmt(t.ngettext("{n} message waited for you; it follows now.",
-                                    "{n} messages waited for you; they follow now.",
-                                    released), n=released)
+            parts += fmt(
+                t.ngettext(
+                    "{n} message waited for you; it follows now.",
+                    "{n} messages waited for you; they follow now.",
+                    released,
+                ),
+                n=released,
+            )
         await self._reply(origin, [Message(parts=tuple(parts))])
 
     async def _on_callback(self, update: Update) -> None:
@@ -556,27 +621,43 @@ class TelegramAdapter(Adapter):
             name = None
         else:
             thread = ""
-            if isinstance(message, TgMessage) and message.is_topic_message and \
-                    message.message_thread_id:
+            if (
+                isinstance(message, TgMessage)
+                and message.is_topic_message
+                and message.message_thread_id
+            ):
                 thread = str(message.message_thread_id)
             channel = ChannelRef(platform=PLATFORM, chat=str(chat.id), thread=thread)
             name = None if thread else chat.title
-        origin = _Origin(channel=channel, chat_id=chat.id, user_id=user.id,
-                         message_id=message.message_id,
-                         locale=self.bridge.locale_for(user.language_code),
-                         title=chat.title or "")
-        replies = await self.bridge.press(ActionPress(
-            channel=channel, account=self._account(user), token=query.data or "",
-            message_id=str(message.message_id), event_id=str(update.update_id),
-            channel_name=name,
-        ))
+        origin = _Origin(
+            channel=channel,
+            chat_id=chat.id,
+            user_id=user.id,
+            message_id=message.message_id,
+            locale=self.bridge.locale_for(user.language_code),
+            title=chat.title or "",
+        )
+        replies = await self.bridge.press(
+            ActionPress(
+                channel=channel,
+                account=self._account(user),
+                token=query.data or "",
+                message_id=str(message.message_id),
+                event_id=str(update.update_id),
+                channel_name=name,
+            )
+        )
         answer = ""
         alert = False
         rest = list(replies)
         for reply in replies:
             text = reply.text.strip()
-            if reply.ephemeral and not reply.buttons and reply.file is None and \
-                    0 < len(text) <= ANSWER_LIMIT:
+            if (
+                reply.ephemeral
+                and not reply.buttons
+                and reply.file is None
+                and 0 < len(text) <= ANSWER_LIMIT
+            ):
                 answer = text
                 # a toast vanishes quickly: what must be read (or typed) stays as an alert
                 alert = len(text) > TOAST_LIMIT or "\n" in text or reply.form is not None
@@ -610,21 +691,30 @@ class TelegramAdapter(Adapter):
             who = change.from_user.full_name if change.from_user else "?"
             reason = t.gettext(N_("removed from the chat by {name}")).format(name=who)
             async with self.bridge.db.transaction() as session:
-                channels = (await session.execute(
-                    select(Channel.chat_id, Channel.thread_id).where(
-                        Channel.platform == PLATFORM, Channel.chat_id == str(chat.id))
-                )).all()
+                channels = (
+                    await session.execute(
+                        select(Channel.chat_id, Channel.thread_id).where(
+                            Channel.platform == PLATFORM, Channel.chat_id == str(chat.id)
+                        )
+                    )
+                ).all()
                 for chat_id, thread_id in channels:
                     await self.bridge.mark_channel_inactive(
-                        session, ChannelRef(platform=PLATFORM, chat=chat_id, thread=thread_id),
-                        reason)
+                        session,
+                        ChannelRef(platform=PLATFORM, chat=chat_id, thread=thread_id),
+                        reason,
+                    )
             self.bridge.outbox.kick()
         elif old in gone and new != ChatMemberStatus.RESTRICTED:
-            hello = Message(parts=tuple(fmt(t.gettext(N_(
-                "Hello! An admin can link this chat, or one topic of it, to a group with "
-                "{command}. {help} lists what you can do here. I only see commands here, "
-                "not your other messages.")),
-                command=Code(text="/link <group>"), help=Code(text="/help"))))
+            hello = Message(
+                parts=tuple(
+                    fmt(
+                        t.gettext(HELLO_GROUP),
+                        command=Code(text="/link <group>"),
+                        help=Code(text="/help"),
+                    )
+                )
+            )
             with contextlib.suppress(DeliveryError):
                 await self.send(ChannelRef(platform=PLATFORM, chat=str(chat.id)), hello)
 
@@ -636,10 +726,15 @@ class TelegramAdapter(Adapter):
         for message in replies:
             if origin.channel.dm or not message.ephemeral or not private:
                 reply_to = None if origin.channel.dm else origin.message_id
-                await self._send_now(origin.channel, message.model_copy(update={
-                    "reply_to": str(reply_to) if reply_to else message.reply_to,
-                    "ephemeral": False,
-                }))
+                await self._send_now(
+                    origin.channel,
+                    message.model_copy(
+                        update={
+                            "reply_to": str(reply_to) if reply_to else message.reply_to,
+                            "ephemeral": False,
+                        }
+                    ),
+                )
                 continue
             user = str(origin.user_id)
             t = translator(origin.locale)
@@ -647,10 +742,13 @@ class TelegramAdapter(Adapter):
             if user not in self._no_dm:
                 dm = ChannelRef(platform=PLATFORM, chat=user, dm=True)
                 head = fmt(t.gettext(N_("From {chat}:")), chat=Italic(text=origin.title))
-                private_copy = message.model_copy(update={
-                    "parts": (*head, Text(text="\n"), *message.parts), "ephemeral": False,
-                    "reply_to": None,
-                })
+                private_copy = message.model_copy(
+                    update={
+                        "parts": (*head, Text(text="\n"), *message.parts),
+                        "ephemeral": False,
+                        "reply_to": None,
+                    }
+                )
                 try:
                     await self.send(dm, private_copy)
                     self._dm_ok.add(user)
@@ -668,12 +766,16 @@ class TelegramAdapter(Adapter):
             hint: list[Part] = []
             if user not in self._hinted:  # once a person (per process) is enough
                 self._hinted.add(user)
-                hint = self._invite(origin.locale, N_(
-                    "Open {link} so that I can answer you privately next time."))
-            public_copy = message.model_copy(update={
-                "parts": (*message.parts, *hint), "ephemeral": False,
-                "reply_to": str(origin.message_id) if origin.message_id else None,
-            })
+                hint = self._invite(
+                    origin.locale, N_("Open {link} so that I can answer you privately next time.")
+                )
+            public_copy = message.model_copy(
+                update={
+                    "parts": (*message.parts, *hint),
+                    "ephemeral": False,
+                    "reply_to": str(origin.message_id) if origin.message_id else None,
+                }
+            )
             if delay is not None:
                 await self._defer(origin.channel, public_copy, delay)
             else:
@@ -684,8 +786,10 @@ class TelegramAdapter(Adapter):
         if not self.username:
             return []
         t = translator(locale)
-        link = Link(url=f"https://t.me/{self.username}?start=hello",
-                    text=t.gettext(N_("a private chat with me")))
+        link = Link(
+            url=f"https://t.me/{self.username}?start=hello",
+            text=t.gettext(N_("a private chat with me")),
+        )
         return [Text(text="\n\n"), *fmt(t.gettext(msgid), link=link)]
 
     async def _send_now(self, channel: ChannelRef, message: Message) -> None:
@@ -701,8 +805,9 @@ class TelegramAdapter(Adapter):
 
     async def _defer(self, channel: ChannelRef, message: Message, after: float) -> None:
         async with self.bridge.db.transaction() as session:
-            await self.bridge.outbox.post(session, channel.key, message,
-                                          delay=timedelta(seconds=after))
+            await self.bridge.outbox.post(
+                session, channel.key, message, delay=timedelta(seconds=after)
+            )
 
     # ------------------------------------------------------------------ outgoing
 
@@ -731,8 +836,7 @@ class TelegramAdapter(Adapter):
             if row and (len(row) >= 3 or width + len(label) > 36):
                 rows.append(row)
                 row, width = [], 0
-            row.append(InlineKeyboardButton(
-                label, callback_data=self.bridge.encode_button(button)))
+            row.append(InlineKeyboardButton(label, callback_data=self.bridge.encode_button(button)))
             width += len(label)
         rows.append(row)
         return InlineKeyboardMarkup(rows)
@@ -771,40 +875,62 @@ class TelegramAdapter(Adapter):
         common: dict[str, Any] = {"chat_id": chat_id, "message_thread_id": thread}
         reply = None
         if message.reply_to and message.reply_to.isdigit():
-            reply = ReplyParameters(message_id=int(message.reply_to),
-                                    allow_sending_without_reply=True)
+            reply = ReplyParameters(
+                message_id=int(message.reply_to), allow_sending_without_reply=True
+            )
         markup = self._keyboard(message)
         parts: tuple[Part, ...] = message.parts
         if message.dm_invite and not channel.dm:
-            parts = (*parts, *self._invite(self.bridge.default_locale, N_(
-                "Open {link}: a message is waiting for you there.")))
+            parts = (
+                *parts,
+                *self._invite(
+                    self.bridge.default_locale,
+                    N_("Open {link}: a message is waiting for you there."),
+                ),
+            )
         if message.file is not None and (
             len(message.file.content) <= DOCUMENT_LIMIT or not message.file.fallback_url
         ):
-            return await self._send_file(bot, common, message.model_copy(
-                update={"parts": parts}), reply, markup)
+            return await self._send_file(
+                bot, common, message.model_copy(update={"parts": parts}), reply, markup
+            )
         if message.file is not None and message.file.fallback_url:
-            parts = (*parts, Text(text="\n"), Link(url=message.file.fallback_url,
-                                                   text=message.file.name))
+            parts = (
+                *parts,
+                Text(text="\n"),
+                Link(url=message.file.fallback_url, text=message.file.name),
+            )
         chunks = render_html(parts) or [_esc(message.text.strip() or "…")]
         sent = None
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            sent = await self._send_text(bot, common, chunk, plain=None if len(chunks) > 1
-                                         else plain_text(parts),
-                                         reply=reply if i == 0 else None,
-                                         markup=markup if last else None)
+            sent = await self._send_text(
+                bot,
+                common,
+                chunk,
+                plain=None if len(chunks) > 1 else plain_text(parts),
+                reply=reply if i == 0 else None,
+                markup=markup if last else None,
+            )
         assert sent is not None
         return str(sent.message_id)
 
-    async def _send_text(self, bot: Any, common: dict[str, Any], text: str,
-                         plain: str | None, reply: ReplyParameters | None,
-                         markup: InlineKeyboardMarkup | None) -> Any:
-        kwargs = dict(common, reply_parameters=reply, reply_markup=markup,
-                      link_preview_options=NO_PREVIEW)
+    async def _send_text(
+        self,
+        bot: Any,
+        common: dict[str, Any],
+        text: str,
+        plain: str | None,
+        reply: ReplyParameters | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> Any:
+        kwargs = dict(
+            common, reply_parameters=reply, reply_markup=markup, link_preview_options=NO_PREVIEW
+        )
         try:
-            return await self._call(bot.send_message, text=text, parse_mode=ParseMode.HTML,
-                                    **kwargs)
+            return await self._call(
+                bot.send_message, text=text, parse_mode=ParseMode.HTML, **kwargs
+            )
         except _BadRequest as exc:
             if "can't parse entities" not in str(exc).lower():
                 raise
@@ -813,21 +939,29 @@ class TelegramAdapter(Adapter):
             fallback = plain if plain is not None else html.unescape(text)
             return await self._call(bot.send_message, text=fallback, **kwargs)
 
-    async def _send_file(self, bot: Any, common: dict[str, Any], message: Message,
-                         reply: ReplyParameters | None,
-                         markup: InlineKeyboardMarkup | None) -> str:
+    async def _send_file(
+        self,
+        bot: Any,
+        common: dict[str, Any],
+        message: Message,
+        reply: ReplyParameters | None,
+        markup: InlineKeyboardMarkup | None,
+    ) -> str:
         assert message.file is not None
         caption = render_html(message.parts, CAPTION_LIMIT)
         if len(caption) > 1:  # too long for a caption: the text first, then the file
             for i, chunk in enumerate(render_html(message.parts)):
-                await self._send_text(bot, common, chunk, None,
-                                      reply if i == 0 else None, None)
+                await self._send_text(bot, common, chunk, None, reply if i == 0 else None, None)
             caption, reply = [], None
         sent = await self._call(
-            bot.send_document, document=message.file.content, filename=message.file.name,
+            bot.send_document,
+            document=message.file.content,
+            filename=message.file.name,
             caption=caption[0] if caption else None,
             parse_mode=ParseMode.HTML if caption else None,
-            reply_parameters=reply, reply_markup=markup, **common,
+            reply_parameters=reply,
+            reply_markup=markup,
+            **common,
         )
         return str(sent.message_id)
 
@@ -836,20 +970,31 @@ class TelegramAdapter(Adapter):
         chat_id, _thread = self._target(channel)
         markup = self._keyboard(message)
         text = render_one(message.parts) or _esc(message.text.strip() or "…")
-        quiet = ("message is not modified", "message to edit not found",
-                 "message can't be edited")
+        quiet = ("message is not modified", "message to edit not found", "message can't be edited")
         try:
-            await self._call(bot.edit_message_text, ignore=quiet, chat_id=chat_id,
-                             message_id=int(message_id), text=text, parse_mode=ParseMode.HTML,
-                             reply_markup=markup, link_preview_options=NO_PREVIEW)
+            await self._call(
+                bot.edit_message_text,
+                ignore=quiet,
+                chat_id=chat_id,
+                message_id=int(message_id),
+                text=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
         except ChatMigrated as exc:
             raise ChannelGone(f"the group moved to {exc.new_chat_id}") from exc
         except _BadRequest as exc:
             if "no text in the message" not in str(exc).lower():
                 raise
             # a file's message: only its buttons can change
-            await self._call(bot.edit_message_reply_markup, ignore=quiet, chat_id=chat_id,
-                             message_id=int(message_id), reply_markup=markup)
+            await self._call(
+                bot.edit_message_reply_markup,
+                ignore=quiet,
+                chat_id=chat_id,
+                message_id=int(message_id),
+                reply_markup=markup,
+            )
 
 
 class _BadRequest(DeliveryError):

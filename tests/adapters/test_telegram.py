@@ -43,14 +43,21 @@ class World:
         fake.topic(FORUM, 7, "Ideas")
         fake.topic(FORUM, 9, "Trades")
 
-    async def command(self, user: JSON, chat: JSON, text: str, thread: int | None = None,
-                      expect: int = 1, method: str = "sendMessage") -> list[Any]:
+    async def command(
+        self,
+        user: JSON,
+        chat: JSON,
+        text: str,
+        thread: int | None = None,
+        expect: int = 1,
+        method: str = "sendMessage",
+    ) -> list[Any]:
         """Send a command; wait until the bot made ``expect`` more successful calls."""
         before = len(self.fake.sent(method=None))
         self.fake.command(user, chat, text, thread)
         calls = await self.fake.wait_for(
-            lambda: len(now := self.fake.sent(method=None)) >= before + expect
-            and now[before:])
+            lambda: len(now := self.fake.sent(method=None)) >= before + expect and now[before:]
+        )
         await asyncio.sleep(0)
         return [c for c in calls if method is None or c.method == method]
 
@@ -73,8 +80,7 @@ async def start_world(make_bridge: Any, fake: FakeTelegram) -> AsyncIterator[Sta
     running: list[TelegramAdapter] = []
     servers: list[HttpServer] = []
 
-    async def start(http: bool = False, clk: FakeClock | None = None,
-                    **telegram: Any) -> World:
+    async def start(http: bool = False, clk: FakeClock | None = None, **telegram: Any) -> World:
         sections: dict[str, Any] = {
             "telegram": {"token": TOKEN, "base_url": fake.base_url, **telegram},
             "community": {"admins": [f"telegram:{ADMIN}", "console:admin"]},
@@ -109,12 +115,14 @@ def _free_port() -> int:
 
 async def links(bridge: Bridge) -> list[tuple[str, str, str, bool]]:
     async with bridge.db.transaction() as s:
-        rows = (await s.execute(
-            select(Channel.chat_id, Channel.thread_id, Group.slug, ChannelLink.active)
-            .join(ChannelLink, ChannelLink.channel_id == Channel.id)
-            .join(Group, Group.id == ChannelLink.group_id)
-            .order_by(Channel.chat_id, Channel.thread_id)
-        )).all()
+        rows = (
+            await s.execute(
+                select(Channel.chat_id, Channel.thread_id, Group.slug, ChannelLink.active)
+                .join(ChannelLink, ChannelLink.channel_id == Channel.id)
+                .join(Group, Group.id == ChannelLink.group_id)
+                .order_by(Channel.chat_id, Channel.thread_id)
+            )
+        ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
@@ -133,17 +141,20 @@ async def test_admin_links_a_group_chat_and_two_forum_topics(start_world: StartW
     # ephemeral answers to a group command go to the admin's private chat
     [reply] = await w.command(w.admin, w.group, "/group new ideas")
     assert reply.params["chat_id"] == str(ADMIN)
-    assert text_of(reply) == "From Idea room:\nCreated the group ideas (internal)." or \
-        text_of(reply).startswith("From Idea room:\n")
+    assert text_of(reply) == "From Idea room:\nCreated the group ideas (internal)." or text_of(
+        reply
+    ).startswith("From Idea room:\n")
     await w.command(w.admin, w.group, "/group new trades")
 
     [linked] = await w.command(w.admin, w.group, "/link ideas")
     assert linked.params["chat_id"] == str(GROUP)
-    assert text_of(linked) == ("This channel is now linked to the group ideas. "
-                               "Type /help to see what you can do here.")
+    assert text_of(linked) == (
+        "This channel is now linked to the group ideas. Type /help to see what you can do here."
+    )
     assert linked.result["reply_to_message"]["text"] == "/link ideas"
-    assert {"type": "bold", "offset": text_of(linked).index("ideas"), "length": 5} in \
-        linked.result["entities"]
+    assert {"type": "bold", "offset": text_of(linked).index("ideas"), "length": 5} in linked.result[
+        "entities"
+    ]
 
     [t7] = await w.command(w.admin, w.forum, "/link@community_bot ideas", thread=7)
     [t9] = await w.command(w.admin, w.forum, "/link trades", thread=9)
@@ -165,7 +176,9 @@ async def test_admin_links_a_group_chat_and_two_forum_topics(start_world: StartW
     await w.drain()
     news = [c for c in fake.sent() if text_of(c) == "news"]
     assert sorted((c.params["chat_id"], c.params.get("message_thread_id")) for c in news) == [
-        (str(FORUM), "7"), (str(GROUP), None)]
+        (str(FORUM), "7"),
+        (str(GROUP), None),
+    ]
 
 
 async def test_member_may_not_link_and_hears_it_in_the_group_without_dm(
@@ -199,8 +212,7 @@ async def test_help_and_the_published_command_lists(start_world: StartWorld) -> 
     german = {c["command"]: c["description"] for c in fake.commands[("default", "de")]}
     english = {c["command"]: c["description"] for c in fake.commands[("default", "en")]}
     assert german["help"] != english["help"]
-    assert all(1 <= len(c["description"]) <= 256 for cmds in fake.commands.values()
-               for c in cmds)
+    assert all(1 <= len(c["description"]) <= 256 for cmds in fake.commands.values() for c in cmds)
 
     fake.start_bot(w.bob)
     [welcome] = await fake.wait_sent(1, chat_id=7)
@@ -232,15 +244,19 @@ async def test_private_start_releases_held_messages(start_world: StartWorld) -> 
         assert acc is not None and not acc.dm_open
         bob = Mention(text="Bob", accounts={"telegram": "7", "slack": "U7"})
         await w.bridge.outbox.notify(
-            s, acc.person_id, Message(parts=(Text(text="psst"),)),
+            s,
+            acc.person_id,
+            Message(parts=(Text(text="psst"),)),
             fallback_channel=f"telegram:{GROUP}",
-            fallback_message=Message(parts=(bob, Text(text=": news for you"))))
+            fallback_message=Message(parts=(bob, Text(text=": news for you"))),
+        )
     await w.drain()
     assert "psst" not in fake.texts()
     # the group gets a short mention with a deep link to the private chat
     [call] = [c for c in fake.sent(chat_id=GROUP) if "news for you" in text_of(c)]
-    assert text_of(call) == ("Bob: news for you\n\nOpen a private chat with me: a message is "
-                             "waiting for you there.")
+    assert text_of(call) == (
+        "Bob: news for you\n\nOpen a private chat with me: a message is waiting for you there."
+    )
     mention, link = call.result["entities"]
     assert mention["type"] == "text_mention" and mention["user"]["id"] == 7
     assert link["url"] == "https://t.me/community_bot?start=hello"
@@ -255,8 +271,12 @@ async def test_private_start_releases_held_messages(start_world: StartWorld) -> 
 async def test_anonymous_admin_is_told_to_show_themselves(start_world: StartWorld) -> None:
     w = await start_world()
     fake = w.fake
-    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group",
-                 "username": "GroupAnonymousBot"}
+    anonymous = {
+        "id": 1087968824,
+        "is_bot": True,
+        "first_name": "Group",
+        "username": "GroupAnonymousBot",
+    }
     message = fake._message(anonymous, w.group, "/link ideas", sender_chat=w.group)
     message["entities"] = [{"type": "bot_command", "offset": 0, "length": 5}]
     fake.push({"message": message})
@@ -290,13 +310,16 @@ async def test_user_text_arrives_verbatim_and_unformatted(start_world: StartWorl
 
 
 def test_render_html_escapes_every_part_and_splits_long_text() -> None:
-    parts = (Text(text="a <i>&"), Bold(text="<b>"), Link(url='https://x.org/?a="1"&b=<2>',
-                                                          text="<x>"),
-             Mention(text="Zoë <3", accounts={"telegram": "5"}),
-             Mention(text="@everyone", accounts={"slack": "U1"}))
+    parts = (
+        Text(text="a <i>&"),
+        Bold(text="<b>"),
+        Link(url='https://x.org/?a="1"&b=<2>', text="<x>"),
+        Mention(text="Zoë <3", accounts={"telegram": "5"}),
+        Mention(text="@everyone", accounts={"slack": "U1"}),
+    )
     [html_text] = render_html(parts)
     text, entities = parse_html(html_text)
-    assert text == 'a <i>&<b><x>Zoë <3@@everyone'
+    assert text == "a <i>&<b><x>Zoë <3@@everyone"
     assert [e["type"] for e in entities] == ["bold", "text_link", "text_mention"]
     assert entities[1]["url"] == 'https://x.org/?a="1"&b=<2>'
     long = tuple(Text(text=f"line {i} " + "x" * 90 + "\n") for i in range(100))
@@ -312,8 +335,9 @@ def test_render_html_escapes_every_part_and_splits_long_text() -> None:
 async def test_forged_button_has_expired_and_changes_nothing(start_world: StartWorld) -> None:
     w = await start_world()
     fake = w.fake
-    card = await w.adapter.send(ChannelRef(platform="telegram", chat=str(GROUP)),
-                                Message(parts=(Text(text="card"),)))
+    card = await w.adapter.send(
+        ChannelRef(platform="telegram", chat=str(GROUP)), Message(parts=(Text(text="card"),))
+    )
     message = fake.messages[(GROUP, int(card))]
     for data in ("i.sup|1|AAAAAAAA", "garbage"):
         update = fake.press(w.bob, message, data=data)
@@ -352,8 +376,9 @@ async def test_webhook_checks_the_secret_token(start_world: StartWorld) -> None:
     await fake.wait_for(lambda: fake.webhook_responses == [200])
 
 
-async def test_a_repeated_update_is_processed_once(start_world: StartWorld,
-                                                   make_bridge: Any) -> None:
+async def test_a_repeated_update_is_processed_once(
+    start_world: StartWorld, make_bridge: Any
+) -> None:
     w = await start_world(http=True, mode="webhook", webhook_secret="tok")
     fake = w.fake
     # Telegram retries a webhook delivery: same update_id twice
@@ -376,8 +401,9 @@ async def test_a_repeated_update_is_processed_once(start_world: StartWorld,
 # ------------------------------------------------------------------------------ errors
 
 
-async def test_rate_limit_is_honoured_and_nothing_dropped(start_world: StartWorld,
-                                                          clock: FakeClock) -> None:
+async def test_rate_limit_is_honoured_and_nothing_dropped(
+    start_world: StartWorld, clock: FakeClock
+) -> None:
     w = await start_world()
     fake = w.fake
     fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", {"retry_after": 5})
@@ -407,8 +433,11 @@ async def test_rate_limit_is_honoured_and_nothing_dropped(start_world: StartWorl
 
 async def _pending(bridge: Bridge) -> bool:
     async with bridge.db.transaction() as s:
-        n = (await s.execute(select(func.count()).select_from(OutboxRow)
-                             .where(OutboxRow.status == "pending"))).scalar()
+        n = (
+            await s.execute(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "pending")
+            )
+        ).scalar()
     return bool(n)
 
 
@@ -435,12 +464,15 @@ async def test_bot_removed_from_a_group_pauses_its_links_and_tells_admins(
     await w.command(w.admin, w.forum, "/link ideas", thread=7)
     await w.command(w.admin, w.forum, "/link ideas", thread=9)
     fake.kick_bot(FORUM, by=w.bob)
+
     async def paused() -> bool:
         return not any(active for *_, active in await links(w.bridge))
 
     await eventually(paused)
-    assert await links(w.bridge) == [(str(FORUM), "7", "ideas", False),
-                                     (str(FORUM), "9", "ideas", False)]
+    assert await links(w.bridge) == [
+        (str(FORUM), "7", "ideas", False),
+        (str(FORUM), "9", "ideas", False),
+    ]
     await w.drain()
     told = [t for t in fake.texts(ADMIN) if t.startswith("I can no longer post in")]
     assert len(told) == 2
@@ -448,8 +480,7 @@ async def test_bot_removed_from_a_group_pauses_its_links_and_tells_admins(
     # content for the group no longer goes there
     async with w.bridge.db.transaction() as s:
         gid = (await s.execute(select(Group.id))).scalar_one()
-        assert await w.bridge.outbox.post_to_group(s, gid, Message(parts=(Text(text="x"),))) \
-            == []
+        assert await w.bridge.outbox.post_to_group(s, gid, Message(parts=(Text(text="x"),))) == []
 
 
 async def test_a_lost_chat_found_on_send_pauses_the_link(start_world: StartWorld) -> None:
@@ -470,6 +501,7 @@ async def test_a_migrated_group_keeps_its_link(start_world: StartWorld) -> None:
     await w.command(w.admin, w.group, "/group new ideas")
     await w.command(w.admin, w.group, "/link ideas")
     fake.migrate(GROUP, -100777, by=w.admin)
+
     async def moved() -> bool:
         return (await links(w.bridge))[0][0] == "-100777"
 
@@ -517,8 +549,10 @@ async def test_edits_files_and_unchanged_content(start_world: StartWorld) -> Non
     edits = fake.sent("editMessageText", ok=False)
     assert "message is not modified" in edits[0].error["description"]  # type: ignore[index]
 
-    doc = Message(parts=(Text(text="Export <all>"),),
-                  file=FileAttachment(name="s-1.csv", content=b"a,b\n1,2\n"))
+    doc = Message(
+        parts=(Text(text="Export <all>"),),
+        file=FileAttachment(name="s-1.csv", content=b"a,b\n1,2\n"),
+    )
     did = await w.adapter.send(here, doc)
     [sent] = fake.sent("sendDocument")
     assert sent.files["document"] == ("s-1.csv", b"a,b\n1,2\n")
@@ -555,8 +589,7 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
     fake = w.fake
     printed: list[str] = []
     chat = Chat(w.bridge, attach_console(w.bridge, printed), printed)
-    await chat("/group new ideas", "/group new trades", "/group new desk hostdesk",
-               "/link ideas")
+    await chat("/group new ideas", "/group new trades", "/group new desk hostdesk", "/link ideas")
     await chat.as_("admin", "#desk")
     await chat("/link desk")
     fake.start_bot(w.admin)
@@ -579,8 +612,7 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
 
     async def pressed(user: JSON, message: JSON, button: int) -> JSON:
         update = fake.press(user, message, button=button)
-        answer: JSON = await fake.wait_for(
-            lambda: fake.answers.get(update["callback_query"]["id"]))
+        answer: JSON = await fake.wait_for(lambda: fake.answers.get(update["callback_query"]["id"]))
         await w.drain()
         return answer
 
@@ -592,8 +624,10 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
     ideas = cards("I-1 Better coffee")
     assert set(ideas) == {(str(GROUP), None), (str(FORUM), "7")}  # not the trades topic
     card = ideas[(str(GROUP), None)]
-    assert card["text"] == ("💡 I-1 Better coffee\nBeans & <b>local</b>\n"
-                            "Proposed by Bob in ideas · Status: new · 0 supporters")
+    assert card["text"] == (
+        "💡 I-1 Better coffee\nBeans & <b>local</b>\n"
+        "Proposed by Bob in ideas · Status: new · 0 supporters"
+    )
     assert buttons(card) == ["Support (0)", "Comment"]
     assert "[#general] 💡 I-1 Better coffee" in chat.transcript
     assert "  Beans & <b>local</b>" in chat.transcript
@@ -614,8 +648,11 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
 
     # Comment: Telegram has no forms; the alert says what to type
     answer = await pressed(w.bob, card, 1)
-    assert answer == {"text": "Zum Kommentieren tippe /comment I-1 und danach deinen Kommentar.",
-                      "show_alert": True, "url": None}
+    assert answer == {
+        "text": "Zum Kommentieren tippe /comment I-1 und danach deinen Kommentar.",
+        "show_alert": True,
+        "url": None,
+    }
     await w.command(w.bob, w.group, "/comment I-1 Yes & <i>please</i>")
     await w.drain()
     comments = [c for c in fake.sent() if text_of(c) == "💬 Bob on I-1: Yes & <i>please</i>"]
@@ -625,20 +662,21 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
     assert "[#general] ↳ 💬 @Bob on I-1: Yes & <i>please</i>" in chat.transcript
 
     # a question from the forum topic, answered by a host on the console
-    [asked] = await w.command(w.bob, w.forum, "/ask Where is the <b>badge</b> office?",
-                              thread=7)
+    [asked] = await w.command(w.bob, w.forum, "/ask Where is the <b>badge</b> office?", thread=7)
     assert "Q-1" in text_of(asked) and asked.params["message_thread_id"] == "7"
     await w.drain()
-    assert "[#desk] Q-1 from Bob in Company forum / Ideas (telegram), group ideas:" in \
-        chat.transcript
+    assert (
+        "[#desk] Q-1 from Bob in Company forum / Ideas (telegram), group ideas:" in chat.transcript
+    )
     await chat.as_("admin", "#desk")
     out = await chat("/answer Q-1 At the front desk & ask for <Kim>")
     assert "Your answer to Q-1 went to Bob" in out
     await w.drain()
     answers = [c for c in fake.sent() if "answered your question Q-1" in text_of(c)]
     assert text_of(answers[-1]).endswith("At the front desk & ask for <Kim>")
-    assert (str(FORUM), "7") in {(c.params["chat_id"], c.params.get("message_thread_id"))
-                                 for c in answers}
+    assert (str(FORUM), "7") in {
+        (c.params["chat_id"], c.params.get("message_thread_id")) for c in answers
+    }
 
     # a survey started on the console, answered by button in Telegram
     await chat.as_("admin", "#general")
@@ -648,8 +686,7 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
     assert buttons(survey) == ["Pizza & <Pasta> (0)", "Sushi (0)"]
     answer = await pressed(w.bob, survey, 0)
     assert "Pizza & <Pasta>" in answer["text"]
-    assert buttons(cards("S-1: Lunch?")[(str(GROUP), None)]) == ["Pizza & <Pasta> (1)",
-                                                                 "Sushi (0)"]
+    assert buttons(cards("S-1: Lunch?")[(str(GROUP), None)]) == ["Pizza & <Pasta> (1)", "Sushi (0)"]
     out = await chat("/survey results S-1")
     assert "Pizza & <Pasta>: Bob" in out and "1 respondent" in out
 
@@ -658,18 +695,23 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
 
     async with w.bridge.db.transaction() as session:
         group = (await session.execute(select(Group).where(Group.slug == "ideas"))).scalar_one()
-        spec = survey_svc.SurveySpec(title="Team day", questions=[
-            survey_svc.QuestionSpec(kind="text", text="What should we improve?"),
-            survey_svc.QuestionSpec(kind="single", text="Come again?", options=["yes", "no"]),
-        ])
+        spec = survey_svc.SurveySpec(
+            title="Team day",
+            questions=[
+                survey_svc.QuestionSpec(kind="text", text="What should we improve?"),
+                survey_svc.QuestionSpec(kind="single", text="Come again?", options=["yes", "no"]),
+            ],
+        )
         assert w.bridge.community_id is not None
-        await survey_svc.create_survey(session, w.bridge, w.bridge.community_id, group, None,
-                                       spec, "form")
+        await survey_svc.create_survey(
+            session, w.bridge, w.bridge.community_id, group, None, spec, "form"
+        )
     await w.drain()
     form = cards("S-2")[(str(GROUP), None)]
     answer = await pressed(w.bob, form, 0)  # Take part
-    assert answer["text"] == ("Öffne einen privaten Chat mit mir, um S-2 zu beantworten: die "
-                              "erste Frage wartet dort.")
+    assert answer["text"] == (
+        "Öffne einen privaten Chat mit mir, um S-2 zu beantworten: die erste Frage wartet dort."
+    )
     assert fake.texts(7) == []  # held until Bob opens the chat
     fake.start_bot(w.bob, payload="hello")
     await fake.wait_sent(1, chat_id=7)
@@ -681,8 +723,9 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
     await fake.wait_for(lambda: "Come again?" in fake.texts(7)[-1])
     question = fake.messages[(7, fake.sent(chat_id=7)[-1].result["message_id"])]
     await pressed(w.bob, question, 0)
-    await fake.wait_for(lambda: "Danke! Deine Antworten zu S-2 sind gespeichert." in
-                        fake.texts(7)[-1])
+    await fake.wait_for(
+        lambda: "Danke! Deine Antworten zu S-2 sind gespeichert." in fake.texts(7)[-1]
+    )
     assert fake.texts(7)[2].startswith("✓ Notiert.")
     out = await chat("/survey results S-2")
     assert "More <coffee> & cake" in out
@@ -690,3 +733,73 @@ async def test_ideas_questions_and_surveys_from_telegram_match_the_console(
     # console users see the same records
     out = await chat("/ideas")
     assert "I-1 Better coffee — 2 votes — new" in out
+
+
+# ------------------------------------------------------------------------------ running
+
+
+async def test_run_starts_the_telegram_adapter_from_the_environment(
+    db_url: str, fake: FakeTelegram, tmp_path: Any
+) -> None:
+    from bridge.config import load_config
+    from bridge.runtime import Runtime
+
+    toml = tmp_path / "bot.toml"
+    toml.write_text(
+        f'[database]\nurl = "{db_url}"\n[http]\nport = 0\n'
+        f'[community]\nadmins = ["telegram:{ADMIN}"]\n'
+        f'[telegram]\nbase_url = "{fake.base_url}"\n',
+        encoding="utf-8",
+    )
+    config = load_config(toml, env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert config.configured_platforms() == ["telegram"]
+    runtime = Runtime(config)
+    bridge = await runtime.start()
+    try:
+        assert runtime.http is not None
+        url = f"http://127.0.0.1:{runtime.http.port}/healthz"
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            health = await resp.json()
+        assert health["adapters"]["telegram"] == {"state": "ready"}
+        admin = fake.user(ADMIN, "Ada")
+        group = fake.group(GROUP, "Idea room")
+        fake.command(admin, group, "/group new ideas")
+        fake.command(admin, group, "/link ideas")
+        await fake.wait_for(
+            lambda: any("now linked to the group ideas" in t for t in fake.texts(GROUP))
+        )
+        async with bridge.db.transaction() as s:
+            gid = (await s.execute(select(Group.id))).scalar_one()
+            await bridge.outbox.post_to_group(s, gid, Message(parts=(Text(text="by worker"),)))
+        await fake.wait_for(lambda: "by worker" in fake.texts(GROUP))  # the delivery worker
+    finally:
+        await runtime.stop()
+    assert bridge.adapters["telegram"].state == "stopped"
+
+
+async def test_a_wrong_token_fails_to_start(make_bridge: Any, fake: FakeTelegram) -> None:
+    bridge = await make_bridge(telegram={"token": "123:WRONG", "base_url": fake.base_url})
+    adapter = TelegramAdapter(bridge)
+    from telegram.error import InvalidToken
+
+    with pytest.raises(InvalidToken):
+        await adapter.start()
+    assert adapter.state == "error"
+    webhook = await make_bridge(
+        telegram={"token": TOKEN, "base_url": fake.base_url, "mode": "webhook"}
+    )
+    with pytest.raises(ValueError, match="webhook_secret"):
+        await TelegramAdapter(webhook).start()
+
+
+async def test_added_to_a_group_it_says_how_to_start(start_world: StartWorld) -> None:
+    w = await start_world()
+    fake = w.fake
+    chat = fake.group(-4002, "New room")
+    fake.member_status[-4002] = "left"
+    fake.add_bot(-4002, by=w.admin)
+    [hello] = await fake.wait_sent(1, chat_id=-4002)
+    assert text_of(hello).startswith("Hello! An admin can link this chat, or one topic of it,")
+    assert "/link <group>" in text_of(hello) and "I only see commands here" in text_of(hello)
+    [help_] = await w.command(w.bob, chat, "/start")  # in a group: what the bot can do
+    assert text_of(help_).startswith("Befehle, die du hier nutzen kannst:")

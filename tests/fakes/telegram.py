@@ -39,9 +39,7 @@ def utf16_len(text: str) -> int:
 
 
 class ApiError(Exception):
-    def __init__(
-        self, code: int, description: str, parameters: JSONDict | None = None
-    ) -> None:
+    def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
@@ -49,10 +47,21 @@ class ApiError(Exception):
 
 
 _TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "code": "code", "pre": "pre", "a": "text_link",
-    "tg-spoiler": "spoiler", "span": "spoiler", "blockquote": "blockquote",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "code": "code",
+    "pre": "pre",
+    "a": "text_link",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "blockquote": "blockquote",
 }
 _ATTR = re.compile(r"""([\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot);")
@@ -98,20 +107,30 @@ def parse_html(source: str, users: dict[int, JSONDict] | None = None) -> tuple[s
                     raise fail(f'Unexpected end tag "{name}"', pos)
                 open_name, start, attrs = stack.pop()
                 if open_name != name:
-                    raise fail(f'Unmatched end tag at byte offset, expected "</{open_name}>", '
-                               f'found "</{name}>"', pos)
+                    raise fail(
+                        f'Unmatched end tag at byte offset, expected "</{open_name}>", '
+                        f'found "</{name}>"',
+                        pos,
+                    )
                 if length > start:
-                    entity: JSONDict = {"type": _TAGS[open_name], "offset": start,
-                                        "length": length - start}
+                    entity: JSONDict = {
+                        "type": _TAGS[open_name],
+                        "offset": start,
+                        "length": length - start,
+                    }
                     if open_name == "a":
                         href = attrs.get("href", "")
                         m = re.fullmatch(r"tg://user\?id=(\d+)", href)
                         if m:
                             uid = int(m.group(1))
-                            entity = {"type": "text_mention", "offset": start,
-                                      "length": length - start,
-                                      "user": users.get(uid, {"id": uid, "is_bot": False,
-                                                              "first_name": ""})}
+                            entity = {
+                                "type": "text_mention",
+                                "offset": start,
+                                "length": length - start,
+                                "user": users.get(
+                                    uid, {"id": uid, "is_bot": False, "first_name": ""}
+                                ),
+                            }
                         else:
                             entity["url"] = href
                     if open_name == "span" and attrs.get("class") != "tg-spoiler":
@@ -145,8 +164,7 @@ def parse_html(source: str, users: dict[int, JSONDict] | None = None) -> tuple[s
         length += utf16_len(ch)
         pos += 1
     if stack:
-        raise fail(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"',
-                   len(source))
+        raise fail(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"', len(source))
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 
@@ -160,8 +178,13 @@ def detect_entities(text: str) -> list[JSONDict]:
     found: list[JSONDict] = []
     for kind, pattern in (("bot_command", _COMMAND), ("mention", _MENTION)):
         for m in pattern.finditer(text):
-            found.append({"type": kind, "offset": utf16_len(text[: m.start()]),
-                          "length": utf16_len(m.group(0))})
+            found.append(
+                {
+                    "type": kind,
+                    "offset": utf16_len(text[: m.start()]),
+                    "length": utf16_len(m.group(0)),
+                }
+            )
     found.sort(key=lambda e: e["offset"])
     return found
 
@@ -194,13 +217,19 @@ class _Failure:
 class FakeTelegram:
     """The Bot API for one bot. ``await fake.start()``; ``fake.url`` + "/bot" is base_url."""
 
-    def __init__(self, token: str = "123:ABC", username: str = "community_bot",
-                 privacy_mode: bool = True) -> None:
+    def __init__(
+        self, token: str = "123:ABC", username: str = "community_bot", privacy_mode: bool = True
+    ) -> None:
         self.token = token
-        self.bot = {"id": int(token.split(":")[0]), "is_bot": True,
-                    "first_name": "Community", "username": username,
-                    "can_join_groups": True, "can_read_all_group_messages": not privacy_mode,
-                    "supports_inline_queries": False}
+        self.bot = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "Community",
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": not privacy_mode,
+            "supports_inline_queries": False,
+        }
         self.privacy_mode = privacy_mode
         self.calls: list[Call] = []
         self.users: dict[int, JSONDict] = {}
@@ -254,8 +283,14 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ world building
 
-    def user(self, user_id: int, first_name: str, username: str | None = None,
-             language_code: str | None = "en", last_name: str | None = None) -> JSONDict:
+    def user(
+        self,
+        user_id: int,
+        first_name: str,
+        username: str | None = None,
+        language_code: str | None = "en",
+        last_name: str | None = None,
+    ) -> JSONDict:
         user: JSONDict = {"id": user_id, "is_bot": False, "first_name": first_name}
         if last_name:
             user["last_name"] = last_name
@@ -266,11 +301,15 @@ class FakeTelegram:
         self.users[user_id] = user
         return user
 
-    def group(self, chat_id: int, title: str, supergroup: bool = False,
-              forum: bool = False) -> JSONDict:
+    def group(
+        self, chat_id: int, title: str, supergroup: bool = False, forum: bool = False
+    ) -> JSONDict:
         """A group the bot is a member of (privacy mode: it sees commands only)."""
-        chat: JSONDict = {"id": chat_id, "type": "supergroup" if supergroup or forum
-                          else "group", "title": title}
+        chat: JSONDict = {
+            "id": chat_id,
+            "type": "supergroup" if supergroup or forum else "group",
+            "title": title,
+        }
         if forum:
             chat["is_forum"] = True
             self.topics.setdefault(chat_id, {})
@@ -282,8 +321,11 @@ class FakeTelegram:
         """A forum topic; like Telegram, its id is the id of its creation service message."""
         self.topics.setdefault(chat_id, {})[thread_id] = name
         self.topic_messages[(chat_id, thread_id)] = {
-            "message_id": thread_id, "date": int(time.time()), "chat": self.chats[chat_id],
-            "message_thread_id": thread_id, "is_topic_message": True,
+            "message_id": thread_id,
+            "date": int(time.time()),
+            "chat": self.chats[chat_id],
+            "message_thread_id": thread_id,
+            "is_topic_message": True,
             "forum_topic_created": {"name": name, "icon_color": 7322096},
         }
 
@@ -300,12 +342,20 @@ class FakeTelegram:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1000))
         return next(counter)
 
-    def _message(self, user: JSONDict, chat: JSONDict, text: str,
-                 thread: int | None = None, entities: list[JSONDict] | None = None,
-                 **extra: Any) -> JSONDict:
+    def _message(
+        self,
+        user: JSONDict,
+        chat: JSONDict,
+        text: str,
+        thread: int | None = None,
+        entities: list[JSONDict] | None = None,
+        **extra: Any,
+    ) -> JSONDict:
         message: JSONDict = {
             "message_id": self._next_message_id(chat["id"]),
-            "from": user, "chat": chat, "date": int(time.time()),
+            "from": user,
+            "chat": chat,
+            "date": int(time.time()),
         }
         if thread is not None:
             message["message_thread_id"] = thread
@@ -325,8 +375,10 @@ class FakeTelegram:
 
     def push(self, update: JSONDict, update_id: int | None = None) -> JSONDict:
         """Queue an update (for getUpdates) or push it to the webhook; returns it."""
-        update = {"update_id": next(self._update_ids) if update_id is None else update_id,
-                  **{k: v for k, v in update.items() if k != "update_id"}}
+        update = {
+            "update_id": next(self._update_ids) if update_id is None else update_id,
+            **{k: v for k, v in update.items() if k != "update_id"},
+        }
         if self.webhook["url"]:
             asyncio.get_running_loop().create_task(self._post_webhook(update))
         else:
@@ -334,16 +386,23 @@ class FakeTelegram:
             self._notify()
         return update
 
-    def command(self, user: JSONDict, chat: JSONDict, text: str, thread: int | None = None,
-                update_id: int | None = None) -> JSONDict:
+    def command(
+        self,
+        user: JSONDict,
+        chat: JSONDict,
+        text: str,
+        thread: int | None = None,
+        update_id: int | None = None,
+    ) -> JSONDict:
         """A user types a command (``/link ideas`` or ``/link@bot ideas``) in a chat."""
         assert text.startswith("/")
         if chat["type"] == "private":
             self.started.add(user["id"])
         return self.push({"message": self._message(user, chat, text, thread)}, update_id)
 
-    def text(self, user: JSONDict, chat: JSONDict, text: str,
-             thread: int | None = None) -> JSONDict | None:
+    def text(
+        self, user: JSONDict, chat: JSONDict, text: str, thread: int | None = None
+    ) -> JSONDict | None:
         """A plain message. With privacy mode on, the bot never sees one in a group."""
         if chat["type"] != "private" and self.privacy_mode and not text.startswith("/"):
             self._message(user, chat, text, thread)
@@ -357,16 +416,27 @@ class FakeTelegram:
         chat = self.private_chat(user)
         return self.command(user, chat, f"/start {payload}" if payload else "/start")
 
-    def press(self, user: JSONDict, message: JSONDict, data: str | None = None,
-              button: int = 0, update_id: int | None = None) -> JSONDict:
+    def press(
+        self,
+        user: JSONDict,
+        message: JSONDict,
+        data: str | None = None,
+        button: int = 0,
+        update_id: int | None = None,
+    ) -> JSONDict:
         """The user presses an inline button of a message the bot sent."""
         if data is None:
             rows = message.get("reply_markup", {}).get("inline_keyboard", [])
             flat = [b for row in rows for b in row]
             data = flat[button]["callback_data"]
         query_id = str(next(self._query_ids))
-        query = {"id": query_id, "from": user, "message": message,
-                 "chat_instance": str(-abs(message["chat"]["id"])), "data": data}
+        query = {
+            "id": query_id,
+            "from": user,
+            "message": message,
+            "chat_instance": str(-abs(message["chat"]["id"])),
+            "data": data,
+        }
         self.callback_queries[query_id] = query
         return self.push({"callback_query": query}, update_id)
 
@@ -376,32 +446,53 @@ class FakeTelegram:
         old = self.member_status.get(chat_id, "member")
         new = "kicked" if chat["type"] == "supergroup" else "left"
         self.member_status[chat_id] = new
-        return self.push({"my_chat_member": {
-            "chat": chat, "from": by, "date": int(time.time()),
-            "old_chat_member": {"status": old, "user": self.bot},
-            "new_chat_member": {"status": new, "user": self.bot,
-                                **({"until_date": 0} if new == "kicked" else {})},
-        }})
+        return self.push(
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": by,
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": old, "user": self.bot},
+                    "new_chat_member": {
+                        "status": new,
+                        "user": self.bot,
+                        **({"until_date": 0} if new == "kicked" else {}),
+                    },
+                }
+            }
+        )
 
     def add_bot(self, chat_id: int, by: JSONDict) -> JSONDict:
         chat = self.chats[chat_id]
         old = self.member_status.get(chat_id, "left")
         self.member_status[chat_id] = "member"
-        return self.push({"my_chat_member": {
-            "chat": chat, "from": by, "date": int(time.time()),
-            "old_chat_member": {"status": old, "user": self.bot},
-            "new_chat_member": {"status": "member", "user": self.bot},
-        }})
+        return self.push(
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": by,
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": old, "user": self.bot},
+                    "new_chat_member": {"status": "member", "user": self.bot},
+                }
+            }
+        )
 
     def block_bot(self, user: JSONDict) -> JSONDict:
         self.started.discard(user["id"])
         self.member_status[user["id"]] = "kicked"
         chat = self.private_chat(user)
-        return self.push({"my_chat_member": {
-            "chat": chat, "from": user, "date": int(time.time()),
-            "old_chat_member": {"status": "member", "user": self.bot},
-            "new_chat_member": {"status": "kicked", "user": self.bot, "until_date": 0},
-        }})
+        return self.push(
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "member", "user": self.bot},
+                    "new_chat_member": {"status": "kicked", "user": self.bot, "until_date": 0},
+                }
+            }
+        )
 
     def migrate(self, chat_id: int, new_id: int, by: JSONDict) -> JSONDict:
         """A group becomes a supergroup: the two service messages Telegram sends."""
@@ -414,21 +505,31 @@ class FakeTelegram:
         self.push({"message": self._message(by, new, "", migrate_from_chat_id=chat_id)})
         return first
 
-    def fail_next(self, method: str, code: int, description: str,
-                  parameters: JSONDict | None = None, times: int = 1,
-                  when: Callable[[JSONDict], bool] | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        code: int,
+        description: str,
+        parameters: JSONDict | None = None,
+        times: int = 1,
+        when: Callable[[JSONDict], bool] | None = None,
+    ) -> None:
         """Answer the next ``times`` calls of ``method`` (matching ``when``) with an error."""
         self._failures.append(_Failure(method, code, description, parameters, times, when))
 
     # ------------------------------------------------------------------ reading
 
-    def sent(self, method: str | None = "sendMessage", chat_id: int | None = None,
-             ok: bool = True) -> list[Call]:
+    def sent(
+        self, method: str | None = "sendMessage", chat_id: int | None = None, ok: bool = True
+    ) -> list[Call]:
         """Calls of ``method`` (None: every method but getUpdates) that succeeded (or not)."""
-        return [c for c in self.calls
-                if (c.method == method if method else c.method != "getUpdates")
-                and c.ok == ok
-                and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))]
+        return [
+            c
+            for c in self.calls
+            if (c.method == method if method else c.method != "getUpdates")
+            and c.ok == ok
+            and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))
+        ]
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         """The plain text of every message the bot sent (to a chat), as users see it."""
@@ -459,13 +560,20 @@ class FakeTelegram:
                     return value
                 left = deadline - asyncio.get_running_loop().time()
                 if left <= 0:
-                    raise AssertionError(f"condition not met within {within}s; calls: "
-                                         f"{[c.method for c in self.calls][-20:]}")
+                    raise AssertionError(
+                        f"condition not met within {within}s; calls: "
+                        f"{[c.method for c in self.calls][-20:]}"
+                    )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), timeout=left)
 
-    async def wait_sent(self, count: int = 1, method: str = "sendMessage",
-                        chat_id: int | None = None, within: float = 10.0) -> list[Call]:
+    async def wait_sent(
+        self,
+        count: int = 1,
+        method: str = "sendMessage",
+        chat_id: int | None = None,
+        within: float = 10.0,
+    ) -> list[Call]:
         calls: list[Call] = await self.wait_for(
             lambda: (found := self.sent(method, chat_id)) and len(found) >= count and found,
             within,
@@ -521,8 +629,10 @@ class FakeTelegram:
 
     def _scripted(self, method: str, params: JSONDict) -> None:
         for failure in self._failures:
-            if failure.method == method and failure.times > 0 and (
-                failure.when is None or failure.when(params)
+            if (
+                failure.method == method
+                and failure.times > 0
+                and (failure.when is None or failure.when(params))
             ):
                 failure.times -= 1
                 raise ApiError(failure.code, failure.description, failure.parameters)
@@ -561,8 +671,11 @@ class FakeTelegram:
         if chat_id is None:
             raise ApiError(400, "Bad Request: chat_id is empty")
         if chat_id in self.migrated:
-            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                           {"migrate_to_chat_id": self.migrated[chat_id]})
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat_id]},
+            )
         if chat_id in self.users:  # a private chat: only with people who started the bot
             if chat_id not in self.started:
                 if self.member_status.get(chat_id) == "kicked":
@@ -579,8 +692,10 @@ class FakeTelegram:
             if status != "member" and status != "administrator":
                 raise ApiError(403, f"Forbidden: bot is not a member of the {chat['type']} chat")
         thread = self._int(params, "message_thread_id")
-        if thread is not None and chat.get("is_forum") and thread not in self.topics.get(
-            chat_id, {}
+        if (
+            thread is not None
+            and chat.get("is_forum")
+            and thread not in self.topics.get(chat_id, {})
         ):
             raise ApiError(400, "Bad Request: message thread not found")
         return chat
@@ -603,8 +718,11 @@ class FakeTelegram:
                 if url is not None and not re.match(r"(https?|tg)://", url):
                     raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
                 if data is None and url is None:
-                    raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
-                                        "Text buttons are unallowed in the inline keyboard")
+                    raise ApiError(
+                        400,
+                        "Bad Request: can't parse inline keyboard button: "
+                        "Text buttons are unallowed in the inline keyboard",
+                    )
         return {"inline_keyboard": rows}
 
     def _formatted(self, params: JSONDict, key: str, limit: int) -> tuple[str, list[JSONDict]]:
@@ -617,8 +735,12 @@ class FakeTelegram:
         else:
             text, entities = raw, self._json(params, "entities") or []
         if utf16_len(text) > limit:
-            raise ApiError(400, "Bad Request: message is too long" if key == "text"
-                           else "Bad Request: message caption is too long")
+            raise ApiError(
+                400,
+                "Bad Request: message is too long"
+                if key == "text"
+                else "Bad Request: message caption is too long",
+            )
         return text, entities
 
     def _reply_to(self, chat_id: int, params: JSONDict) -> JSONDict | None:
@@ -636,16 +758,21 @@ class FakeTelegram:
         return found
 
     def _new_message(self, chat: JSONDict, params: JSONDict) -> JSONDict:
-        message: JSONDict = {"message_id": self._next_message_id(chat["id"]),
-                             "from": self.bot, "chat": chat, "date": int(time.time())}
+        message: JSONDict = {
+            "message_id": self._next_message_id(chat["id"]),
+            "from": self.bot,
+            "chat": chat,
+            "date": int(time.time()),
+        }
         thread = self._int(params, "message_thread_id")
         if thread is not None and chat.get("is_forum"):
             message["message_thread_id"] = thread
             message["is_topic_message"] = True
         replied = self._reply_to(chat["id"], params)
         if replied is not None:
-            message["reply_to_message"] = {k: v for k, v in replied.items()
-                                           if k != "reply_to_message"}
+            message["reply_to_message"] = {
+                k: v for k, v in replied.items() if k != "reply_to_message"
+            }
         markup = self._markup(params)
         if markup:
             message["reply_markup"] = markup
@@ -661,8 +788,11 @@ class FakeTelegram:
 
     async def _api_getUpdates(self, params: JSONDict, files: Any) -> list[JSONDict]:
         if self.webhook["url"]:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
-                                "active; use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is "
+                "active; use deleteWebhook to delete the webhook first",
+            )
         offset = self._int(params, "offset")
         limit = self._int(params, "limit") or 100
         timeout = self._int(params, "timeout") or 0
@@ -675,8 +805,7 @@ class FakeTelegram:
 
         def ready() -> list[JSONDict]:
             kinds = self.webhook.get("allowed_updates") or []
-            return [u for u in self._updates
-                    if not kinds or any(k in u for k in kinds)][:limit]
+            return [u for u in self._updates if not kinds or any(k in u for k in kinds)][:limit]
 
         deadline = asyncio.get_running_loop().time() + timeout
         async with self._changed:
@@ -701,8 +830,11 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
         if url and not url.startswith(("https://", "http://")):
             raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
-        self.webhook = {"url": url, "secret_token": secret,
-                        "allowed_updates": self._json(params, "allowed_updates")}
+        self.webhook = {
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": self._json(params, "allowed_updates"),
+        }
         if self._bool(params, "drop_pending_updates"):
             self._updates.clear()
         pending, self._updates = self._updates, []
@@ -711,8 +843,11 @@ class FakeTelegram:
         return True
 
     async def _api_getWebhookInfo(self, params: JSONDict, files: Any) -> JSONDict:
-        return {"url": self.webhook["url"], "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
+        return {
+            "url": self.webhook["url"],
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     async def _post_webhook(self, update: JSONDict) -> None:
         if self._session is None:
@@ -720,8 +855,7 @@ class FakeTelegram:
         headers = {}
         if self.webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
-        async with self._session.post(self.webhook["url"], json=update,
-                                      headers=headers) as resp:
+        async with self._session.post(self.webhook["url"], json=update, headers=headers) as resp:
             self.webhook_responses.append(resp.status)
         self._notify()
 
@@ -737,12 +871,13 @@ class FakeTelegram:
         self.messages[(chat["id"], message["message_id"])] = message
         return message
 
-    async def _api_sendDocument(self, params: JSONDict,
-                                files: dict[str, tuple[str, bytes]]) -> JSONDict:
+    async def _api_sendDocument(
+        self, params: JSONDict, files: dict[str, tuple[str, bytes]]
+    ) -> JSONDict:
         chat = self._chat_for_send(params)
         document = params.get("document")
         if isinstance(document, str) and document.startswith("attach://"):
-            document = files.get(document[len("attach://"):])
+            document = files.get(document[len("attach://") :])
         elif "document" in files:
             document = files["document"]
         if not isinstance(document, tuple):
@@ -750,9 +885,12 @@ class FakeTelegram:
         name, content = document
         caption, entities = self._formatted(params, "caption", 1024)
         message = self._new_message(chat, params)
-        message["document"] = {"file_id": f"DOC{message['message_id']}",
-                               "file_unique_id": f"U{message['message_id']}",
-                               "file_name": name, "file_size": len(content)}
+        message["document"] = {
+            "file_id": f"DOC{message['message_id']}",
+            "file_unique_id": f"U{message['message_id']}",
+            "file_name": name,
+            "file_size": len(content),
+        }
         message["_content"] = content
         if caption:
             message["caption"] = caption
@@ -767,8 +905,11 @@ class FakeTelegram:
         if chat_id is None or message_id is None:
             raise ApiError(400, "Bad Request: message identifier is not specified")
         if chat_id in self.migrated:
-            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                           {"migrate_to_chat_id": self.migrated[chat_id]})
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat_id]},
+            )
         if self.member_status.get(chat_id) in ("kicked", "left"):
             raise ApiError(403, "Forbidden: bot was kicked from the group chat")
         message = self.messages.get((chat_id, message_id))
@@ -786,11 +927,17 @@ class FakeTelegram:
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
         markup = self._markup(params)
-        if (text == message["text"] and entities == message.get("entities", [])
-                and markup == message.get("reply_markup")):
-            raise ApiError(400, "Bad Request: message is not modified: specified new message "
-                                "content and reply markup are exactly the same as a current "
-                                "content and reply markup of the message")
+        if (
+            text == message["text"]
+            and entities == message.get("entities", [])
+            and markup == message.get("reply_markup")
+        ):
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same as a current "
+                "content and reply markup of the message",
+            )
         message["text"] = text
         message["entities"] = entities
         if not entities:
@@ -806,9 +953,12 @@ class FakeTelegram:
         message = self._edited_target(params)
         markup = self._markup(params)
         if markup == message.get("reply_markup"):
-            raise ApiError(400, "Bad Request: message is not modified: specified new message "
-                                "content and reply markup are exactly the same as a current "
-                                "content and reply markup of the message")
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same as a current "
+                "content and reply markup of the message",
+            )
         if markup:
             message["reply_markup"] = markup
         else:
@@ -819,13 +969,18 @@ class FakeTelegram:
     async def _api_answerCallbackQuery(self, params: JSONDict, files: Any) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         if query_id not in self.callback_queries or query_id in self.answers:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired "
-                                "or query ID is invalid")
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         text = str(params.get("text") or "")
         if len(text) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
-        self.answers[query_id] = {"text": text, "show_alert": self._bool(params, "show_alert"),
-                                  "url": params.get("url")}
+        self.answers[query_id] = {
+            "text": text,
+            "show_alert": self._bool(params, "show_alert"),
+            "url": params.get("url"),
+        }
         return True
 
     async def _api_setMyCommands(self, params: JSONDict, files: Any) -> bool:
