@@ -78,7 +78,7 @@ BUTTON_STYLE = {"primary": 1, "default": 2, "danger": 4}
 
 
 _ALWAYS = re.compile(r"([\\*_~`|\[\]<])")
-_LINE_MARK = re.compile(r"^(\s*)([>#+-])", re.MULTILINE)
+_LINE_MARK = re.compile(r"^(\s*)(>|#{1,3}\s|-#\s|[-+]\s)", re.MULTILINE)
 _LINE_NUMBER = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 _PINGS = re.compile(r"@(everyone|here|[!&]?\d{15,21})")
 _URL = re.compile(r"https?://[^\s<]+[^<.,:;\"'\]\s)]")
@@ -588,8 +588,10 @@ class DiscordAdapter(Adapter):
         if task in done:
             await self._respond_now(interaction, task.result(), component)
             return
-        await self._callback(interaction, {"type": DEFER, "data": {"flags": EPHEMERAL}})
-        await self._respond_late(interaction, await task)
+        deferred = await self._callback(interaction, {"type": DEFER, "data": {"flags": EPHEMERAL}})
+        replies = await task
+        if deferred:  # else it was answered elsewhere: its answer is not ours to touch
+            await self._respond_late(interaction, replies)
 
     async def _respond_now(
         self, interaction: discord.Interaction[Any], replies: list[Message], component: bool
@@ -597,8 +599,7 @@ class DiscordAdapter(Adapter):
         if not replies:
             if component:
                 await self._callback(interaction, {"type": DEFER_UPDATE})
-            else:
-                await self._callback(interaction, {"type": DEFER, "data": {"flags": EPHEMERAL}})
+            elif await self._callback(interaction, {"type": DEFER, "data": {"flags": EPHEMERAL}}):
                 await self._webhook(interaction, "DELETE", "@original")
             return
         first, rest = replies[0], replies[1:]
@@ -611,9 +612,10 @@ class DiscordAdapter(Adapter):
             if modal is not None:
                 await self._callback(interaction, {"type": MODAL, "data": modal})
                 return
-        await self._callback(
+        if not await self._callback(
             interaction, {"type": REPLY, "data": self._body(first, True)}, first.file
-        )
+        ):
+            return
         for message in rest:
             await self._followup(interaction, message)
 
@@ -654,7 +656,9 @@ class DiscordAdapter(Adapter):
         interaction: discord.Interaction[Any],
         body: dict[str, Any],
         file: FileAttachment | None = None,
-    ) -> None:
+    ) -> bool:
+        """The interaction's one response; False when Discord refused it (too late: 10062,
+        or answered already, e.g. by another process: 40060)."""
         route = Route(
             "POST",
             "/interactions/{interaction_id}/{interaction_token}/callback",
@@ -663,8 +667,10 @@ class DiscordAdapter(Adapter):
         )
         try:
             await self._rest(route, body, file)
-        except DeliveryError as exc:  # too late (10062) or answered already (40060)
+        except DeliveryError as exc:
             log.warning("discord: answering interaction %s failed: %s", interaction.id, exc)
+            return False
+        return True
 
     async def _followup(self, interaction: discord.Interaction[Any], message: Message) -> None:
         route = Route(

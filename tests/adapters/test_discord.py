@@ -36,7 +36,8 @@ from bridge.messages import (
 )
 from bridge.models import Channel, ChannelLink, OutboxRow
 from bridge.registry import Command, Param, Subcommand, parse_args
-from tests.conftest import BridgeFactory, attach_console
+from bridge.runtime import Runtime
+from tests.conftest import BridgeFactory, attach_console, make_config
 from tests.fakes.discord import FakeDiscord, Interaction
 
 ADA = FakeDiscord.user("111", "ada", global_name="Ada")  # a bootstrap admin
@@ -324,8 +325,13 @@ async def test_link_in_a_text_channel_and_in_a_thread(env: DiscordEnv) -> None:
     there = await env.slash("link", {"group": "ideas"}, channel=env.thread)
     assert said(there)[0][0].startswith("This channel is now linked to the group **ideas**")
     listed = await env.slash("groups")
-    assert "#general" in said(listed)[0][0]
-    assert "#general › ideas\\-talk" not in said(listed)[0][0]  # names are not markup-escaped twice
+    assert said(listed) == [
+        (
+            "Groups:\n• **ideas** (internal) — #general \\[discord\\], "
+            "#general › ideas-talk \\[discord\\]",
+            True,
+        )
+    ]
     async with env.bridge.db.transaction() as s:
         rows = (
             await s.execute(
@@ -383,6 +389,13 @@ async def test_a_repeated_interaction_is_processed_once(env: DiscordEnv) -> None
     await env.bridge.outbox.drain(include_delayed=True)
     assert len([m for m in env.shown(env.general) if "Solar roof" in m]) == 1
     assert len(first.callbacks) == 1  # the ack of the repeat was refused: answered already
+    assert said(first) == [
+        (
+            "Thanks! Your idea `I-1` is posted in the group's channels; "
+            "others can support it there.",
+            True,
+        )
+    ]  # and the answer stays
     assert any(code == 40060 for _m, _p, code, _t in env.fake.rejected)
     await adapter.stop()
 
@@ -668,8 +681,7 @@ async def test_end_to_end_link_idea_support_comment_ask_and_survey(env: DiscordE
     assert question["content"].endswith("Answered by **carol**.")  # the card was edited
     assert answer[0]["message_reference"]["message_id"] == question["id"]
 
-    if "survey" not in env.bridge.registry.commands:  # surveys land separately
-        return
+    # a survey answered by button: the poll's counts are edited in place
     started = await env.slash(
         "survey",
         {"question": "Which desk?", "option1": "Oak", "option2": "Birch"},
@@ -688,9 +700,51 @@ async def test_end_to_end_link_idea_support_comment_ask_and_survey(env: DiscordE
     poll = fake.messages[poll["id"]]
     assert [b["label"] for b in fake.buttons(poll)] == ["Oak (0)", "Birch (1)"]
     assert "1 respondent" in poll["content"]
+    exported = await env.slash("survey", {"survey": "S-1"}, sub="export", user=ADA)
+    [csv] = exported.replies()
+    assert csv["flags"] & EPHEMERAL and csv["content"] == "The CSV export of `S-1`."
+    assert csv["files"][0]["filename"] == "S-1.csv"
+    assert b"Birch" in csv["files"][0]["content"]
 
 
-# ------------------------------------------------------------------ the command line
+# ------------------------------------------------------------------ the process and the CLI
+
+
+async def test_run_starts_the_adapter_and_the_delivery_worker(
+    fake: FakeDiscord, db_url: str
+) -> None:
+    guild = fake.add_guild()
+    general = fake.add_channel(guild, "general")
+    config = make_config(
+        db_url,
+        discord={"token": "x", "api_base": fake.api_base, "gateway_url": fake.ws_url},
+        community={"admins": ["discord:111"]},
+        http={"enabled": False},
+    )
+    runtime = Runtime(config, ["discord"])
+    bridge = await runtime.start()
+    try:
+        adapter = bridge.adapters["discord"]
+        assert isinstance(adapter, DiscordAdapter) and adapter.state == "ready"
+        made = await fake.dispatch_interaction(
+            fake.slash("group", {"name": "ideas"}, sub="new", user=ADA, channel=general)
+        )
+        await fake.wait_for(lambda: made.acked)
+        linked_here = await fake.dispatch_interaction(
+            fake.slash("link", {"group": "ideas"}, user=ADA, channel=general)
+        )
+        await fake.wait_for(lambda: linked_here.acked)
+        idea = await fake.dispatch_interaction(
+            fake.slash("idea", {"text": "Quiet room"}, user=BOB, channel=general)
+        )
+        # the outbox worker of the process posts the card, no test help
+        await fake.wait_for(
+            lambda: any("Quiet room" in m["content"] for m in fake.channel_messages(general))
+        )
+        assert idea.acked
+    finally:
+        await runtime.stop()
+    assert adapter.state == "stopped"
 
 
 async def test_discord_sync_command_line(fake: FakeDiscord, db_url: str, tmp_path: Path) -> None:
