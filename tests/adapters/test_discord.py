@@ -264,6 +264,24 @@ async def test_guild_commands_when_a_guild_is_configured(
         await adapter.stop()
 
 
+async def test_a_refused_token_shows_in_health_and_sends_nothing(
+    make_bridge: BridgeFactory, fake: FakeDiscord
+) -> None:
+    bridge = await make_bridge(
+        discord={"token": "wrong", "api_base": fake.api_base, "gateway_url": fake.ws_url}
+    )
+    adapter = DiscordAdapter(bridge)
+    bridge.add_adapter(adapter)
+    await adapter.start()
+    assert adapter.health() == {
+        "state": "error",
+        "detail": "login failed: Improper token has been passed.",
+    }
+    assert fake.identifies == 0 and fake.global_commands == []
+    await adapter.stop()
+    assert adapter.state == "stopped"
+
+
 def test_words_become_numbered_options_and_back() -> None:
     survey = Command(name="poll", help="Start a poll.", who="member")
     params = [
