@@ -439,7 +439,7 @@ class TelegramAdapter(Adapter):
             locale=user.language_code,
         )
 
-    def _channel(self, message: TgMessage, user: User | None) -> tuple[ChannelRef, str | None]:
+    def _channel(self, message: TgMessage) -> tuple[ChannelRef, str | None]:
         chat = message.chat
         if chat.type == ChatType.PRIVATE:
             return ChannelRef(platform=PLATFORM, chat=str(chat.id), dm=True), None
@@ -539,7 +539,7 @@ class TelegramAdapter(Adapter):
         parsed = self._parse_command(message)
         if parsed is False:
             return  # /command@another_bot
-        channel, name = self._channel(message, user)
+        channel, name = self._channel(message)
         origin = self._origin(message, user, channel)
         if channel.dm:
             self._no_dm.discard(str(user.id))
