@@ -92,6 +92,11 @@ GONE_ERRORS = frozenset(
 )
 #: errors that mean "this message cannot be edited any more"
 LOST_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+#: Slack's built-in commands cannot be taken by an app: ours go by another name there
+#: (both names are accepted when they arrive).
+SLACK_ALIASES = {"status": "idea-status"}
+_FROM_ALIAS = {alias: name for name, alias in SLACK_ALIASES.items()}
+
 #: commands whose bare form opens a modal with their fields: (command, subcommand)
 FORM_COMMANDS: dict[str, str | None] = {"idea": None, "survey": "new"}
 
@@ -576,6 +581,7 @@ class SlackAdapter(Adapter):
 
     async def _command(self, body: dict[str, Any]) -> None:
         name = str(body.get("command", "")).lstrip("/").lower()
+        name = _FROM_ALIAS.get(name, name)
         args = from_slack(str(body.get("text") or "")).strip()
         origin, account = await self._origin(
             body,
@@ -943,7 +949,7 @@ def build_manifest(config: Config) -> dict[str, Any]:
     commands = []
     for cmd in reg.visible():
         entry: dict[str, Any] = {
-            "command": f"/{cmd.name}"[:32],
+            "command": f"/{SLACK_ALIASES.get(cmd.name, cmd.name)}"[:32],
             "description": _clip(t.gettext(cmd.help), 2000) or cmd.name,
             "should_escape": True,
         }
