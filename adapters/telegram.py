@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import web
-from sqlalchemy import select
 from telegram import (
     BotCommand,
     BotCommandScopeAllChatAdministrators,
@@ -54,7 +53,6 @@ from bridge.messages import (
     fmt,
     plain_text,
 )
-from bridge.models import Channel
 from bridge.registry import WHO_RANK, Command
 
 if TYPE_CHECKING:
@@ -690,21 +688,7 @@ class TelegramAdapter(Adapter):
         if new in gone:
             who = change.from_user.full_name if change.from_user else "?"
             reason = t.gettext(N_("removed from the chat by {name}")).format(name=who)
-            async with self.bridge.db.transaction() as session:
-                channels = (
-                    await session.execute(
-                        select(Channel.chat_id, Channel.thread_id).where(
-                            Channel.platform == PLATFORM, Channel.chat_id == str(chat.id)
-                        )
-                    )
-                ).all()
-                for chat_id, thread_id in channels:
-                    await self.bridge.mark_channel_inactive(
-                        session,
-                        ChannelRef(platform=PLATFORM, chat=chat_id, thread=thread_id),
-                        reason,
-                    )
-            self.bridge.outbox.kick()
+            await self.bridge.chat_lost(PLATFORM, str(chat.id), reason)
         elif old in gone and new != ChatMemberStatus.RESTRICTED:
             hello = Message(
                 parts=tuple(
@@ -804,10 +788,7 @@ class TelegramAdapter(Adapter):
             log.warning("telegram: answer in %s failed: %s", channel.key, exc)
 
     async def _defer(self, channel: ChannelRef, message: Message, after: float) -> None:
-        async with self.bridge.db.transaction() as session:
-            await self.bridge.outbox.post(
-                session, channel.key, message, delay=timedelta(seconds=after)
-            )
+        await self.bridge.defer(channel, message, after)
 
     # ------------------------------------------------------------------ outgoing
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -375,6 +375,28 @@ class Bridge:
         ).format(channel=channel.name or channel.chat_id, platform=channel.platform,
                  reason=reason, group=link.group.slug)
         await self.notify_admins(session, Message(parts=(Text(text=text),)))
+
+    async def chat_lost(self, platform: str, chat_id: str, reason: str) -> None:
+        """The bot was removed from a whole chat: pause the links of all its channels (the
+        chat and its topics/threads) and tell the admins."""
+        async with self.db.transaction() as session:
+            channels = (
+                await session.execute(
+                    select(Channel.chat_id, Channel.thread_id).where(
+                        Channel.platform == platform, Channel.chat_id == chat_id
+                    )
+                )
+            ).all()
+            for chat, thread in channels:
+                ref = ChannelRef(platform=platform, chat=chat, thread=thread)
+                await self.mark_channel_inactive(session, ref, reason)
+        self.outbox.kick()
+
+    async def defer(self, channel: ChannelRef, message: Message, after: float) -> None:
+        """A direct answer hit a rate limit: the outbox sends it later, nothing is dropped."""
+        async with self.db.transaction() as session:
+            await self.outbox.post(session, channel.key, message,
+                                   delay=timedelta(seconds=after))
 
     async def move_channel(self, old: ChannelRef, new: ChannelRef) -> None:
         """A chat changed its id (Telegram group → supergroup): keep its link and records."""

@@ -92,13 +92,13 @@ async def collect(
     if top:
         names = dict((await session.execute(
             select(Person.id, Person.display_name).where(Person.id.in_([p for p, _ in top]))
-        )).tuples().all())
+        )).all())
         stats.super_users = [(names.get(p) or f"#{p}", n) for p, n in top]
 
     asked = (await session.execute(
         select(Question.asked_at, Question.first_response_at, Question.answered_at)
         .where(*q_scope, Question.asked_at >= since)
-    )).tuples().all()
+    )).all()
     firsts = [(f - a) for a, f, _ in asked if f is not None]
     answers = [(d - a) for a, _, d in asked if d is not None]
     stats.answered = len(answers)
@@ -113,7 +113,7 @@ async def collect(
 
     funnel = dict((await session.execute(
         select(Idea.status, func.count()).where(*idea_scope).group_by(Idea.status)
-    )).tuples().all())
+    )).all())
     stats.funnel = {status: int(funnel.get(status, 0)) for status in FUNNEL}
     return stats
 
