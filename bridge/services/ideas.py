@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import re
-import unicodedata
-from collections import Counter as Bag
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge import similarity
 from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError
 from bridge.i18n import N_
@@ -170,55 +167,6 @@ async def list_ideas(
 
 # ------------------------------------------------------------------ similar ideas
 
-_STOP = frozenset(
-    """
-    a about after all also an and any are as at be because been but by can could do does
-    for from get had has have how i if in into is it its just let lets like make may me
-    more most my new no not now of on one or our out over please should so some such than
-    that the their them then there these they this to too up us use used using via want
-    was we were what when where which while who why will with would you your
-    ab aber alle allem allen aller alles als also am an auch auf aus bei beim bin bis bitte
-    da damit dann das dass dem den denn der des die dies diese diesem diesen dieser doch
-    dort du durch ein eine einem einen einer eines es etwa euch fur gibt hat hatte haben
-    hier ich ihr im in ins ist ja jede jeden jeder jedes kann kein keine konnen konnte man
-    mehr mit muss mussen nach neue neuen neuer nicht noch nun nur ob oder ohne sehr sein
-    seine sich sie sind so soll sollen sollte statt uber um und uns unser unsere unter viel
-    vom von vor wann war warum was weil welche wenn wer werden wie wir wird wo zu zum zur
-    """.split()
-)
-_SUFFIXES = tuple(
-    "ungen ation ings heit keit lich isch ung ing ies ers ern est ed es en er em ly e s n".split()
-)
-
-
-def _stem(word: str) -> str:
-    """A crude English/German stemmer: enough to match "bikes"/"bike", "Räder"/"Rad"."""
-    for _round in range(2):
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                word = word[: -len(suffix)]
-                break
-        else:
-            break
-    return word
-
-
-def terms(text: str) -> list[str]:
-    """Lowercase word stems without accents, stop words or very short words."""
-    plain = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    words = re.findall(r"[^\W_]+", plain)
-    return [_stem(w) for w in words if len(w) >= 3 and w not in _STOP and not w.isdigit()]
-
-
-def _vector(title: str, description: str) -> Bag[str]:
-    bag: Bag[str] = Bag()
-    for term in terms(title):
-        bag[term] += 2
-    for term in terms(description):
-        bag[term] += 1
-    return bag
-
 
 def rank_similar(
     title: str,
@@ -227,38 +175,15 @@ def rank_similar(
     limit: int = SIMILAR_LIMIT,
     threshold: float = SIMILAR_THRESHOLD,
 ) -> list[tuple[int, float]]:
-    """Candidates ``(key, title, description)`` most like the new idea, best first.
+    """Candidates ``(key, title, description)`` most like the new idea, best first
+    (title words count twice; see ``bridge.similarity``)."""
+    vectors = [(key, similarity.vector((t, 2), (d, 1))) for key, t, d in sorted(candidates)]
+    return similarity.rank(
+        similarity.vector((title, 2), (description, 1)), vectors, limit, threshold
+    )
 
-    TF-IDF weighted cosine similarity over word stems (title words count twice); words that
-    many ideas share weigh less, so "employees" alone does not make two ideas alike.
-    """
-    query = _vector(title, description)
-    if not query or not candidates:
-        return []
-    vectors = [(key, _vector(t, d)) for key, t, d in candidates]
-    n = len(vectors) + 1
-    df: Bag[str] = Bag()
-    for _key, vec in vectors:
-        df.update(vec.keys())
-    df.update(query.keys())
 
-    def weigh(vec: Bag[str]) -> dict[str, float]:
-        return {t: c * (math.log((n + 1) / (df[t] + 0.5)) + 1.0) for t, c in vec.items()}
-
-    q = weigh(query)
-    q_norm = math.sqrt(sum(v * v for v in q.values()))
-    scored: list[tuple[int, float]] = []
-    for key, vec in vectors:
-        shared = q.keys() & vec.keys()
-        if not shared:
-            continue
-        w = weigh(vec)
-        norm = math.sqrt(sum(v * v for v in w.values()))
-        cosine = sum(q[t] * w[t] for t in shared) / (q_norm * norm)
-        if cosine >= threshold:
-            scored.append((key, cosine))
-    scored.sort(key=lambda item: (-item[1], item[0]))
-    return scored[:limit]
+terms = similarity.terms
 
 
 async def similar_ideas(

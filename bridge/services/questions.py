@@ -3,7 +3,6 @@ to where the asker asked, and the stored SLA deadline with its reminders and esc
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge import similarity
 from bridge.durations import format_duration
 from bridge.errors import Denied, NotFound, UserError
 from bridge.i18n import N_, Translator, translator
@@ -60,6 +60,7 @@ MAX_ANSWER = 3000
 DRAFT_TTL = timedelta(days=1)
 ESCALATE_AFTER = 2
 """Reminders the hosts get before the admins are told too."""
+SIMILAR_THRESHOLD = 0.3
 SIMILAR_LIMIT = 3
 SIMILAR_SCAN = 500
 
@@ -227,33 +228,6 @@ async def desk_channel_keys(session: AsyncSession, community_id: int) -> list[st
 
 # ---------------------------------------------------------------------------- similar ones
 
-_WORD = re.compile(r"\w+")
-STOPWORDS = frozenset(
-    """
-    the and for are but not you your yours with this that these those from have has had was
-    were will would can could should shall may might must does did doing done what when where
-    which who whom whose why how any all some our ours out about into over under than then
-    there their them they its it's also just only very more most other such too get got
-    there here please thanks thank hello anyone someone know tell question ask
-    der die das und oder aber nicht ein eine einer eines einem einen ist sind war waren wird
-    werden kann können könnt muss müssen soll sollen wie was wer wann warum wo woher wohin
-    mit für von bei aus nach über unter auf zum zur den dem des ich du er sie wir ihr mein
-    dein sein unser euer ihre auch noch schon nur sehr bitte danke hallo gibt frage jemand
-    """.split()
-)
-
-
-def keywords(text: str) -> set[str]:
-    """The words that carry meaning: lower case, three letters or more, no stop words."""
-    out: set[str] = set()
-    for word in _WORD.findall(text.casefold()):
-        if len(word) < 3 or word in STOPWORDS:
-            continue
-        if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.add(word)
-    return out
-
 
 async def best_answer(session: AsyncSession, q: Question) -> QuestionAnswer | None:
     """The accepted answer, else the latest host answer, else the latest answer."""
@@ -287,8 +261,8 @@ async def similar(
     Only what the person may see: never someone else's private question, never a question
     of a closed group they are not part of.
     """
-    words = keywords(text)
-    if not words:
+    query = similarity.vector((text, 1))
+    if not query:
         return []
     visible = await _visible_group_ids(session, community_id, actor)
     if not visible:
@@ -310,18 +284,16 @@ async def similar(
         .scalars()
         .all()
     )
-    scored: list[tuple[float, int, int, Question]] = []
-    for q in rows:
-        other = keywords(q.text)
-        shared = words & other
-        if not shared or len(shared) < min(2, len(words)):
-            continue
-        score = len(shared) / math.sqrt(len(words) * len(other))
-        if score < 0.3:
-            continue
-        scored.append((score, len(shared), q.id, q))
-    scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
-    return [(q, await best_answer(session, q)) for *_, q in scored[:limit]]
+    by_id = {q.id: q for q in rows}
+    vectors = [(q.id, similarity.vector((q.text, 1))) for q in rows]
+    by_vector = dict(vectors)
+    enough = min(2, len(query))  # one shared word is chance, unless the question is one word
+    ranked = [
+        (by_id[key], score)
+        for key, score in similarity.rank(query, vectors, len(vectors), SIMILAR_THRESHOLD)
+        if len(query.keys() & by_vector[key].keys()) >= enough
+    ]
+    return [(q, await best_answer(session, q)) for q, _score in ranked[:limit]]
 
 
 async def make_draft(

@@ -1,0 +1,104 @@
+"""Which texts look alike: word stems (English and German), TF-IDF weighted cosine.
+
+Shared by the similar-idea offer of ``/idea`` and the similar-question offer of ``/ask``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter as Bag
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
+__all__ = ["rank", "terms", "vector"]
+
+K = TypeVar("K", bound=Hashable)
+
+_STOP = frozenset(
+    """
+    a about after all also an and any are as at be because been but by can could do does
+    for from get had has have how i if in into is it its just let lets like make may me
+    more most my new no not now of on one or our out over please should so some such than
+    that the their them then there these they this to too up us use used using via want
+    was we were what when where which while who why will with would you your
+    ab aber alle allem allen aller alles als also am an auch auf aus bei beim bin bis bitte
+    da damit dann das dass dem den denn der des die dies diese diesem diesen dieser doch
+    dort du durch ein eine einem einen einer eines es etwa euch fur gibt hat hatte haben
+    hier ich ihr im in ins ist ja jede jeden jeder jedes kann kein keine konnen konnte man
+    mehr mit muss mussen nach neue neuen neuer nicht noch nun nur ob oder ohne sehr sein
+    seine sich sie sind so soll sollen sollte statt uber um und uns unser unsere unter viel
+    vom von vor wann war warum was weil welche wenn wer werden wie wir wird wo zu zum zur
+    """.split()
+)
+_SUFFIXES = tuple(
+    "ungen ation ings heit keit lich isch ung ing ies ers ern est ed es en er em ly e s n".split()
+)
+
+
+def _stem(word: str) -> str:
+    """A crude English/German stemmer: enough to match "bikes"/"bike", "Räder"/"Rad"."""
+    for _round in range(2):
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+        else:
+            break
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Lowercase word stems without accents, stop words or very short words."""
+    plain = unicodedata.normalize("NFKD", text.lower().replace("ß", "ss"))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    words = re.findall(r"[^\W_]+", plain)
+    return [_stem(w) for w in words if len(w) >= 3 and w not in _STOP and not w.isdigit()]
+
+
+def vector(*weighted: tuple[str, int]) -> Bag[str]:
+    """A bag of stems: ``vector((title, 2), (description, 1))`` counts title words twice."""
+    bag: Bag[str] = Bag()
+    for text, weight in weighted:
+        for term in terms(text):
+            bag[term] += weight
+    return bag
+
+
+def rank(
+    query: Bag[str],
+    candidates: Sequence[tuple[K, Bag[str]]],
+    limit: int,
+    threshold: float,
+) -> list[tuple[K, float]]:
+    """Candidates most like ``query``, best first, at most ``limit``, cosine >= threshold.
+
+    TF-IDF weighted cosine similarity: words that many candidates share weigh less, so one
+    common word ("employees", "delivery") alone does not make two texts alike.
+    """
+    if not query or not candidates:
+        return []
+    n = len(candidates) + 1
+    df: Bag[str] = Bag()
+    for _key, vec in candidates:
+        df.update(vec.keys())
+    df.update(query.keys())
+
+    def weigh(vec: Bag[str]) -> dict[str, float]:
+        return {t: c * (math.log((n + 1) / (df[t] + 0.5)) + 1.0) for t, c in vec.items()}
+
+    q = weigh(query)
+    q_norm = math.sqrt(sum(v * v for v in q.values()))
+    scored: list[tuple[K, float]] = []
+    for key, vec in candidates:
+        shared = q.keys() & vec.keys()
+        if not shared:
+            continue
+        w = weigh(vec)
+        norm = math.sqrt(sum(v * v for v in w.values()))
+        cosine = sum(q[t] * w[t] for t in shared) / (q_norm * norm)
+        if cosine >= threshold:
+            scored.append((key, cosine))
+    scored.sort(key=lambda item: -item[1])
+    return scored[:limit]
