@@ -16,11 +16,15 @@ from bridge.core import Bridge
 from bridge.db import upgrade
 from bridge.http import HttpServer
 
-__all__ = ["KNOWN_PLATFORMS", "Runtime", "load_adapter"]
+__all__ = ["KNOWN_PLATFORMS", "Runtime", "StartError", "load_adapter"]
 
 log = logging.getLogger(__name__)
 
 KNOWN_PLATFORMS = ("console", "slack", "telegram", "discord")
+
+
+class StartError(Exception):
+    """The bot cannot start; the message says why and what to change."""
 
 
 def load_adapter(platform: str, bridge: Bridge) -> Adapter:
@@ -66,7 +70,15 @@ class Runtime:
             bridge.add_adapter(adapter)
         if self.http_enabled:
             self.http = HttpServer(bridge)
-            await self.http.start(self.config.http.host, self.config.http.port)
+            try:
+                await self.http.start(self.config.http.host, self.config.http.port)
+            except OSError as exc:
+                self.http = None
+                raise StartError(
+                    f"cannot listen on {self.config.http.host}:{self.config.http.port} "
+                    f"({exc.strerror or exc}); choose another [http] port in "
+                    f"{self.config.path}"
+                ) from None
         for adapter in bridge.adapters.values():
             adapter.state = "starting"
             try:

@@ -128,3 +128,19 @@ def test_run_refuses_unknown_or_unconfigured_adapters(cli_config: Path) -> None:
         )
         assert result.returncode == 2
         assert result.stderr.startswith(expected), result.stderr
+
+
+def test_run_with_a_busy_port_says_so(tmp_path: Path, db_url: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = _config(tmp_path, port)
+        result = subprocess.run(
+            [sys.executable, "-m", "bridge", "run", "--config", str(config)],
+            input="", capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "choose another [http] port" in result.stderr
