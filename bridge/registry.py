@@ -66,6 +66,8 @@ class Param:
     required: bool = True
     choices: tuple[str, ...] = ()
     metavar: str | None = None
+    quoted: bool = False
+    """Show the placeholder in quotes (``"<question>"``): a value of several words."""
 
     def usage(self) -> str:
         if self.kind == "flag":
@@ -80,6 +82,8 @@ class Param:
             inner = f'"<{self.metavar or self.name}>"...'
         else:
             inner = f"<{self.metavar or self.name}>"
+            if self.quoted:
+                inner = f'"{inner}"'
         return inner if self.required else f"[{inner}]"
 
     @property

@@ -51,7 +51,7 @@ async def close_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
         "one button per option."
     ),
     params=[
-        Param("question", N_("the question, in quotes"), metavar="question"),
+        Param("question", N_("the question, in quotes"), metavar="question", quoted=True),
         Param("options", N_("2 to 10 options, each in quotes"), kind="words", metavar="option"),
         Param("anonymous", N_("nobody can see who chose what"), kind="flag", required=False),
         Param("multi", N_("several options may be chosen"), kind="flag", required=False),

@@ -74,6 +74,9 @@ def test_usage_lines() -> None:
     cmd = registry.load().commands["group"]
     assert cmd.usage("new") == "/group new <name> [closed|internal|public] [showcase] [hostdesk]"
     assert registry.commands["link"].usage() == "/link <group>"
+    assert registry.commands["survey"].usage("new") == (
+        '/survey new "<question>" "<option>"... [anonymous] [multi] [closes <duration>]'
+    )
 
 
 word = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Cc"),

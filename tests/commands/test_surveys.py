@@ -158,12 +158,14 @@ async def test_bad_input_is_explained_and_changes_nothing(chat: Chat, bridge: Br
         ('/survey new "Lunch?" Pizza ""', "An option is empty."),
         ('/survey new "Lunch?" Pizza Sushi closes 0m', "'0m' is not a duration"),
     ]
+    usage = '/survey new "<question>" "<option>"... [anonymous] [multi] [closes <duration>]'
     for line, message in cases:
         out = await chat(line)
         assert message in out, (line, out)
         assert out.startswith("[#general] (only admin)")
+    assert usage in await chat('/survey new "Lunch?" Pizza Sushi closes')
     out = await chat('/survey new "Lunch?" Pizza Sushi closes 2h')
-    assert '/survey new <question> "<option>"... [anonymous] [multi] [closes <duration>]' not in out
+    assert usage not in out
     assert await count_surveys(bridge) == 1
     out = await chat("/survey close S-9", "/survey results x")
     assert "There is no survey S-9." in out
