@@ -29,7 +29,7 @@ from bridge.db import affected, insert_ignore
 from bridge.durations import parse_duration
 from bridge.errors import NotFound, UsageError, UserError
 from bridge.i18n import N_, Translator, translator
-from bridge.messages import Bold, Button, Italic, Message, Part, Text
+from bridge.messages import Bold, Button, Code, Italic, Message, Part, Text
 from bridge.models import Account, Group, Person
 from bridge.models.surveys import (
     Survey,
@@ -601,6 +601,15 @@ def chart(rows: list[tuple[str, int]], total: int) -> list[str]:
     ]
 
 
+def chart_parts(lines: list[str]) -> list[Part]:
+    """Chart lines as parts: bars in monospace (Code), so columns line up on every platform."""
+    parts: list[Part] = []
+    for line in lines:
+        parts.append(Text(text="\n"))
+        parts.append(Code(text=line) if "█" in line or "░" in line else Text(text=line))
+    return parts
+
+
 def when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -665,7 +674,7 @@ async def render_card(
     if survey.kind == "poll":
         question = questions[0]
         lines = chart([(o.label, counts.get(o.id, 0)) for o in question.options], total)
-        parts.append(Text(text="\n" + "\n".join(lines)))
+        parts.extend(chart_parts(lines))
         if not closed:
             buttons = [
                 Button(
@@ -729,7 +738,7 @@ async def results_parts(
             parts.append(Text(text="\n"))
             parts.append(Bold(text=f"{question.row.position + 1}. {question.row.text}"))
         lines = await question_chart(session, survey, question, counts, total, t)
-        parts.append(Text(text="\n" + "\n".join(lines)))
+        parts.extend(chart_parts(lines))
         if not detail:
             continue
         if question.row.kind == "text":
