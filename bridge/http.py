@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
+
+from bridge.models import OutboxRow
 
 if TYPE_CHECKING:
     from bridge.core import Bridge
@@ -28,6 +31,14 @@ async def metrics(request: web.Request) -> web.Response:
     bridge = request.app[BRIDGE_KEY]
     for name, adapter in bridge.adapters.items():
         bridge.metrics.adapter_up.labels(name).set(1 if adapter.state == "ready" else 0)
+    async with bridge.db.transaction() as session:
+        counts = dict(
+            (await session.execute(
+                select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+            )).all()
+        )
+    for status in ("pending", "sending", "held", "failed", "dead"):
+        bridge.metrics.outbox.labels(status).set(counts.get(status, 0))
     resp = web.Response(body=bridge.metrics.render())
     resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
     resp.charset = "utf-8"

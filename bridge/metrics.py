@@ -29,6 +29,8 @@ class Metrics:
         self.duplicates = Counter("bridge_duplicate_events_total",
                                   "Platform events seen again and ignored", ["platform"],
                                   registry=r)
+        self.outbox = Gauge("bridge_outbox_rows", "Outbox rows by status (pending = backlog)",
+                            ["status"], registry=r)
         self.adapter_up = Gauge("bridge_adapter_ready", "1 when the adapter is ready",
                                 ["platform"], registry=r)
 

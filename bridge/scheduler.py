@@ -10,14 +10,15 @@ finds it claimed. Nothing lives only in memory, so a restart loses no deadline.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.models import Deadline
+from bridge.db import affected
+from bridge.models import Deadline, OutboxRow, ProcessedEvent
 
 if TYPE_CHECKING:
     from bridge.core import Bridge
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["Deadlines"]
 
 log = logging.getLogger(__name__)
+
+EVENT_MEMORY = timedelta(days=7)
+HISTORY = timedelta(days=30)
 
 
 class Deadlines:
@@ -98,12 +102,39 @@ class Deadlines:
             self.bridge.metrics.deadlines.labels(kind).inc()
             return 1
 
+    async def prune(self) -> dict[str, int]:
+        """Forget what is only kept against retries and for a look back: processed event ids
+        after a week, delivered outbox rows and fired deadlines after 30 days. Failed and
+        given-up deliveries stay for inspection."""
+        now = self.bridge.clock.now()
+        async with self.bridge.db.transaction() as session:
+            events = await session.execute(
+                delete(ProcessedEvent).where(ProcessedEvent.at < now - EVENT_MEMORY)
+            )
+            rows = await session.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.status.in_(("sent", "dropped")),
+                    OutboxRow.sent_at < now - HISTORY,
+                )
+            )
+            fired = await session.execute(
+                delete(Deadline).where(
+                    Deadline.fired_at.is_not(None), Deadline.fired_at < now - HISTORY
+                )
+            )
+        return {"events": affected(events), "outbox": affected(rows),
+                "deadlines": affected(fired)}
+
     def start(self) -> None:
-        """Tick every second on the running loop (APScheduler's asyncio scheduler)."""
+        """Tick every second on the running loop (APScheduler's asyncio scheduler), prune
+        hourly."""
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
             self.tick, "interval", seconds=1, max_instances=1, coalesce=True,
             id="deadlines", misfire_grace_time=30,
+        )
+        self._scheduler.add_job(
+            self.prune, "interval", hours=1, max_instances=1, coalesce=True, id="prune",
         )
         self._scheduler.start()
 

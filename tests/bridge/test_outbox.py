@@ -181,3 +181,37 @@ async def test_action_key_is_shared_by_processes(make_bridge: BridgeFactory) -> 
     assert two.codec.decode(token) == ("i.sup", ("7",))
     async with one.db.transaction() as s:
         assert len((await s.execute(select(Setting))).scalars().all()) == 1
+
+
+async def test_prune_forgets_old_events_and_deliveries_but_keeps_failures(
+    chat: Chat, bridge: Bridge, clock: FakeClock
+) -> None:
+    from bridge.messages import AccountRef, Invocation
+    from bridge.models import ProcessedEvent
+
+    inv = Invocation(channel=ChannelRef(platform="console", chat="#general"),
+                     account=AccountRef(platform="console", user_id="bob"),
+                     command="groups", event_id="evt-1")
+    await bridge.handle(inv)
+    await queue(bridge, "console:#general", "old news")
+    await chat.flush()
+    async with bridge.db.transaction() as s:
+        s.add(OutboxRow(kind="send", platform="console", channel_key="console:#x",
+                        status="dead", not_before=clock.now(), created_at=clock.now(),
+                        locale="en", attempts=8))
+    clock.advance(timedelta(days=31))
+    assert await bridge.deadlines.prune() == {"events": 1, "outbox": 1, "deadlines": 0}
+    async with bridge.db.transaction() as s:
+        assert (await s.execute(select(ProcessedEvent))).first() is None
+        assert [r.status for r in (await s.execute(select(OutboxRow))).scalars()] == ["dead"]
+
+
+async def test_metrics_show_the_outbox_backlog(bridge: Bridge) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bridge.http import build_app
+
+    await queue(bridge, "slack:C1", "waits for a slack process")
+    async with TestClient(TestServer(build_app(bridge))) as client:
+        body = await (await client.get("/metrics")).text()
+    assert 'bridge_outbox_rows{status="pending"} 1.0' in body
