@@ -256,18 +256,7 @@ async def press_option(ctx: ActionContext, survey_id: str, position: str) -> Non
         if question.row.kind == "multi":
             await _show_picker(ctx, survey, question, 1 << option.position)
             return
-        resp, _created = await svc.lock_respondent(ctx.session, survey, ctx.person_id, ctx.now)
-        if resp.answered:
-            raise UserError(
-                N_(
-                    "You have answered {survey} already. Its answers are anonymous, "
-                    "so they cannot be changed."
-                ),
-                survey=survey.ref,
-            )
-        resp.answered = True
-        await svc.add_to_tallies(ctx.session, [option.id])
-        await ctx.bridge.outbox.refresh(ctx.session, svc.card_ref(survey.id))
+        await _answer_anonymously(ctx, survey, [option.id])
         ctx.reply(
             *ctx.fmt(
                 N_(
@@ -336,6 +325,22 @@ async def press_option(ctx: ActionContext, survey_id: str, position: str) -> Non
             )
     resp.answered = bool(chosen)
     resp.responded_at = ctx.now
+    await ctx.bridge.outbox.refresh(ctx.session, svc.card_ref(survey.id))
+
+
+async def _answer_anonymously(ctx: Context, survey: Survey, option_ids: list[int]) -> None:
+    """Count an anonymous answer: once per person, no link from the person to the choice."""
+    resp, _created = await svc.lock_respondent(ctx.session, survey, ctx.person_id, ctx.now)
+    if resp.answered:
+        raise UserError(
+            N_(
+                "You have answered {survey} already. Its answers are anonymous, "
+                "so they cannot be changed."
+            ),
+            survey=survey.ref,
+        )
+    resp.answered = True
+    await svc.add_to_tallies(ctx.session, option_ids)
     await ctx.bridge.outbox.refresh(ctx.session, svc.card_ref(survey.id))
 
 
@@ -419,18 +424,7 @@ async def press_submit(ctx: ActionContext, survey_id: str, mask: str) -> None:
     chosen = [o for o in question.options if bits >> o.position & 1]
     if not chosen:
         raise UserError(N_("Choose at least one option first."))
-    resp, _created = await svc.lock_respondent(ctx.session, survey, ctx.person_id, ctx.now)
-    if resp.answered:
-        raise UserError(
-            N_(
-                "You have answered {survey} already. Its answers are anonymous, "
-                "so they cannot be changed."
-            ),
-            survey=survey.ref,
-        )
-    resp.answered = True
-    await svc.add_to_tallies(ctx.session, [o.id for o in chosen])
-    await ctx.bridge.outbox.refresh(ctx.session, svc.card_ref(survey.id))
+    await _answer_anonymously(ctx, survey, [o.id for o in chosen])
     ctx.reply(
         *ctx.fmt(
             N_(

@@ -20,6 +20,7 @@ __all__ = [
     "create_connect_code",
     "ensure_account",
     "find_account",
+    "last_account",
     "mention",
     "person_mention",
     "redeem_connect_code",
@@ -93,6 +94,18 @@ async def find_account(session: AsyncSession, platform: str, user_id: str) -> Ac
 def mention(account: Account) -> Mention:
     return Mention(text=account.display_name or account.user_id,
                    accounts={account.platform: account.user_id})
+
+
+async def last_account(session: AsyncSession, person_id: int) -> Account | None:
+    """The account the person used most recently (their language, their name there)."""
+    return (
+        await session.execute(
+            select(Account)
+            .where(Account.person_id == person_id)
+            .order_by(Account.last_seen_at.desc(), Account.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
 
 
 async def person_mention(session: AsyncSession, person_id: int) -> Mention:

@@ -18,7 +18,7 @@ from bridge.durations import format_duration
 from bridge.errors import Denied, NotFound, UserError
 from bridge.i18n import N_, Translator, translator
 from bridge.messages import Bold, Button, ChannelRef, Code, Mention, Message, Part, Text, fmt
-from bridge.models import Account, Channel, ChannelLink, Group
+from bridge.models import Channel, ChannelLink, Group
 from bridge.models.questions import Question, QuestionAnswer, QuestionDraft
 from bridge.registry import merge_hook
 from bridge.services import counters, identity, roles
@@ -173,14 +173,7 @@ async def find_visible(
 
 
 async def person_locale(session: AsyncSession, bridge: Bridge, person_id: int) -> str:
-    account = (
-        await session.execute(
-            select(Account)
-            .where(Account.person_id == person_id)
-            .order_by(Account.last_seen_at.desc(), Account.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    account = await identity.last_account(session, person_id)
     return bridge.locale_for(account.locale if account else None)
 
 

@@ -42,7 +42,7 @@ from bridge.models.surveys import (
     SurveyTally,
     SurveyTextAnswer,
 )
-from bridge.services import counters
+from bridge.services import counters, identity
 from bridge.services import groups as groups_svc
 
 if TYPE_CHECKING:
@@ -793,14 +793,7 @@ async def _voters(session: AsyncSession, question: Question) -> dict[int, list[i
 
 async def _name(session: AsyncSession, person_id: int, cache: dict[int, str]) -> str:
     if person_id not in cache:
-        account = (
-            await session.execute(
-                select(Account)
-                .where(Account.person_id == person_id)
-                .order_by(Account.last_seen_at.desc(), Account.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        account = await identity.last_account(session, person_id)
         person = await session.get(Person, person_id)
         cache[person_id] = (
             (account.display_name or account.user_id)
