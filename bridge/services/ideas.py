@@ -177,10 +177,9 @@ def rank_similar(
 ) -> list[tuple[int, float]]:
     """Candidates ``(key, title, description)`` most like the new idea, best first
     (title words count twice; see ``bridge.similarity``)."""
-    vectors = [(key, similarity.vector((t, 2), (d, 1))) for key, t, d in sorted(candidates)]
-    return similarity.rank(
-        similarity.vector((title, 2), (description, 1)), vectors, limit, threshold
-    )
+    fields = [(key, ((t, 2), (d, 1))) for key, t, d in sorted(candidates)]
+    found = similarity.rank_texts(((title, 2), (description, 1)), fields, limit, threshold)
+    return [(m.key, m.score) for m in found]
 
 
 terms = similarity.terms

@@ -278,13 +278,15 @@ async def similar(
         .all()
     )
     by_id = {q.id: q for q in rows}
-    vectors = [(q.id, similarity.vector((q.text, 1))) for q in rows]
-    by_vector = dict(vectors)
-    enough = min(2, len(query))  # one shared word is chance, unless the question is one word
+    words = {q.id: set(similarity.terms(q.text)) for q in rows}
+    asked = set(query)
+    enough = min(2, len(asked))  # one shared word is chance, unless the question is one word
+    found = similarity.rank_texts(((text, 1),), [(q.id, ((q.text, 1),)) for q in rows],
+                                  len(rows), SIMILAR_THRESHOLD)
     ranked = [
-        (by_id[key], score)
-        for key, score in similarity.rank(query, vectors, len(vectors), SIMILAR_THRESHOLD)
-        if len(query.keys() & by_vector[key].keys()) >= enough
+        (by_id[m.key], m.score)
+        for m in found
+        if not m.by_words or len(asked & words[m.key]) >= enough
     ]
     return [(q, await best_answer(session, q)) for q, _score in ranked[:limit]]
 

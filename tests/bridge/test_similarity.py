@@ -26,3 +26,19 @@ def test_rank_prefers_shared_rare_words() -> None:
 def test_nothing_alike_gives_nothing() -> None:
     assert rank(vector(("", 1)), [(1, vector(("bikes", 1)))], 3, 0.3) == []
     assert rank(vector(("bikes", 1)), [], 3, 0.3) == []
+
+
+def test_german_compounds_meet_their_parts() -> None:
+    from bridge.similarity import rank_texts
+
+    candidates = [
+        (1, (("Fahrräder für Mitarbeitende", 2), ("Diensträder am Haupteingang", 1))),
+        (2, (("Weihnachtsfeier planen", 2), ("Im Dezember", 1))),
+        (3, (("Bike sharing for employees", 2), ("Ten company bikes", 1))),
+    ]
+    for title in ("Dienstfahrräder für Mitarbeiter", "Fahrradleasing"):
+        [match] = rank_texts(((title, 2),), candidates, 3, 0.3)
+        assert match.key == 1 and not match.by_words
+    [bikes] = rank_texts((("Company bikes for employees", 2),), candidates, 3, 0.3)
+    assert bikes.key == 3 and bikes.by_words
+    assert rank_texts((("Weihnachtsmarkt besuchen", 2),), candidates, 3, 0.3) == []
