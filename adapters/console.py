@@ -73,9 +73,9 @@ class ConsoleAdapter(Adapter):
         for line in lines[1:]:
             self._out(f"  {line}".rstrip())
         if message.buttons:
-            self._out("  " + "  ".join(
-                f"[{i}] {b.label}" for i, b in enumerate(message.buttons, 1)
-            ))
+            self._out(
+                "  " + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(message.buttons, 1))
+            )
         if message.file is not None:
             self._out(f"  [file {message.file.name}, {len(message.file.content)} bytes]")
             for line in message.file.content.decode("utf-8", "replace").splitlines():
@@ -130,10 +130,15 @@ class ConsoleAdapter(Adapter):
             elif text.startswith("/"):
                 name, _, args = text[1:].partition(" ")
                 name = name.split("@", 1)[0]
-                replies = await self.bridge.handle(Invocation(
-                    channel=self.here, account=self.me, command=name, args=args,
-                    channel_name=self.here.chat,
-                ))
+                replies = await self.bridge.handle(
+                    Invocation(
+                        channel=self.here,
+                        account=self.me,
+                        command=name,
+                        args=args,
+                        channel_name=self.here.chat,
+                    )
+                )
                 self._reply(self.here, replies)
                 keep = True
             else:
@@ -168,14 +173,23 @@ class ConsoleAdapter(Adapter):
             self._out("(no such button)")
             return
         token = self.bridge.encode_button(shown.message.buttons[n - 1])
-        replies = await self.bridge.press(ActionPress(
-            channel=shown.channel, account=self.me, token=token,
-            message_id=self._last_buttons, channel_name=shown.channel.chat,
-        ))
+        replies = await self.bridge.press(
+            ActionPress(
+                channel=shown.channel,
+                account=self.me,
+                token=token,
+                message_id=self._last_buttons,
+                channel_name=shown.channel.chat,
+            )
+        )
         self._reply(shown.channel, replies)
 
-    async def interact(self, stream: TextIO | None = None, stop: asyncio.Event | None = None,
-                       prompt: bool | None = None) -> None:
+    async def interact(
+        self,
+        stream: TextIO | None = None,
+        stop: asyncio.Event | None = None,
+        prompt: bool | None = None,
+    ) -> None:
         """Read lines until EOF or ``:quit`` (stdin by default), then deliver what is left."""
         stream = stream or sys.stdin
         show_prompt = stream.isatty() if prompt is None else prompt

@@ -22,9 +22,12 @@ from bridge.messages import AccountRef, ChannelRef, Invocation, Message, Text
 
 async def main(url: str, n: int) -> None:
     await upgrade(url)
-    config = Config.model_validate({
-        "community": {"admins": ["console:admin"]}, "database": {"url": url},
-    })
+    config = Config.model_validate(
+        {
+            "community": {"admins": ["console:admin"]},
+            "database": {"url": url},
+        }
+    )
     bridge = Bridge(config)
     await bridge.start()
     printed: list[str] = []
@@ -35,9 +38,12 @@ async def main(url: str, n: int) -> None:
     await console.line("/link bench")
 
     def inv(i: int) -> Invocation:
-        return Invocation(channel=ChannelRef(platform="console", chat="#general"),
-                          account=AccountRef(platform="console", user_id=f"u{i % 50}"),
-                          command="groups", event_id=f"e{i}")
+        return Invocation(
+            channel=ChannelRef(platform="console", chat="#general"),
+            account=AccountRef(platform="console", user_id=f"u{i % 50}"),
+            command="groups",
+            event_id=f"e{i}",
+        )
 
     start = time.perf_counter()
     for i in range(n):
@@ -52,8 +58,9 @@ async def main(url: str, n: int) -> None:
 
     async with bridge.db.transaction() as session:
         for i in range(n):
-            await bridge.outbox.post(session, "console:#general",
-                                     Message(parts=(Text(text=f"m{i}"),)))
+            await bridge.outbox.post(
+                session, "console:#general", Message(parts=(Text(text=f"m{i}"),))
+            )
     start = time.perf_counter()
     sent = await bridge.outbox.drain(max_passes=1000)
     took = time.perf_counter() - start

@@ -97,15 +97,19 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             platforms = [p.strip() for p in args.adapters.split(",") if p.strip()]
             unknown = [p for p in platforms if p not in KNOWN_PLATFORMS]
             if unknown:
-                print(f"error: unknown adapter {unknown[0]!r} (known: "
-                      f"{', '.join(KNOWN_PLATFORMS)})", file=sys.stderr)
+                print(
+                    f"error: unknown adapter {unknown[0]!r} (known: {', '.join(KNOWN_PLATFORMS)})",
+                    file=sys.stderr,
+                )
                 return 2
             configured = config.configured_platforms()
             missing = [p for p in platforms if p != "console" and p not in configured]
             if missing:
-                print(f"error: {missing[0]} is not configured: add its credentials to "
-                      f"[{missing[0]}] in {config.path} (see `community-bridge check`)",
-                      file=sys.stderr)
+                print(
+                    f"error: {missing[0]} is not configured: add its credentials to "
+                    f"[{missing[0]}] in {config.path} (see `community-bridge check`)",
+                    file=sys.stderr,
+                )
                 return 2
         return asyncio.run(Runtime(config, platforms).run())
     if args.cmd == "console":
@@ -127,8 +131,12 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
 async def _console(config: Config, user: str, channel: str) -> int:
     from bridge.runtime import Runtime
 
-    runtime = Runtime(config, ["console"], http=False,
-                      console={"user": user.lstrip("@"), "channel": channel.lstrip("#")})
+    runtime = Runtime(
+        config,
+        ["console"],
+        http=False,
+        console={"user": user.lstrip("@"), "channel": channel.lstrip("#")},
+    )
     return await runtime.run()
 
 
@@ -143,8 +151,10 @@ def _safe_url(url: str) -> str:
 
 def _check(config: Config) -> int:
     print(f"config OK: {config.path}")
-    print(f"  community: {config.community.name} (locale {config.community.locale}, "
-          f"{len(config.community.admins)} bootstrap admin(s))")
+    print(
+        f"  community: {config.community.name} (locale {config.community.locale}, "
+        f"{len(config.community.admins)} bootstrap admin(s))"
+    )
     print(f"  database: {_safe_url(config.database.url)}")
     print(f"  http: {config.http.host}:{config.http.port} (public {config.http.public_url})")
     s = config.slack
@@ -155,8 +165,9 @@ def _check(config: Config) -> int:
         missing = "bot_token" if not s.bot_token else "signing_secret or app_token"
         print(f"  slack: off (no {missing})")
     t = config.telegram
-    print(f"  telegram: on ({t.mode}, {t.base_url})" if t.configured
-          else "  telegram: off (no token)")
+    print(
+        f"  telegram: on ({t.mode}, {t.base_url})" if t.configured else "  telegram: off (no token)"
+    )
     if t.configured and t.mode == "webhook" and not t.webhook_secret:
         print("error: telegram: webhook mode needs webhook_secret", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if not isinstance(value, str):
-        raise ValueError("expected a duration string such as \"4h\"")
+        raise ValueError('expected a duration string such as "4h"')
     return parse_duration(value)
 
 

@@ -71,8 +71,10 @@ class Context:
         group = self.group
         if group is None:
             raise UserError(
-                N_("This channel is not linked to a group. An admin can link it with "
-                   "/link <group>.")
+                N_(
+                    "This channel is not linked to a group. An admin can link it with "
+                    "/link <group>."
+                )
             )
         return group
 
@@ -92,8 +94,10 @@ class Context:
         return fmt(self.t.gettext(template), **values)
 
     def me(self) -> Mention:
-        return Mention(text=self.account.display_name or self.account.user_id,
-                       accounts={self.account.platform: self.account.user_id})
+        return Mention(
+            text=self.account.display_name or self.account.user_id,
+            accounts={self.account.platform: self.account.user_id},
+        )
 
     # ---- replying
     def reply(
@@ -113,19 +117,22 @@ class Context:
                 parts.extend(item)
             else:
                 parts.append(item)
-        message = Message(parts=tuple(parts), buttons=tuple(buttons), ephemeral=ephemeral,
-                          file=file, form=form)
+        message = Message(
+            parts=tuple(parts), buttons=tuple(buttons), ephemeral=ephemeral, file=file, form=form
+        )
         self.replies.append(message)
         return message
 
-    def say(self, *content: Part | str | list[Part],
-            buttons: tuple[Button, ...] | list[Button] = ()) -> Message:
+    def say(
+        self, *content: Part | str | list[Part], buttons: tuple[Button, ...] | list[Button] = ()
+    ) -> Message:
         """Answer in the channel, for everybody there."""
         return self.reply(*content, buttons=buttons, ephemeral=False)
 
     async def audit(self, action: str, target: str, **details: Any) -> None:
-        await audit.record(self.session, self.community.id, self.person_id, action, target,
-                           self.now, **details)
+        await audit.record(
+            self.session, self.community.id, self.person_id, action, target, self.now, **details
+        )
 
 
 @dataclass

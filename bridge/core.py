@@ -106,7 +106,9 @@ class Bridge:
             self.community_id = community.id
             await session.execute(
                 insert_ignore(
-                    session, Setting, {"key": "action_key", "value": secrets.token_hex(32)},
+                    session,
+                    Setting,
+                    {"key": "action_key", "value": secrets.token_hex(32)},
                     ["key"],
                 )
             )
@@ -139,17 +141,25 @@ class Bridge:
         cmd = self.command_for(inv.command)
         if cmd is None:
             self.metrics.commands.labels(inv.platform, "unknown", "unknown").inc()
-            return [self._error(t.gettext(N_("I don't know the command /{name}. "
-                                             "Type /help for the commands you can use."))
-                                .format(name=inv.command.lstrip("/")))]
+            return [
+                self._error(
+                    t.gettext(
+                        N_(
+                            "I don't know the command /{name}. "
+                            "Type /help for the commands you can use."
+                        )
+                    ).format(name=inv.command.lstrip("/"))
+                )
+            ]
         outcome = "ok"
         try:
             async with self.db.transaction() as session:
                 if not await self._first_time(session, inv.platform, inv.event_id):
                     outcome = "duplicate"
                     return []
-                ctx = await self._context(session, Context, inv.channel, inv.account,
-                                          inv.channel_name, t)
+                ctx = await self._context(
+                    session, Context, inv.channel, inv.account, inv.channel_name, t
+                )
                 ctx.command = cmd.name
                 await self._run_command(ctx, cmd, inv.args)
                 replies = ctx.replies
@@ -162,8 +172,16 @@ class Bridge:
         except Exception:
             outcome = "error"
             log.exception("command /%s failed", cmd.name)
-            return [self._error(t.gettext(N_("Something went wrong on my side; nothing was "
-                                             "changed. Please try again later.")))]
+            return [
+                self._error(
+                    t.gettext(
+                        N_(
+                            "Something went wrong on my side; nothing was "
+                            "changed. Please try again later."
+                        )
+                    )
+                )
+            ]
         finally:
             self.metrics.commands.labels(inv.platform, cmd.name, outcome).inc()
         self.outbox.kick()
@@ -186,8 +204,9 @@ class Bridge:
             elif cmd.handler is None:
                 if sub_name:
                     raise UsageError(N_("I did not expect '{word}'."), word=sub_name)
-                raise UsageError(N_("Choose one of: {choices}."),
-                                 choices=", ".join(cmd.subcommands))
+                raise UsageError(
+                    N_("Choose one of: {choices}."), choices=", ".join(cmd.subcommands)
+                )
         if ctx.rank < WHO_RANK[who]:
             raise UserError(
                 N_("Only {role} may use /{command}."),
@@ -208,9 +227,7 @@ class Bridge:
     def _usage(self, t: Any, cmd: Command, raw: str, reason: str) -> Message:
         sub = raw.strip().partition(" ")[0].lower()
         usages = [cmd.usage(sub)] if sub in cmd.subcommands else cmd.usages()
-        text = reason + "\n" + t.gettext(N_("Usage:")) + "\n" + "\n".join(
-            f"  {u}" for u in usages
-        )
+        text = reason + "\n" + t.gettext(N_("Usage:")) + "\n" + "\n".join(f"  {u}" for u in usages)
         return Message(parts=(Text(text=text),), ephemeral=True)
 
     def _error(self, text: str) -> Message:
@@ -236,13 +253,16 @@ class Bridge:
                 if not await self._first_time(session, press.channel.platform, press.event_id):
                     outcome = "duplicate"
                     return []
-                ctx = await self._context(session, ActionContext, press.channel, press.account,
-                                          press.channel_name, t)
+                ctx = await self._context(
+                    session, ActionContext, press.channel, press.account, press.channel_name, t
+                )
                 assert isinstance(ctx, ActionContext)
                 ctx.message_id = press.message_id
                 if ctx.rank < WHO_RANK[action.who]:
-                    raise UserError(N_("Only {role} may do that here."),
-                                    role=t.gettext(ROLE_PLURALS[action.who]))
+                    raise UserError(
+                        N_("Only {role} may do that here."),
+                        role=t.gettext(ROLE_PLURALS[action.who]),
+                    )
                 await action.handler(ctx, *args)
                 replies = ctx.replies
         except UserError as exc:
@@ -251,8 +271,16 @@ class Bridge:
         except Exception:
             outcome = "error"
             log.exception("button %s failed", name)
-            return [self._error(t.gettext(N_("Something went wrong on my side; nothing was "
-                                             "changed. Please try again later.")))]
+            return [
+                self._error(
+                    t.gettext(
+                        N_(
+                            "Something went wrong on my side; nothing was "
+                            "changed. Please try again later."
+                        )
+                    )
+                )
+            ]
         finally:
             self.metrics.actions.labels(press.channel.platform, name, outcome).inc()
         self.outbox.kick()
@@ -319,16 +347,18 @@ class Bridge:
         channel: Channel | None = None
         link: ChannelLink | None = None
         if not channel_ref.dm:
-            channel = await groups_svc.ensure_channel(session, community.id, channel_ref,
-                                                      channel_name, now)
+            channel = await groups_svc.ensure_channel(
+                session, community.id, channel_ref, channel_name, now
+            )
             link = (
                 await session.execute(
                     select(ChannelLink).where(ChannelLink.channel_id == channel.id)
                 )
             ).scalar_one_or_none()
         group_id = link.group_id if link is not None and link.active else None
-        rank = await roles.rank_of(session, account.person_id, group_id,
-                                   self.config.community.admins)
+        rank = await roles.rank_of(
+            session, account.person_id, group_id, self.config.community.admins
+        )
         return cls(
             bridge=self,
             session=session,
@@ -348,8 +378,9 @@ class Bridge:
         """The person started a private chat with the bot (Telegram /start): release held DMs."""
         async with self.db.transaction() as session:
             assert self.community_id is not None
-            acc = await identity.ensure_account(session, self.community_id, account,
-                                                self.clock.now(), can_dm=True)
+            acc = await identity.ensure_account(
+                session, self.community_id, account, self.clock.now(), can_dm=True
+            )
             n = await self.outbox.release_held(session, acc.platform, acc.user_id)
         return n
 
@@ -370,10 +401,16 @@ class Bridge:
         await session.flush()
         t = translator(self.default_locale)
         text = t.gettext(
-            N_("I can no longer post in {channel} ({platform}: {reason}). Its link to the "
-               "group {group} is paused; /link it again once I have access.")
-        ).format(channel=channel.name or channel.chat_id, platform=channel.platform,
-                 reason=reason, group=link.group.slug)
+            N_(
+                "I can no longer post in {channel} ({platform}: {reason}). Its link to the "
+                "group {group} is paused; /link it again once I have access."
+            )
+        ).format(
+            channel=channel.name or channel.chat_id,
+            platform=channel.platform,
+            reason=reason,
+            group=link.group.slug,
+        )
         await self.notify_admins(session, Message(parts=(Text(text=text),)))
 
     async def chat_lost(self, platform: str, chat_id: str, reason: str) -> None:
@@ -395,8 +432,7 @@ class Bridge:
     async def defer(self, channel: ChannelRef, message: Message, after: float) -> None:
         """A direct answer hit a rate limit: the outbox sends it later, nothing is dropped."""
         async with self.db.transaction() as session:
-            await self.outbox.post(session, channel.key, message,
-                                   delay=timedelta(seconds=after))
+            await self.outbox.post(session, channel.key, message, delay=timedelta(seconds=after))
 
     async def move_channel(self, old: ChannelRef, new: ChannelRef) -> None:
         """A chat changed its id (Telegram group → supergroup): keep its link and records."""
@@ -420,11 +456,16 @@ class Bridge:
     async def person_accounts(self, session: AsyncSession, person_id: int) -> list[Account]:
         return list(
             (await session.execute(select(Account).where(Account.person_id == person_id)))
-            .scalars().all()
+            .scalars()
+            .all()
         )
 
     async def grant_role(
-        self, session: AsyncSession, person_id: int, role: str, group_id: int | None,
+        self,
+        session: AsyncSession,
+        person_id: int,
+        role: str,
+        group_id: int | None,
         by: int | None,
     ) -> bool:
         return await roles.grant(session, person_id, role, group_id, by, self.clock.now())
@@ -449,4 +490,3 @@ class Bridge:
 
     def now(self) -> datetime:
         return self.clock.now()
-

@@ -22,8 +22,10 @@ async def healthz(request: web.Request) -> web.Response:
     bridge = request.app[BRIDGE_KEY]
     adapters = {name: a.health() for name, a in bridge.adapters.items()}
     ok = bridge.ready and all(a["state"] == "ready" for a in adapters.values())
-    body = {"status": "ok" if ok else "starting" if not bridge.ready else "degraded",
-            "adapters": adapters}
+    body = {
+        "status": "ok" if ok else "starting" if not bridge.ready else "degraded",
+        "adapters": adapters,
+    }
     return web.json_response(body, status=200 if bridge.ready else 503)
 
 
@@ -33,9 +35,11 @@ async def metrics(request: web.Request) -> web.Response:
         bridge.metrics.adapter_up.labels(name).set(1 if adapter.state == "ready" else 0)
     async with bridge.db.transaction() as session:
         counts = dict(
-            (await session.execute(
-                select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
-            )).all()
+            (
+                await session.execute(
+                    select(OutboxRow.status, func.count()).group_by(OutboxRow.status)
+                )
+            ).all()
         )
     for status in ("pending", "sending", "held", "failed", "dead"):
         bridge.metrics.outbox.labels(status).set(counts.get(status, 0))

@@ -27,8 +27,12 @@ def N_(message: str) -> str:
 
 
 #: "Only {role} may ..." takes these, translated.
-ROLE_PLURALS = {"all": N_("everyone"), "member": N_("members"), "host": N_("hosts"),
-                "admin": N_("admins")}
+ROLE_PLURALS = {
+    "all": N_("everyone"),
+    "member": N_("members"),
+    "host": N_("hosts"),
+    "admin": N_("admins"),
+}
 #: Words shown from stored values (roles, visibilities), marked for extraction.
 WORDS = (N_("member"), N_("host"), N_("admin"), N_("closed"), N_("internal"), N_("public"))
 

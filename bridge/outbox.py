@@ -98,13 +98,17 @@ class Outbox:
     ) -> list[str]:
         """Queue a message to every active channel linked to the group; returns channel keys."""
         channels = (
-            await session.execute(
-                select(Channel)
-                .join(ChannelLink, ChannelLink.channel_id == Channel.id)
-                .where(ChannelLink.group_id == group_id, ChannelLink.active.is_(True))
-                .order_by(Channel.id)
+            (
+                await session.execute(
+                    select(Channel)
+                    .join(ChannelLink, ChannelLink.channel_id == Channel.id)
+                    .where(ChannelLink.group_id == group_id, ChannelLink.active.is_(True))
+                    .order_by(Channel.id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         keys = []
         for channel in channels:
             if exclude and channel.key in exclude:
@@ -120,21 +124,31 @@ class Outbox:
     ) -> None:
         """Have every posted copy of a tracked message re-drawn (coalesced, after a delay)."""
         posted = (
-            await session.execute(
-                select(PostedMessage.platform).where(PostedMessage.ref_key == ref_key).distinct()
-            )
-        ).scalars().all()
-        in_flight = (
-            await session.execute(
-                select(OutboxRow.platform)
-                .where(
-                    OutboxRow.ref_key == ref_key,
-                    OutboxRow.kind == "send",
-                    OutboxRow.status.in_(("pending", "sending")),
+            (
+                await session.execute(
+                    select(PostedMessage.platform)
+                    .where(PostedMessage.ref_key == ref_key)
+                    .distinct()
                 )
-                .distinct()
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
+        in_flight = (
+            (
+                await session.execute(
+                    select(OutboxRow.platform)
+                    .where(
+                        OutboxRow.ref_key == ref_key,
+                        OutboxRow.kind == "send",
+                        OutboxRow.status.in_(("pending", "sending")),
+                    )
+                    .distinct()
+                )
+            )
+            .scalars()
+            .all()
+        )
         now = self._now()
         wait = self.bridge.config.delivery.edit_delay if delay is None else delay
         for platform in sorted(set(posted) | set(in_flight)):
@@ -178,27 +192,37 @@ class Outbox:
         Returns the DM's channel key, or None when the person has no account at all.
         """
         accounts = (
-            await session.execute(
-                select(Account)
-                .where(Account.person_id == person_id)
-                .order_by(Account.last_seen_at.desc(), Account.id.desc())
+            (
+                await session.execute(
+                    select(Account)
+                    .where(Account.person_id == person_id)
+                    .order_by(Account.last_seen_at.desc(), Account.id.desc())
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if not accounts:
             return None
         for account in accounts:
             if account.dm_open or can_always_dm(account.platform):
                 key = f"{account.platform}:@{account.user_id}"
-                await self.post(session, key, message, locale=account.locale and
-                                self.bridge.locale_for(account.locale))
+                await self.post(
+                    session,
+                    key,
+                    message,
+                    locale=account.locale and self.bridge.locale_for(account.locale),
+                )
                 return key
         account = accounts[0]
         key = f"{account.platform}:@{account.user_id}"
-        await self.post(session, key, message, status="held",
-                        locale=self.bridge.locale_for(account.locale))
+        await self.post(
+            session, key, message, status="held", locale=self.bridge.locale_for(account.locale)
+        )
         if fallback_channel and fallback_message is not None:
-            await self.post(session, fallback_channel,
-                            fallback_message.model_copy(update={"dm_invite": True}))
+            await self.post(
+                session, fallback_channel, fallback_message.model_copy(update={"dm_invite": True})
+            )
         return key
 
     async def release_held(self, session: AsyncSession, platform: str, user_id: str) -> int:
@@ -402,13 +426,17 @@ class Outbox:
                 )
             ).first()
             posted = (
-                await session.execute(
-                    select(PostedMessage).where(
-                        PostedMessage.ref_key == row.ref_key,
-                        PostedMessage.platform == row.platform,
+                (
+                    await session.execute(
+                        select(PostedMessage).where(
+                            PostedMessage.ref_key == row.ref_key,
+                            PostedMessage.platform == row.platform,
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             drawn: dict[str, Message | None] = {}
             for p in posted:
                 if p.locale not in drawn:
@@ -422,8 +450,9 @@ class Outbox:
             if message is None:
                 continue
             try:
-                await adapter.edit(ChannelRef.from_key(p.channel_key), p.platform_message_id,
-                                   message)
+                await adapter.edit(
+                    ChannelRef.from_key(p.channel_key), p.platform_message_id, message
+                )
             except RetryLater as exc:
                 await self._postpone(row, exc.after, str(exc), count=False)
                 return False
@@ -444,8 +473,9 @@ class Outbox:
         await session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == row.id)
-            .values(status=status, platform_message_id=message_id, sent_at=self._now(),
-                    claim_until=None)
+            .values(
+                status=status, platform_message_id=message_id, sent_at=self._now(), claim_until=None
+            )
         )
 
     async def _postpone(self, row: OutboxRow, after: float, reason: str, count: bool) -> None:
@@ -469,8 +499,9 @@ class Outbox:
                     .where(OutboxRow.id == row.id)
                     .values(status="dead", last_error=error, claim_until=None)
                 )
-            log.error("giving up on outbox row %s after %s attempts: %s", row.id,
-                      row.attempts, error)
+            log.error(
+                "giving up on outbox row %s after %s attempts: %s", row.id, row.attempts, error
+            )
             self.bridge.metrics.dead.labels(row.platform).inc()
             return
         await self._postpone(row, min(2.0**row.attempts, 300.0), error, count=True)

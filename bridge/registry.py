@@ -191,8 +191,9 @@ def command(
         if name in registry.commands and registry.commands[name].handler is not None:
             raise RuntimeError(f"command /{name} declared twice")
         existing = registry.commands.get(name)
-        cmd = Command(name=name, help=help, who=who, params=params or [], handler=fn,
-                      in_group=in_group)
+        cmd = Command(
+            name=name, help=help, who=who, params=params or [], handler=fn, in_group=in_group
+        )
         if existing:
             cmd.subcommands = existing.subcommands
         registry.commands[name] = cmd
@@ -221,8 +222,9 @@ def subcommand(
             )
         elif parent_help:
             cmd.help = parent_help
-        cmd.subcommands[name] = Subcommand(name=name, help=help, params=params or [],
-                                           handler=fn, who=who)
+        cmd.subcommands[name] = Subcommand(
+            name=name, help=help, params=params or [], handler=fn, who=who
+        )
         return fn
 
     return wrap
@@ -343,9 +345,15 @@ def parse_args(params: list[Param], raw: str) -> dict[str, Any]:
                 if p.kind == "flag" and low == p.name and not values[p.name]:
                     values[p.name] = True
                     matched = True
-                elif p.kind == "choice" and low in p.choices and values[p.name] is None and (
-                    pos_i >= len(positional) or positional[pos_i].kind != "text"
-                    or not _pending_required(positional, pos_i, values)
+                elif (
+                    p.kind == "choice"
+                    and low in p.choices
+                    and values[p.name] is None
+                    and (
+                        pos_i >= len(positional)
+                        or positional[pos_i].kind != "text"
+                        or not _pending_required(positional, pos_i, values)
+                    )
                 ):
                     values[p.name] = low
                     matched = True

@@ -90,8 +90,11 @@ class Runtime:
         bridge.deadlines.start()
         self._tasks.append(asyncio.create_task(bridge.outbox.run(self.stop_event)))
         bridge.ready = True
-        log.info("community-bridge ready: adapters %s, http %s", ", ".join(bridge.adapters),
-                 f"{self.config.http.host}:{self.http.port}" if self.http else "off")
+        log.info(
+            "community-bridge ready: adapters %s, http %s",
+            ", ".join(bridge.adapters),
+            f"{self.config.http.host}:{self.http.port}" if self.http else "off",
+        )
         console = bridge.adapters.get("console")
         if console is not None:
             self._tasks.append(asyncio.create_task(self._console(console)))

@@ -36,9 +36,7 @@ class Deadlines:
         self.bridge = bridge
         self._scheduler: AsyncIOScheduler | None = None
 
-    async def schedule(
-        self, session: AsyncSession, kind: str, ref: str, due_at: datetime
-    ) -> None:
+    async def schedule(self, session: AsyncSession, kind: str, ref: str, due_at: datetime) -> None:
         """Set the one pending deadline of (kind, ref) to ``due_at`` (replacing an earlier one)."""
         await self.cancel(session, kind, ref)
         session.add(Deadline(kind=kind, ref=ref, due_at=due_at, created_at=self.bridge.clock.now()))
@@ -65,13 +63,17 @@ class Deadlines:
         now = self.bridge.clock.now()
         async with self.bridge.db.transaction() as session:
             due = (
-                await session.execute(
-                    select(Deadline.id)
-                    .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
-                    .order_by(Deadline.due_at, Deadline.id)
-                    .limit(200)
+                (
+                    await session.execute(
+                        select(Deadline.id)
+                        .where(Deadline.fired_at.is_(None), Deadline.due_at <= now)
+                        .order_by(Deadline.due_at, Deadline.id)
+                        .limit(200)
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         fired = 0
         for deadline_id in due:
             try:
@@ -122,19 +124,28 @@ class Deadlines:
                     Deadline.fired_at.is_not(None), Deadline.fired_at < now - HISTORY
                 )
             )
-        return {"events": affected(events), "outbox": affected(rows),
-                "deadlines": affected(fired)}
+        return {"events": affected(events), "outbox": affected(rows), "deadlines": affected(fired)}
 
     def start(self) -> None:
         """Tick every second on the running loop (APScheduler's asyncio scheduler), prune
         hourly."""
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
-            self.tick, "interval", seconds=1, max_instances=1, coalesce=True,
-            id="deadlines", misfire_grace_time=30,
+            self.tick,
+            "interval",
+            seconds=1,
+            max_instances=1,
+            coalesce=True,
+            id="deadlines",
+            misfire_grace_time=30,
         )
         self._scheduler.add_job(
-            self.prune, "interval", hours=1, max_instances=1, coalesce=True, id="prune",
+            self.prune,
+            "interval",
+            hours=1,
+            max_instances=1,
+            coalesce=True,
+            id="prune",
         )
         self._scheduler.start()
 

@@ -143,10 +143,12 @@ def rank_texts(
 ) -> list[Match[K]]:
     """Rank weighted texts by the better of two scores: whole words, and words with the
     pieces of long words (compounds). Adding pieces never lowers what words found."""
-    by_words = dict(rank(vector(*query), [(k, vector(*f)) for k, f in candidates],
-                         len(candidates), threshold))
-    by_pieces = dict(rank(pieces(*query), [(k, pieces(*f)) for k, f in candidates],
-                          len(candidates), threshold))
+    by_words = dict(
+        rank(vector(*query), [(k, vector(*f)) for k, f in candidates], len(candidates), threshold)
+    )
+    by_pieces = dict(
+        rank(pieces(*query), [(k, pieces(*f)) for k, f in candidates], len(candidates), threshold)
+    )
     order = {key: i for i, (key, _fields) in enumerate(candidates)}
     found = [
         Match(key, max(by_words.get(key, 0.0), by_pieces.get(key, 0.0)), key in by_words)

@@ -30,7 +30,10 @@ def _flags(ctx: Context, group: Group) -> str:
 @command("groups", who="all", help=N_("List the groups you can see, with their linked channels."))
 async def groups(ctx: Context) -> None:
     found = await svc.visible_groups(
-        ctx.session, ctx.community.id, ctx.person_id, ctx.is_admin,
+        ctx.session,
+        ctx.community.id,
+        ctx.person_id,
+        ctx.is_admin,
         ctx.group.id if ctx.group else None,
     )
     if not found:
@@ -62,27 +65,44 @@ async def groups(ctx: Context) -> None:
     parent_help=N_("Create groups and change their visibility and flags."),
     params=[
         Param("name", N_("the group's name")),
-        Param("visibility", N_("who may see it"), kind="choice", choices=VISIBILITY,
-              required=False),
-        Param("showcase", N_("make it the showcase of promoted ideas"), kind="flag",
-              required=False),
-        Param("hostdesk", N_("questions arrive in its linked channels"), kind="flag",
-              required=False),
+        Param(
+            "visibility", N_("who may see it"), kind="choice", choices=VISIBILITY, required=False
+        ),
+        Param(
+            "showcase", N_("make it the showcase of promoted ideas"), kind="flag", required=False
+        ),
+        Param(
+            "hostdesk", N_("questions arrive in its linked channels"), kind="flag", required=False
+        ),
     ],
 )
 async def group_new(
     ctx: Context, name: str, visibility: str | None, showcase: bool, hostdesk: bool
 ) -> None:
     group = await svc.create_group(
-        ctx.session, ctx.community.id, name, visibility or "internal", ctx.now, ctx.person_id,
-        showcase=showcase, hostdesk=hostdesk,
+        ctx.session,
+        ctx.community.id,
+        name,
+        visibility or "internal",
+        ctx.now,
+        ctx.person_id,
+        showcase=showcase,
+        hostdesk=hostdesk,
     )
-    await ctx.audit("group.create", group.slug, visibility=group.visibility,
-                    showcase=showcase, hostdesk=hostdesk)
+    await ctx.audit(
+        "group.create",
+        group.slug,
+        visibility=group.visibility,
+        showcase=showcase,
+        hostdesk=hostdesk,
+    )
     ctx.reply(
-        *ctx.fmt(N_("Created group {name} ({flags}). Link a channel to it with {command}."),
-                 name=Bold(text=group.slug), flags=_flags(ctx, group),
-                 command=Code(text=f"/link {group.slug}"))
+        *ctx.fmt(
+            N_("Created group {name} ({flags}). Link a channel to it with {command}."),
+            name=Bold(text=group.slug),
+            flags=_flags(ctx, group),
+            command=Code(text=f"/link {group.slug}"),
+        )
     )
 
 
@@ -96,8 +116,12 @@ SETTINGS = (*VISIBILITY, "showcase", "hostdesk", "-showcase", "-hostdesk")
     help=N_("Change a group's visibility or flags."),
     params=[
         Param("name", N_("the group's name")),
-        Param("setting", N_("new visibility, or a flag to set (showcase) or clear (-showcase)"),
-              kind="choice", choices=SETTINGS),
+        Param(
+            "setting",
+            N_("new visibility, or a flag to set (showcase) or clear (-showcase)"),
+            kind="choice",
+            choices=SETTINGS,
+        ),
     ],
 )
 async def group_set(ctx: Context, name: str, setting: str) -> None:
@@ -105,22 +129,30 @@ async def group_set(ctx: Context, name: str, setting: str) -> None:
     before = _flags(ctx, group)
     if setting in VISIBILITY:
         if group.visibility == setting:
-            raise UserError(N_("The group {name} is {setting} already."), name=group.slug,
-                            setting=ctx._(setting))
+            raise UserError(
+                N_("The group {name} is {setting} already."),
+                name=group.slug,
+                setting=ctx._(setting),
+            )
         group.visibility = setting
     elif setting.endswith("showcase"):
         on = not setting.startswith("-")
         if group.showcase == on:
-            raise UserError(N_("Nothing to change: {name} is {flags}."), name=group.slug,
-                            flags=before)
+            raise UserError(
+                N_("Nothing to change: {name} is {flags}."), name=group.slug, flags=before
+            )
         await svc.set_showcase(ctx.session, group, on)
     else:
         on = not setting.startswith("-")
         if group.hostdesk == on:
-            raise UserError(N_("Nothing to change: {name} is {flags}."), name=group.slug,
-                            flags=before)
+            raise UserError(
+                N_("Nothing to change: {name} is {flags}."), name=group.slug, flags=before
+            )
         group.hostdesk = on
     await ctx.session.flush()
     await ctx.audit("group.set", group.slug, setting=setting, before=before)
-    ctx.reply(*ctx.fmt(N_("Group {name} is now {flags}."), name=Bold(text=group.slug),
-                       flags=_flags(ctx, group)))
+    ctx.reply(
+        *ctx.fmt(
+            N_("Group {name} is now {flags}."), name=Bold(text=group.slug), flags=_flags(ctx, group)
+        )
+    )

@@ -19,8 +19,10 @@ async def help_(ctx: Context, command: str | None) -> None:
     if command:
         cmd = reg.commands.get(command.lower().lstrip("/"))
         if cmd is None:
-            raise NotFound(N_("I don't know the command /{name}. Type /help for the commands "
-                              "you can use."), name=command.lstrip("/"))
+            raise NotFound(
+                N_("I don't know the command /{name}. Type /help for the commands you can use."),
+                name=command.lstrip("/"),
+            )
         lines = [f"/{cmd.name}: {ctx._(cmd.help)}", ctx._("Usage:")]
         for name, sub in cmd.subcommands.items():
             lines.append(f"  {cmd.usage(name)}  {ctx._(sub.help)}")

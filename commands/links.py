@@ -32,11 +32,22 @@ async def link(ctx: Context, group: str) -> None:
     await svc.link_channel(ctx.session, channel, target, ctx.person_id, ctx.now)
     await ctx.audit("channel.link", channel.key, group=target.slug)
     if before is not None and before != target.id:
-        ctx.say(*ctx.fmt(N_("This channel now shows the group {group} (it showed another "
-                            "group before)."), group=Bold(text=target.slug)))
+        ctx.say(
+            *ctx.fmt(
+                N_("This channel now shows the group {group} (it showed another group before)."),
+                group=Bold(text=target.slug),
+            )
+        )
     else:
-        ctx.say(*ctx.fmt(N_("This channel is now linked to the group {group}. Type /help to "
-                            "see what you can do here."), group=Bold(text=target.slug)))
+        ctx.say(
+            *ctx.fmt(
+                N_(
+                    "This channel is now linked to the group {group}. Type /help to "
+                    "see what you can do here."
+                ),
+                group=Bold(text=target.slug),
+            )
+        )
 
 
 @command("unlink", who="admin", help=N_("Remove this channel's link to its group."))
@@ -46,5 +57,6 @@ async def unlink(ctx: Context) -> None:
     if group is None:
         raise UserError(N_("This channel is not linked to a group."))
     await ctx.audit("channel.unlink", channel.key, group=group.slug)
-    ctx.say(*ctx.fmt(N_("This channel no longer shows the group {group}."),
-                     group=Bold(text=group.slug)))
+    ctx.say(
+        *ctx.fmt(N_("This channel no longer shows the group {group}."), group=Bold(text=group.slug))
+    )

@@ -27,18 +27,33 @@ async def role(ctx: Context, person: str, role: str, group: str | None) -> None:
     account = await identity.resolve_account(
         ctx.session, ctx.community.id, ctx.account.platform, person, ctx.now
     )
-    target_group = await groups_svc.get_group(ctx.session, ctx.community.id, group) if group \
-        else None
+    target_group = (
+        await groups_svc.get_group(ctx.session, ctx.community.id, group) if group else None
+    )
     if role == "admin" and target_group is not None:
         raise UserError(N_("Admins are community-wide; grant 'host' for one group."))
-    added = await roles.grant(ctx.session, account.person_id, role,
-                              target_group.id if target_group else None, ctx.person_id, ctx.now)
+    added = await roles.grant(
+        ctx.session,
+        account.person_id,
+        role,
+        target_group.id if target_group else None,
+        ctx.person_id,
+        ctx.now,
+    )
     who = identity.mention(account)
     where = target_group.slug if target_group else ctx._("the whole community")
     if not added:
-        raise UserError(N_("{who} is {role} in {where} already."), who=f"@{who.text}",
-                        role=ctx._(role), where=where)
-    await ctx.audit("role.grant", account.key, role=role,
-                    group=target_group.slug if target_group else None)
-    ctx.reply(*ctx.fmt(N_("{who} is now {role} in {where}."), who=who,
-                       role=Bold(text=ctx._(role)), where=where))
+        raise UserError(
+            N_("{who} is {role} in {where} already."),
+            who=f"@{who.text}",
+            role=ctx._(role),
+            where=where,
+        )
+    await ctx.audit(
+        "role.grant", account.key, role=role, group=target_group.slug if target_group else None
+    )
+    ctx.reply(
+        *ctx.fmt(
+            N_("{who} is now {role} in {where}."), who=who, role=Bold(text=ctx._(role)), where=where
+        )
+    )

@@ -1,9 +1,9 @@
 """A console-driven chat: a test reads like the transcript of a chat session.
 
-    out = await chat("/group new ideas")
-    assert "Created group ideas" in out
-    await chat.as_("bob", "#ideas")        # switch speaker and channel
-    out = await chat(":press 1")
+out = await chat("/group new ideas")
+assert "Created group ideas" in out
+await chat.as_("bob", "#ideas")        # switch speaker and channel
+out = await chat(":press 1")
 """
 
 from __future__ import annotations

@@ -142,8 +142,9 @@ async def make_bridge(db_url: str, clock: FakeClock) -> AsyncIterator[BridgeFact
     """Build started bridges on the test database (several = several processes)."""
     made: list[Bridge] = []
 
-    async def factory(url: str | None = None, clk: FakeClock | None = None,
-                      **sections: dict[str, Any]) -> Bridge:
+    async def factory(
+        url: str | None = None, clk: FakeClock | None = None, **sections: dict[str, Any]
+    ) -> Bridge:
         config = make_config(url or db_url, **sections)
         bridge = Bridge(config, Database(config.database.url), clk or clock)
         await bridge.start()

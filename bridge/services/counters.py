@@ -42,6 +42,7 @@ def parse_ref(prefix: str, text: str) -> int:
     """Accept ``I-12``, ``i-12``, ``#12`` and ``12`` for prefix ``I``."""
     m = re.fullmatch(rf"(?:{prefix}-?|#)?(\d{{1,9}})", text.strip(), flags=re.IGNORECASE)
     if not m:
-        raise UsageError(N_("'{word}' is not an id like {example}."), word=text,
-                         example=f"{prefix}-12")
+        raise UsageError(
+            N_("'{word}' is not an id like {example}."), word=text, example=f"{prefix}-12"
+        )
     return int(m.group(1))

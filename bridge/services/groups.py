@@ -212,16 +212,23 @@ async def linked_channels(
 
 
 async def visible_groups(
-    session: AsyncSession, community_id: int, person_id: int, is_admin: bool,
+    session: AsyncSession,
+    community_id: int,
+    person_id: int,
+    is_admin: bool,
     here_group_id: int | None = None,
 ) -> list[Group]:
     """Groups a person may see: internal and public ones, closed ones they belong to (or the
     one of the channel they are in), every group for admins."""
     groups = (
-        await session.execute(
-            select(Group).where(Group.community_id == community_id).order_by(Group.slug)
+        (
+            await session.execute(
+                select(Group).where(Group.community_id == community_id).order_by(Group.slug)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if is_admin:
         return list(groups)
     mine = set(
@@ -231,9 +238,8 @@ async def visible_groups(
                     RoleGrant.person_id == person_id, RoleGrant.group_id.is_not(None)
                 )
             )
-        ).scalars().all()
+        )
+        .scalars()
+        .all()
     )
-    return [
-        g for g in groups
-        if g.visibility != "closed" or g.id in mine or g.id == here_group_id
-    ]
+    return [g for g in groups if g.visibility != "closed" or g.id in mine or g.id == here_group_id]

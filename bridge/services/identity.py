@@ -92,8 +92,9 @@ async def find_account(session: AsyncSession, platform: str, user_id: str) -> Ac
 
 
 def mention(account: Account) -> Mention:
-    return Mention(text=account.display_name or account.user_id,
-                   accounts={account.platform: account.user_id})
+    return Mention(
+        text=account.display_name or account.user_id, accounts={account.platform: account.user_id}
+    )
 
 
 async def last_account(session: AsyncSession, person_id: int) -> Account | None:
@@ -112,10 +113,14 @@ async def person_mention(session: AsyncSession, person_id: int) -> Mention:
     """A mention of a person that every platform can render natively where they have an account."""
     person = await session.get(Person, person_id)
     accounts = (
-        await session.execute(
-            select(Account).where(Account.person_id == person_id).order_by(Account.last_seen_at)
+        (
+            await session.execute(
+                select(Account).where(Account.person_id == person_id).order_by(Account.last_seen_at)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     name = person.display_name if person else ""
     if accounts:
         name = accounts[-1].display_name or name
@@ -154,9 +159,7 @@ async def redeem_connect_code(
     """
     row = (
         await session.execute(
-            select(ConnectCode)
-            .where(ConnectCode.code == code.strip().upper())
-            .with_for_update()
+            select(ConnectCode).where(ConnectCode.code == code.strip().upper()).with_for_update()
         )
     ).scalar_one_or_none()
     if row is None or row.used_at is not None or row.expires_at <= now:
@@ -185,8 +188,10 @@ async def merge_persons(session: AsyncSession, from_id: int, into_id: int) -> No
     for hook in registry.merge_hooks:
         await hook(session, from_id, into_id)
     grants = (
-        await session.execute(select(RoleGrant).where(RoleGrant.person_id == from_id))
-    ).scalars().all()
+        (await session.execute(select(RoleGrant).where(RoleGrant.person_id == from_id)))
+        .scalars()
+        .all()
+    )
     for grant in grants:
         exists = (
             await session.execute(
@@ -210,9 +215,7 @@ async def merge_persons(session: AsyncSession, from_id: int, into_id: int) -> No
     await session.execute(
         update(ConnectCode).where(ConnectCode.person_id == from_id).values(person_id=into_id)
     )
-    await session.execute(
-        update(Person).where(Person.id == from_id).values(merged_into_id=into_id)
-    )
+    await session.execute(update(Person).where(Person.id == from_id).values(merged_into_id=into_id))
 
 
 _SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -237,12 +240,13 @@ async def resolve_account(
     if not text.startswith("@") and ":" in text:
         plat, _, user_id = text.partition(":")
         if plat and user_id and re.fullmatch(r"[a-z]+", plat):
-            return await ensure_account(session, community_id,
-                                        AccountRef(platform=plat, user_id=user_id), now)
+            return await ensure_account(
+                session, community_id, AccountRef(platform=plat, user_id=user_id), now
+            )
     name = text.lstrip("@").lower()
     candidates = (
-        await session.execute(select(Account).where(Account.platform == platform))
-    ).scalars().all()
+        (await session.execute(select(Account).where(Account.platform == platform))).scalars().all()
+    )
     for account in candidates:
         if account.user_id.lower() == name:
             return account
@@ -250,7 +254,9 @@ async def resolve_account(
     if len(named) == 1:
         return named[0]
     raise NotFound(
-        N_("I don't know {who}. Name them as platform:user_id (for example slack:U0123) or "
-           "@name of someone who has used the bot here."),
+        N_(
+            "I don't know {who}. Name them as platform:user_id (for example slack:U0123) or "
+            "@name of someone who has used the bot here."
+        ),
         who=text,
     )

@@ -281,8 +281,9 @@ async def similar(
     words = {q.id: set(similarity.terms(q.text)) for q in rows}
     asked = set(query)
     enough = min(2, len(asked))  # one shared word is chance, unless the question is one word
-    found = similarity.rank_texts(((text, 1),), [(q.id, ((q.text, 1),)) for q in rows],
-                                  len(rows), SIMILAR_THRESHOLD)
+    found = similarity.rank_texts(
+        ((text, 1),), [(q.id, ((q.text, 1),)) for q in rows], len(rows), SIMILAR_THRESHOLD
+    )
     ranked = [
         (by_id[m.key], m.score)
         for m in found

@@ -38,9 +38,7 @@ async def rank_of(
         cond = or_(cond, RoleGrant.group_id == group_id)
     roles = (
         await session.execute(
-            select(RoleGrant.role, RoleGrant.group_id).where(
-                RoleGrant.person_id == person_id, cond
-            )
+            select(RoleGrant.role, RoleGrant.group_id).where(RoleGrant.person_id == person_id, cond)
         )
     ).all()
     best = RANK["member"]
@@ -95,30 +93,42 @@ async def host_person_ids(session: AsyncSession, group_id: int | None) -> list[i
     """Hosts of a group, falling back to the community's hosts and admins."""
     if group_id is not None:
         ids = (
-            await session.execute(
-                select(RoleGrant.person_id).where(
-                    RoleGrant.group_id == group_id, RoleGrant.role.in_(("host", "admin"))
+            (
+                await session.execute(
+                    select(RoleGrant.person_id).where(
+                        RoleGrant.group_id == group_id, RoleGrant.role.in_(("host", "admin"))
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if ids:
             return sorted(set(ids))
     ids = (
-        await session.execute(
-            select(RoleGrant.person_id).where(
-                RoleGrant.group_id.is_(None), RoleGrant.role == "host"
+        (
+            await session.execute(
+                select(RoleGrant.person_id).where(
+                    RoleGrant.group_id.is_(None), RoleGrant.role == "host"
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return sorted(set(ids))
 
 
 async def admin_person_ids(session: AsyncSession) -> list[int]:
     ids = (
-        await session.execute(
-            select(RoleGrant.person_id).where(
-                RoleGrant.group_id.is_(None), RoleGrant.role == "admin"
+        (
+            await session.execute(
+                select(RoleGrant.person_id).where(
+                    RoleGrant.group_id.is_(None), RoleGrant.role == "admin"
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return sorted(set(ids))

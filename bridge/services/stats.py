@@ -67,53 +67,85 @@ async def collect(
         return len(rows)
 
     stats.ideas = await people(
-        select(Idea.proposer_id).where(*idea_scope, Idea.created_at >= since))
+        select(Idea.proposer_id).where(*idea_scope, Idea.created_at >= since)
+    )
     stats.votes = await people(
-        select(IdeaVote.person_id).join(Idea, Idea.id == IdeaVote.idea_id)
-        .where(*idea_scope, IdeaVote.updated_at >= since))
+        select(IdeaVote.person_id)
+        .join(Idea, Idea.id == IdeaVote.idea_id)
+        .where(*idea_scope, IdeaVote.updated_at >= since)
+    )
     stats.comments = await people(
-        select(IdeaComment.person_id).join(Idea, Idea.id == IdeaComment.idea_id)
-        .where(*idea_scope, IdeaComment.created_at >= since))
+        select(IdeaComment.person_id)
+        .join(Idea, Idea.id == IdeaComment.idea_id)
+        .where(*idea_scope, IdeaComment.created_at >= since)
+    )
     stats.questions = await people(
-        select(Question.asker_id).where(*q_scope, Question.asked_at >= since))
+        select(Question.asker_id).where(*q_scope, Question.asked_at >= since)
+    )
     stats.answers = await people(
-        select(QuestionAnswer.author_id).join(Question, Question.id == QuestionAnswer.question_id)
-        .where(*q_scope, QuestionAnswer.at >= since))
+        select(QuestionAnswer.author_id)
+        .join(Question, Question.id == QuestionAnswer.question_id)
+        .where(*q_scope, QuestionAnswer.at >= since)
+    )
     stats.surveys = await people(
-        select(Survey.owner_id).where(*s_scope, Survey.created_at >= since,
-                                      Survey.owner_id.is_not(None)))
-    stats.survey_responses = int((await session.execute(
-        select(func.count()).select_from(SurveyRespondent)
-        .join(Survey, Survey.id == SurveyRespondent.survey_id)
-        .where(*s_scope, Survey.created_at >= since)
-    )).scalar_one())
+        select(Survey.owner_id).where(
+            *s_scope, Survey.created_at >= since, Survey.owner_id.is_not(None)
+        )
+    )
+    stats.survey_responses = int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(SurveyRespondent)
+                .join(Survey, Survey.id == SurveyRespondent.survey_id)
+                .where(*s_scope, Survey.created_at >= since)
+            )
+        ).scalar_one()
+    )
 
     top = contributions.most_common(5)
     if top:
-        names = dict((await session.execute(
-            select(Person.id, Person.display_name).where(Person.id.in_([p for p, _ in top]))
-        )).all())
+        names = dict(
+            (
+                await session.execute(
+                    select(Person.id, Person.display_name).where(Person.id.in_([p for p, _ in top]))
+                )
+            ).all()
+        )
         stats.super_users = [(names.get(p) or f"#{p}", n) for p, n in top]
 
-    asked = (await session.execute(
-        select(Question.asked_at, Question.first_response_at, Question.answered_at)
-        .where(*q_scope, Question.asked_at >= since)
-    )).all()
+    asked = (
+        await session.execute(
+            select(Question.asked_at, Question.first_response_at, Question.answered_at).where(
+                *q_scope, Question.asked_at >= since
+            )
+        )
+    ).all()
     firsts = [(f - a) for a, f, _ in asked if f is not None]
     answers = [(d - a) for a, _, d in asked if d is not None]
     stats.answered = len(answers)
     stats.within_sla = sum(1 for d in answers if d <= answer_within)
     stats.first_response = _median(firsts)
     stats.time_to_answer = _median(answers)
-    open_asked = (await session.execute(
-        select(Question.asked_at).where(*q_scope, Question.status == "open")
-    )).scalars().all()
+    open_asked = (
+        (
+            await session.execute(
+                select(Question.asked_at).where(*q_scope, Question.status == "open")
+            )
+        )
+        .scalars()
+        .all()
+    )
     stats.open_now = len(open_asked)
     stats.overdue_now = sum(1 for a in open_asked if now - a > answer_within)
 
-    funnel = dict((await session.execute(
-        select(Idea.status, func.count()).where(*idea_scope).group_by(Idea.status)
-    )).all())
+    funnel = dict(
+        (
+            await session.execute(
+                select(Idea.status, func.count()).where(*idea_scope).group_by(Idea.status)
+            )
+        ).all()
+    )
     stats.funnel = {status: int(funnel.get(status, 0)) for status in FUNNEL}
     return stats
 

@@ -52,21 +52,33 @@ def cli_config(tmp_path: Path, db_url: str) -> Path:  # db_url: a clean database
 def test_scripted_console_session(cli_config: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bridge", "console", "--config", str(cli_config)],
-        input=SESSION, capture_output=True, text=True, timeout=120, cwd=cli_config.parent,
+        input=SESSION,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cli_config.parent,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "[#general] (only admin) Commands you can use here:"
-    assert "[#general] (only admin) Created group ideas (internal). Link a channel to it " \
-           "with /link ideas." in lines
-    assert "[#general] This channel is now linked to the group ideas. Type /help to see " \
-           "what you can do here." in lines
-    assert "[#random] This channel is now linked to the group ideas. Type /help to see " \
-           "what you can do here." in lines
+    assert (
+        "[#general] (only admin) Created group ideas (internal). Link a channel to it "
+        "with /link ideas." in lines
+    )
+    assert (
+        "[#general] This channel is now linked to the group ideas. Type /help to see "
+        "what you can do here." in lines
+    )
+    assert (
+        "[#random] This channel is now linked to the group ideas. Type /help to see "
+        "what you can do here." in lines
+    )
     assert "[#random] (only bob) Only admins may use /link." in lines
     assert "[#random] (only bob) Only admins may use /group new." in lines
-    assert "[#random] (only bob) I don't know the command /frobnicate. Type /help for the " \
-           "commands you can use." in lines
+    assert (
+        "[#random] (only bob) I don't know the command /frobnicate. Type /help for the "
+        "commands you can use." in lines
+    )
     assert "  • ideas (internal) — #general [console], #random [console]" in lines
     assert "never-read" not in result.stdout
 
@@ -74,7 +86,9 @@ def test_scripted_console_session(cli_config: Path) -> None:
 def test_db_upgrade(cli_config: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bridge", "db", "upgrade", "--config", str(cli_config)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "database is up to date" in result.stdout
@@ -91,8 +105,12 @@ def test_run_answers_healthz_and_stops_on_sigterm(tmp_path: Path, db_url: str) -
     config = _config(tmp_path, port)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge", "run", "--config", str(config)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         body = None
@@ -122,9 +140,19 @@ def test_run_refuses_unknown_or_unconfigured_adapters(cli_config: Path) -> None:
         ("telegram", "error: telegram is not configured: add its credentials to [telegram]"),
     ):
         result = subprocess.run(
-            [sys.executable, "-m", "bridge", "run", "--config", str(cli_config),
-             "--adapters", adapters],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "bridge",
+                "run",
+                "--config",
+                str(cli_config),
+                "--adapters",
+                adapters,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 2
         assert result.stderr.startswith(expected), result.stderr
@@ -138,7 +166,11 @@ def test_run_with_a_busy_port_says_so(tmp_path: Path, db_url: str) -> None:
         config = _config(tmp_path, port)
         result = subprocess.run(
             [sys.executable, "-m", "bridge", "run", "--config", str(config)],
-            input="", capture_output=True, text=True, timeout=60, cwd=tmp_path,
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
         )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

@@ -54,13 +54,16 @@ def test_bad_config_names_the_key(
 
 def test_environment_wins_over_the_file(tmp_config: Callable[[str], Path]) -> None:
     path = tmp_config('[database]\nurl = "sqlite+aiosqlite:///a.db"\n[slack]\nbot_token = "f"\n')
-    config = load_config(path, env={
-        "DATABASE_URL": "postgresql+asyncpg://u@h/db",
-        "SLACK_BOT_TOKEN": "xoxb-env",
-        "SLACK_SIGNING_SECRET": "sec",
-        "TELEGRAM_BOT_TOKEN": "1:A",
-        "DISCORD_BOT_TOKEN": "d",
-    })
+    config = load_config(
+        path,
+        env={
+            "DATABASE_URL": "postgresql+asyncpg://u@h/db",
+            "SLACK_BOT_TOKEN": "xoxb-env",
+            "SLACK_SIGNING_SECRET": "sec",
+            "TELEGRAM_BOT_TOKEN": "1:A",
+            "DISCORD_BOT_TOKEN": "d",
+        },
+    )
     assert config.database.url == "postgresql+asyncpg://u@h/db"
     assert config.slack.bot_token == "xoxb-env"
     assert config.configured_platforms() == ["slack", "telegram", "discord"]
@@ -78,8 +81,12 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
 
 def _cli(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bridge", *args], cwd=cwd, input=stdin, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-m", "bridge", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -89,8 +96,7 @@ def test_check_reports_a_bad_config_in_one_line(tmp_config: Callable[[str], Path
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        f"error: {path}: questions.answer_within: bad duration 'soon' "
-        "(use e.g. 30m, 4h, 3d, 1h30m)"
+        f"error: {path}: questions.answer_within: bad duration 'soon' (use e.g. 30m, 4h, 3d, 1h30m)"
     ]
 
 

@@ -18,6 +18,7 @@ async def _diff(url: str) -> list[object]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
+
             def run(sync_conn):  # type: ignore[no-untyped-def]
                 ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
                 return compare_metadata(ctx, metadata)

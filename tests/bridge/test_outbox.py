@@ -164,8 +164,9 @@ async def test_tracked_message_drawn_at_send_time_and_edits_coalesce(
 async def test_replies_wait_for_the_card_they_belong_under(chat: Chat, bridge: Bridge) -> None:
     COUNTER["b"] = 3
     async with bridge.db.transaction() as s:
-        await bridge.outbox.post(s, "console:#general", note("a comment"),
-                                 reply_to_ref="testcard:b")
+        await bridge.outbox.post(
+            s, "console:#general", note("a comment"), reply_to_ref="testcard:b"
+        )
         await bridge.outbox.post(s, "console:#general", ref_key="testcard:b")
     out = await chat.flush()
     assert out.lines == ["[#general] card b: 3 votes", "[#general] ↳ a comment"]
@@ -189,16 +190,28 @@ async def test_prune_forgets_old_events_and_deliveries_but_keeps_failures(
     from bridge.messages import AccountRef, Invocation
     from bridge.models import ProcessedEvent
 
-    inv = Invocation(channel=ChannelRef(platform="console", chat="#general"),
-                     account=AccountRef(platform="console", user_id="bob"),
-                     command="groups", event_id="evt-1")
+    inv = Invocation(
+        channel=ChannelRef(platform="console", chat="#general"),
+        account=AccountRef(platform="console", user_id="bob"),
+        command="groups",
+        event_id="evt-1",
+    )
     await bridge.handle(inv)
     await queue(bridge, "console:#general", "old news")
     await chat.flush()
     async with bridge.db.transaction() as s:
-        s.add(OutboxRow(kind="send", platform="console", channel_key="console:#x",
-                        status="dead", not_before=clock.now(), created_at=clock.now(),
-                        locale="en", attempts=8))
+        s.add(
+            OutboxRow(
+                kind="send",
+                platform="console",
+                channel_key="console:#x",
+                status="dead",
+                not_before=clock.now(),
+                created_at=clock.now(),
+                locale="en",
+                attempts=8,
+            )
+        )
     clock.advance(timedelta(days=31))
     assert await bridge.deadlines.prune() == {"events": 1, "outbox": 1, "deadlines": 0}
     async with bridge.db.transaction() as s:

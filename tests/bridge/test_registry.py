@@ -27,16 +27,21 @@ ASK = [Param("private", kind="flag", required=False), Param("question", kind="te
 
 def test_flags_and_choices_in_any_order() -> None:
     assert parse_args(GROUP_NEW, "wholesale hostdesk closed") == {
-        "name": "wholesale", "visibility": "closed", "showcase": False, "hostdesk": True,
+        "name": "wholesale",
+        "visibility": "closed",
+        "showcase": False,
+        "hostdesk": True,
     }
 
 
 def test_quoted_words_and_options() -> None:
-    values = parse_args(SURVEY_NEW, '"Lunch on Friday?" "Pizza" „Döner Kebab“ anonymous '
-                                    "closes 2h")
+    values = parse_args(SURVEY_NEW, '"Lunch on Friday?" "Pizza" „Döner Kebab“ anonymous closes 2h')
     assert values == {
-        "question": "Lunch on Friday?", "options": ["Pizza", "Döner Kebab"],
-        "anonymous": True, "multi": False, "closes": "2h",
+        "question": "Lunch on Friday?",
+        "options": ["Pizza", "Döner Kebab"],
+        "anonymous": True,
+        "multi": False,
+        "closes": "2h",
     }
 
 
@@ -47,7 +52,7 @@ def test_quoted_flag_word_is_an_option_not_a_flag() -> None:
 
 
 def test_text_is_verbatim_to_the_end() -> None:
-    values = parse_args(ASK, "private  When do <b>you</b> ship & \"why\"?  ")
+    values = parse_args(ASK, 'private  When do <b>you</b> ship & "why"?  ')
     assert values == {"private": True, "question": 'When do <b>you</b> ship & "why"?'}
     assert parse_args(ASK, "is private data safe?")["private"] is False
 
@@ -60,8 +65,11 @@ def test_text_is_verbatim_to_the_end() -> None:
         (SURVEY_NEW, '"Q" "A" closes', "'{word}' needs a value."),
         (SURVEY_NEW, '"Q" "A', "A quote is not closed."),
         ([Param("n", kind="int")], "x", "'{word}' is not a number."),
-        ([Param("r", kind="choice", choices=("up", "down"))], "sideways",
-         "'{word}' is not one of {choices}."),
+        (
+            [Param("r", kind="choice", choices=("up", "down"))],
+            "sideways",
+            "'{word}' is not one of {choices}.",
+        ),
     ],
 )
 def test_bad_arguments_raise_usage_errors(params: list[Param], raw: str, message: str) -> None:
@@ -79,19 +87,27 @@ def test_usage_lines() -> None:
     )
 
 
-word = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Cc"),
-                                      blacklist_characters='"“”„«»\''), min_size=1, max_size=12)
+word = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Zs", "Cc"), blacklist_characters="\"“”„«»'"
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
-@given(name=word, visibility=st.sampled_from([None, "closed", "internal", "public"]),
-       showcase=st.booleans(), hostdesk=st.booleans())
+@given(
+    name=word,
+    visibility=st.sampled_from([None, "closed", "internal", "public"]),
+    showcase=st.booleans(),
+    hostdesk=st.booleans(),
+)
 def test_composed_options_parse_back(
     name: str, visibility: str | None, showcase: bool, hostdesk: bool
 ) -> None:
     if name.lower() in ("closed", "internal", "public", "showcase", "hostdesk"):
         name = name + "x"
-    options = {"name": name, "visibility": visibility, "showcase": showcase,
-               "hostdesk": hostdesk}
+    options = {"name": name, "visibility": visibility, "showcase": showcase, "hostdesk": hostdesk}
     assert parse_args(GROUP_NEW, compose_args(GROUP_NEW, options)) == options
 
 

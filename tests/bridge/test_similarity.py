@@ -18,8 +18,9 @@ def test_rank_prefers_shared_rare_words() -> None:
     ]
     ranked = rank(vector(("Company bikes for employees", 2)), candidates, 3, 0.3)
     assert [key for key, _ in ranked] == [1]
-    german = rank(vector(("Wie lange dauert die Lieferzeit nach Österreich?", 1)),
-                  candidates, 3, 0.3)
+    german = rank(
+        vector(("Wie lange dauert die Lieferzeit nach Österreich?", 1)), candidates, 3, 0.3
+    )
     assert [key for key, _ in german] == [3]
 
 

@@ -17,8 +17,10 @@ async def groups(bridge: Bridge) -> dict[str, tuple[str, bool, bool]]:
 
 async def test_group_new_with_flags(chat: Chat, bridge: Bridge) -> None:
     out = await chat('/group new "Wholesale Partners" closed hostdesk')
-    assert out == ("[#general] (only admin) Created group wholesale-partners (closed, host "
-                   "desk). Link a channel to it with /link wholesale-partners.")
+    assert out == (
+        "[#general] (only admin) Created group wholesale-partners (closed, host "
+        "desk). Link a channel to it with /link wholesale-partners."
+    )
     assert await groups(bridge) == {"wholesale-partners": ("closed", False, True)}
 
 
@@ -40,8 +42,10 @@ async def test_showcase_flag_moves_to_one_group(chat: Chat, bridge: Bridge) -> N
     await chat("/group new ideas showcase", "/group new best")
     out = await chat("/group set best showcase")
     assert out == "[#general] (only admin) Group best is now internal, showcase."
-    assert await groups(bridge) == {"ideas": ("internal", False, False),
-                                    "best": ("internal", True, False)}
+    assert await groups(bridge) == {
+        "ideas": ("internal", False, False),
+        "best": ("internal", True, False),
+    }
     out = await chat("/group set best showcase")
     assert "Nothing to change" in out
     await chat("/group set best -showcase", "/group set best public", "/group set best hostdesk")

@@ -30,10 +30,12 @@ async def test_help_for_one_command_and_unknown(chat: Chat) -> None:
 
 
 async def test_help_in_german(bridge: Bridge) -> None:
-    [reply] = await bridge.handle(Invocation(
-        channel=ChannelRef(platform="console", chat="#general"),
-        account=AccountRef(platform="console", user_id="bob", locale="de"),
-        command="help",
-    ))
+    [reply] = await bridge.handle(
+        Invocation(
+            channel=ChannelRef(platform="console", chat="#general"),
+            account=AccountRef(platform="console", user_id="bob", locale="de"),
+            command="help",
+        )
+    )
     assert reply.text.startswith("Befehle, die du hier nutzen kannst:")
     assert "Dieser Kanal ist noch mit keiner Gruppe verknüpft." in reply.text

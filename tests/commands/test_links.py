@@ -17,8 +17,10 @@ async def count_links(bridge: Bridge) -> int:
 async def test_admin_links_channel_to_existing_group(chat: Chat, bridge: Bridge) -> None:
     await chat("/group new ideas internal")
     out = await chat("/link ideas")
-    assert out == "[#general] This channel is now linked to the group ideas. " \
-                  "Type /help to see what you can do here."
+    assert (
+        out == "[#general] This channel is now linked to the group ideas. "
+        "Type /help to see what you can do here."
+    )
     assert await count_links(bridge) == 1
     out = await chat("/groups")
     assert "ideas (internal) — #general [console]" in out
@@ -60,5 +62,10 @@ async def test_relink_and_unlink(chat: Chat, bridge: Bridge) -> None:
     assert await count_links(bridge) == 0
     async with bridge.db.transaction() as s:
         actions = (await s.execute(select(AuditEntry.action).order_by(AuditEntry.id))).scalars()
-        assert list(actions) == ["group.create", "group.create", "channel.link",
-                                 "channel.link", "channel.unlink"]
+        assert list(actions) == [
+            "group.create",
+            "group.create",
+            "channel.link",
+            "channel.link",
+            "channel.unlink",
+        ]

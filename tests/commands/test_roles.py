@@ -28,9 +28,11 @@ async def test_grant_host_in_a_group_and_admin(chat: Chat, bridge: Bridge) -> No
     assert "@U0123 is now admin in the whole community." in out
     assert await grants(bridge) == [("admin", None), ("host", 1), ("admin", None)]
     async with bridge.db.transaction() as s:
-        audit = (await s.execute(select(AuditEntry).where(AuditEntry.action == "role.grant")))
+        audit = await s.execute(select(AuditEntry).where(AuditEntry.action == "role.grant"))
         assert [(a.target, a.details["role"]) for a in audit.scalars()] == [
-            ("console:carol", "host"), ("slack:U0123", "admin")]
+            ("console:carol", "host"),
+            ("slack:U0123", "admin"),
+        ]
 
 
 async def test_group_host_sees_host_commands_only_in_that_group(chat: Chat) -> None:

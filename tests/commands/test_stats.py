@@ -22,14 +22,19 @@ async def test_stats_report_for_a_group(chat: Chat, clock: FakeClock) -> None:
     out = await chat("/stats")
     lines = out.lines
     assert lines[0] == "[#general] (only carol) Statistics for ideas, last 30d"
-    assert ("  Activity: 1 ideas, 2 votes, 1 comments, 2 questions, 1 answers, 0 surveys "
-            "with 0 responses.") in lines
+    assert (
+        "  Activity: 1 ideas, 2 votes, 1 comments, 2 questions, 1 answers, 0 surveys "
+        "with 0 responses."
+    ) in lines
     assert "  Super users: bob (3), dora (2), admin (1), carol (1)" in lines
-    assert ("  Answer times: median first response 30m, median answer 30m; 1 of 1 answered "
-            "within the SLA of 4h.") in lines
+    assert (
+        "  Answer times: median first response 30m, median answer 30m; 1 of 1 answered "
+        "within the SLA of 4h."
+    ) in lines
     assert "  Open questions now: 1, overdue: 1." in lines
-    assert ("  Idea funnel: new 0 → in review 1 → shortlisted 0 → project 0 → done 0; "
-            "rejected 0.") in lines
+    assert (
+        "  Idea funnel: new 0 → in review 1 → shortlisted 0 → project 0 → done 0; rejected 0."
+    ) in lines
 
 
 async def test_stats_are_for_hosts_and_take_a_period(chat: Chat) -> None:
