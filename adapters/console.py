@@ -82,6 +82,7 @@ class ConsoleAdapter(Adapter):
                 self._out(f"  | {line}")
 
     def _remember(self, channel: ChannelRef, message: Message) -> str:
+        message = message.model_copy(update={"delivery_id": None})  # content is what counts
         message_id = f"{self._prefix}-{next(self._ids)}"
         self._shown[message_id] = _Shown(channel, message)
         if message.buttons:

@@ -770,6 +770,11 @@ class DiscordAdapter(Adapter):
             body["content"] = "\u200b"
         if interaction and message.ephemeral and not edit:
             body["flags"] = EPHEMERAL
+        if message.delivery_id and not interaction and not edit:
+            # Discord returns the first message for a repeated nonce: no double post when
+            # the outbox retries a send whose answer was lost
+            body["nonce"] = message.delivery_id[:25]
+            body["enforce_nonce"] = True
         if message.reply_to and not interaction and not edit:
             body["message_reference"] = {
                 "message_id": message.reply_to,

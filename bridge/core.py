@@ -9,6 +9,7 @@ translated message for the person.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -116,6 +117,8 @@ class Bridge:
                 await session.execute(select(Setting.value).where(Setting.key == "action_key"))
             ).scalar_one()
             self.codec = ActionCodec(bytes.fromhex(key))
+            # delivery ids must not collide between installations sharing a bot account
+            self.outbox.install = hashlib.sha256(key.encode()).hexdigest()[:6] + "-"
             for entry in self.config.community.admins:
                 platform, _, user_id = entry.partition(":")
                 account = await identity.ensure_account(

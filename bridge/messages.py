@@ -159,6 +159,9 @@ class Message(_Frozen):
     file: FileAttachment | None = None
     reply_to: str | None = None
     form: FormRequest | None = None
+    delivery_id: str | None = None
+    """Set by the outbox: the same for every attempt at one row, so a platform that can
+    recognise a repeated send (Discord's enforced nonce) keeps one message."""
     dm_invite: bool = False
 
     @property

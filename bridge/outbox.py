@@ -45,6 +45,7 @@ class Outbox:
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
         self.worker_id = f"w-{uuid.uuid4().hex[:10]}"
+        self.install = "cb"  # replaced at start by a prefix unique to this database
         self._kick = asyncio.Event()
 
     # ---------------------------------------------------------------- writing
@@ -365,6 +366,7 @@ class Outbox:
                         raise _WaitForParent()
                     if parent is not None:
                         message = message.model_copy(update={"reply_to": parent})
+            message = message.model_copy(update={"delivery_id": f"{self.install}{row.id}"})
             message_id = await adapter.send(ChannelRef.from_key(row.channel_key), message)
         except _WaitForParent:
             await self._postpone(row, 1.0, "waiting for the message to reply to", count=False)

@@ -562,6 +562,37 @@ async def test_a_lost_channel_pauses_its_link_and_admins_are_told(
     assert any("Night shift bus" in text for text in env.shown(env.thread))
 
 
+async def test_a_send_repeated_after_a_crash_posts_once(env: DiscordEnv) -> None:
+    """The worker sent, then died before recording the message id: the retry after the
+    lease carries the same nonce, and Discord returns the first message."""
+    from datetime import timedelta
+
+    from bridge.messages import ChannelRef, Message, Text
+    from bridge.models import OutboxRow, PostedMessage
+
+    key = f"discord:{env.general}"
+    async with env.bridge.db.transaction() as s:
+        row = await env.bridge.outbox.post(
+            s, key, Message(parts=(Text(text="only once"),)), ref_key="testnote:1"
+        )
+    claimed = await env.bridge.outbox._claim(row.id)
+    assert claimed is not None and claimed.payload is not None
+    first = Message.model_validate(claimed.payload).model_copy(
+        update={"delivery_id": f"{env.bridge.outbox.install}{row.id}"}
+    )
+    first_id = await env.adapter.send(ChannelRef.from_key(key), first)  # ... and the crash
+
+    env.bridge.clock.advance(timedelta(seconds=61))  # type: ignore[attr-defined]
+    assert await env.bridge.outbox.drain() == 1
+    assert env.shown(env.general).count("only once") == 1
+    async with env.bridge.db.transaction() as s:
+        sent = await s.get(OutboxRow, row.id)
+        assert sent is not None and sent.status == "sent"
+        assert sent.platform_message_id == first_id
+        posted = (await s.execute(select(PostedMessage))).scalar_one()
+        assert posted.platform_message_id == first_id
+
+
 async def test_429_is_waited_out_or_handed_back(env: DiscordEnv) -> None:
     await linked(env)
     channel = ChannelRef(platform="discord", chat=env.general)

@@ -88,6 +88,7 @@ class FakeDiscord:
         self.channels: dict[str, dict[str, Any]] = {}
         self.forbidden: set[str] = set()
         self.messages: dict[str, dict[str, Any]] = {}
+        self.nonces: dict[tuple[str, str], str] = {}
         self.dm_channels: dict[str, str] = {}  # user id -> DM channel id
         self.interactions: dict[str, Interaction] = {}
         self.global_commands: list[dict[str, Any]] = []
@@ -913,7 +914,17 @@ class FakeDiscord:
         self._writable(cid)
         body, files = await self._body(request)
         self._check_message(body, files)
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            # Discord: the same nonce from the same user within minutes returns the first
+            if len(str(nonce)) > 25:
+                raise _Reject(400, 50035, "Invalid Form Body (nonce)")
+            earlier = self.nonces.get((cid, str(nonce)))
+            if earlier is not None:
+                return self._json(self._public(self.messages[earlier]))
         message = self._message(cid, body, files)
+        if nonce is not None and body.get("enforce_nonce"):
+            self.nonces[(cid, str(nonce))] = str(message["id"])
         return self._json(self._public(message))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
