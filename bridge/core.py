@@ -175,16 +175,7 @@ class Bridge:
         except Exception:
             outcome = "error"
             log.exception("command /%s failed", cmd.name)
-            return [
-                self._error(
-                    t.gettext(
-                        N_(
-                            "Something went wrong on my side; nothing was "
-                            "changed. Please try again later."
-                        )
-                    )
-                )
-            ]
+            return [self._failed(t)]
         finally:
             self.metrics.commands.labels(inv.platform, cmd.name, outcome).inc()
         self.outbox.kick()
@@ -233,6 +224,14 @@ class Bridge:
         text = reason + "\n" + t.gettext(N_("Usage:")) + "\n" + "\n".join(f"  {u}" for u in usages)
         return Message(parts=(Text(text=text),), ephemeral=True)
 
+    def _failed(self, t: Any) -> Message:
+        """The reply when a handler broke: the transaction was rolled back."""
+        return self._error(
+            t.gettext(
+                N_("Something went wrong on my side; nothing was changed. Please try again later.")
+            )
+        )
+
     def _error(self, text: str) -> Message:
         return Message(parts=(Text(text=text),), ephemeral=True)
 
@@ -274,16 +273,7 @@ class Bridge:
         except Exception:
             outcome = "error"
             log.exception("button %s failed", name)
-            return [
-                self._error(
-                    t.gettext(
-                        N_(
-                            "Something went wrong on my side; nothing was "
-                            "changed. Please try again later."
-                        )
-                    )
-                )
-            ]
+            return [self._failed(t)]
         finally:
             self.metrics.actions.labels(press.channel.platform, name, outcome).inc()
         self.outbox.kick()
@@ -307,6 +297,9 @@ class Bridge:
                 replies = ctx.replies
         except UserError as exc:
             return [self._error(exc.render(t.gettext))]
+        except Exception:
+            log.exception("text handler failed")
+            return [self._failed(t)]
         self.outbox.kick()
         return replies
 

@@ -9,15 +9,7 @@ from bridge.i18n import N_
 from bridge.messages import Bold, Part, Text
 from bridge.registry import Param, command
 from bridge.services import stats as svc
-
-STATUS_WORDS = {
-    "new": N_("new"),
-    "review": N_("in review"),
-    "shortlisted": N_("shortlisted"),
-    "project": N_("project"),
-    "done": N_("done"),
-    "rejected": N_("rejected"),
-}
+from commands.ideas import status_label
 
 
 @command(
@@ -94,7 +86,7 @@ async def stats(ctx: Context, period: str | None) -> None:
         )
     )
     funnel = " → ".join(
-        f"{ctx._(STATUS_WORDS[s])} {figures.funnel[s]}" for s in svc.FUNNEL if s != "rejected"
+        f"{status_label(ctx.t, s)} {figures.funnel[s]}" for s in svc.FUNNEL if s != "rejected"
     )
     line(
         ctx._("Idea funnel: {funnel}; rejected {rejected}.").format(

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.models import Person
-from bridge.models.ideas import Idea, IdeaComment, IdeaVote
+from bridge.models.ideas import IDEA_STATUSES, Idea, IdeaComment, IdeaVote
 from bridge.models.questions import Question, QuestionAnswer
 from bridge.models.surveys import Survey, SurveyRespondent
 
 __all__ = ["FUNNEL", "Stats", "collect"]
 
-FUNNEL = ("new", "review", "shortlisted", "project", "done", "rejected")
+FUNNEL = IDEA_STATUSES  # the lifecycle order
 
 
 @dataclass
