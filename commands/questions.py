@@ -27,6 +27,7 @@ def _actor(ctx: Context) -> svc.Actor:
         account_id=ctx.account.id,
         is_admin=ctx.is_admin,
         here_group_id=ctx.group.id if ctx.group is not None else None,
+        in_dm=ctx.is_dm,
     )
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "get_group",
     "link_channel",
     "linked_channels",
+    "may_show",
+    "showable_group_ids",
     "showcase_group",
     "slugify",
     "unlink_channel",
@@ -243,3 +245,57 @@ async def visible_groups(
         .all()
     )
     return [g for g in groups if g.visibility != "closed" or g.id in mine or g.id == here_group_id]
+
+
+async def may_show(
+    session: AsyncSession,
+    group: Group,
+    person_id: int,
+    here_group_id: int | None,
+    in_dm: bool,
+    is_admin: bool,
+) -> bool:
+    """May content of ``group`` be shown here, to this person? The one visibility rule.
+
+    Internal and public groups: to every member of the community. A closed group's content
+    only in its own linked channels, or privately to its members (and admins); never in
+    another group's channel, whoever asks there (a reply "only for you" may land in the
+    channel on platforms without private replies).
+    """
+    return group.id in await showable_group_ids(
+        session, group.community_id, person_id, here_group_id, in_dm, is_admin, only=group
+    )
+
+
+async def showable_group_ids(
+    session: AsyncSession,
+    community_id: int,
+    person_id: int,
+    here_group_id: int | None,
+    in_dm: bool,
+    is_admin: bool,
+    only: Group | None = None,
+) -> set[int]:
+    """The ids of the groups whose content ``may_show`` here (``only``: check just that one)."""
+    stmt = select(Group.id, Group.visibility).where(Group.community_id == community_id)
+    if only is not None:
+        stmt = stmt.where(Group.id == only.id)
+    rows = (await session.execute(stmt)).all()
+    shown = {gid for gid, visibility in rows if visibility != "closed" or gid == here_group_id}
+    closed = {gid for gid, _v in rows} - shown
+    if not closed or not in_dm:
+        return shown
+    if is_admin:
+        return shown | closed
+    mine = (
+        (
+            await session.execute(
+                select(RoleGrant.group_id).where(
+                    RoleGrant.person_id == person_id, RoleGrant.group_id.in_(closed)
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return shown | {gid for gid in mine if gid is not None}

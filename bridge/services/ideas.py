@@ -14,7 +14,7 @@ from bridge import similarity
 from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError
 from bridge.i18n import N_
-from bridge.models import Account, Group, RoleGrant
+from bridge.models import Account, Group
 from bridge.models.ideas import IDEA_STATUSES, Idea, IdeaComment, IdeaDraft, IdeaVote
 from bridge.services import counters
 from bridge.services import groups as groups_svc
@@ -110,27 +110,8 @@ async def visible_to(
     in_dm: bool,
     is_admin: bool,
 ) -> bool:
-    """May this content of ``group`` be shown here, to this person?
-
-    Internal and public groups: to every member of the community. A closed group's content
-    only in its own linked channels, or privately to its members (and admins); never in
-    another group's channel, whoever asks there.
-    """
-    if group.visibility != "closed":
-        return True
-    if here_group_id == group.id:
-        return True
-    if not in_dm:
-        return False
-    if is_admin:
-        return True
-    return (
-        await session.execute(
-            select(RoleGrant.id).where(
-                RoleGrant.person_id == person_id, RoleGrant.group_id == group.id
-            )
-        )
-    ).first() is not None
+    """May this idea content of ``group`` be shown here? (``groups.may_show``)"""
+    return await groups_svc.may_show(session, group, person_id, here_group_id, in_dm, is_admin)
 
 
 async def list_ideas(

@@ -73,6 +73,7 @@ class Actor:
     account_id: int
     is_admin: bool
     here_group_id: int | None
+    in_dm: bool = False
 
 
 def card_ref(q: Question) -> str:
@@ -140,10 +141,9 @@ async def is_host_for(session: AsyncSession, bridge: Bridge, person_id: int, gro
 
 
 async def _visible_group_ids(session: AsyncSession, community_id: int, actor: Actor) -> set[int]:
-    groups = await groups_svc.visible_groups(
-        session, community_id, actor.person_id, actor.is_admin, actor.here_group_id
+    return await groups_svc.showable_group_ids(
+        session, community_id, actor.person_id, actor.here_group_id, actor.in_dm, actor.is_admin
     )
-    return {g.id for g in groups}
 
 
 async def can_see(session: AsyncSession, bridge: Bridge, actor: Actor, q: Question) -> bool:

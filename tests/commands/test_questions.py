@@ -536,3 +536,20 @@ async def test_connected_accounts_keep_their_questions(chat: Chat, bridge: Bridg
         )
     )
     assert reply.text == "Q-1 has no answer 1."  # bob on Telegram is the asker now
+
+
+async def test_closed_group_questions_stay_in_their_channels(chat: Chat) -> None:
+    """The one visibility rule (groups.may_show): a closed group's question is not shown in
+    another group's channel, not even to one of its members (the asker excepted)."""
+    await chat("/group new trades closed", "/group new ideas", "/link ideas")
+    await chat(":channel trades-room", "/link trades")
+    await chat("/role console:bob member trades", "/role console:carol member trades")
+    await chat.as_("bob", "trades-room")
+    await chat("/ask How long does delivery to Vienna take?")
+    await chat.as_("carol", "general")
+    out = await chat("/answer Q-1 About three days")
+    assert "There is no question Q-1." in out
+    await chat(":channel @")  # privately, a member of the group may
+    out = await chat("/answer Q-1 About three days")
+    assert "There is no question Q-1." not in out
+    assert "[#trades-room] ↳" in out  # the answer reaches bob where he asked
