@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.context import ActionContext, Context
 from bridge.core import Bridge
-from bridge.errors import Denied, UserError
+from bridge.errors import Denied, NotFound, UserError
 from bridge.exports import export_url  # importing it mounts GET /exports/{token}.csv
 from bridge.i18n import N_
 from bridge.messages import Bold, Button, Code, FileAttachment, Part, Text
+from bridge.models import Group
 from bridge.models.surveys import Survey, SurveyRespondent
 from bridge.registry import (
     Param,
@@ -115,8 +116,15 @@ async def survey_new(
 
 
 async def _owned(ctx: Context, text: str) -> Survey:
-    """The survey, if this person owns it or hosts its group (admins too)."""
+    """The survey, if this person owns it or hosts its group (admins too), and its group's
+    content may be shown here (a closed group's results stay in its channels)."""
     survey = await svc.get_survey(ctx.session, ctx.community.id, text)
+    group = await ctx.session.get(Group, survey.group_id)
+    here = ctx.group.id if ctx.group is not None else None
+    if group is None or not await groups_svc.may_show(
+        ctx.session, group, ctx.person_id, here, ctx.is_dm, ctx.is_admin
+    ):
+        raise NotFound(N_("There is no survey S-{number}."), number=survey.number)
     if survey.owner_id == ctx.person_id:
         return survey
     if await svc.is_host_of_group(ctx.session, ctx.bridge, ctx.person_id, survey.group_id):

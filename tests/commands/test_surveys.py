@@ -483,3 +483,17 @@ async def test_german_card(make_bridge: BridgeFactory) -> None:
     assert (
         "Anonym: niemand, auch keine Gastgeber oder Admins, kann sehen, wer was gewählt hat." in out
     )
+
+
+async def test_closed_group_results_stay_in_their_channels(chat: Chat) -> None:
+    await chat("/group new trades closed", "/group new ideas", "/link ideas")
+    await chat(":channel trades-room", "/link trades", "/role console:carol host trades")
+    await chat('/survey new "Which fair?" "Munich" "Cologne"')
+    await chat.as_("carol", "general")  # a host of trades, in another group's channel
+    out = await chat("/survey results S-1")
+    assert "There is no survey S-1." in out
+    assert "Munich" not in out
+    await chat(":channel trades-room")
+    assert "Munich" in await chat("/survey results S-1")
+    await chat(":channel @")
+    assert "Munich" in await chat("/survey results S-1")
