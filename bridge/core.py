@@ -456,16 +456,6 @@ class Bridge:
             .all()
         )
 
-    async def grant_role(
-        self,
-        session: AsyncSession,
-        person_id: int,
-        role: str,
-        group_id: int | None,
-        by: int | None,
-    ) -> bool:
-        return await roles.grant(session, person_id, role, group_id, by, self.clock.now())
-
     async def get_setting(self, key: str) -> str | None:
         """A value shared by every bot process (e.g. a hash of the synced command set)."""
         async with self.db.transaction() as session:

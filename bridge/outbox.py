@@ -212,7 +212,7 @@ class Outbox:
                     session,
                     key,
                     message,
-                    locale=account.locale and self.bridge.locale_for(account.locale),
+                    locale=self.bridge.locale_for(account.locale),
                 )
                 return key
         account = accounts[0]
