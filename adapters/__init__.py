@@ -1,2 +1,5 @@
-"""Platform adapters, one module per platform. Each module exposes ``ADAPTER``, its
-``bridge.adapter.Adapter`` subclass; the runtime imports ``adapters.<platform>``."""
+"""The built-in platform adapters, one module per platform.
+
+Each is an ``bridge.adapter.Adapter`` subclass installed as an entry point of
+``community_bridge.adapters`` (see pyproject.toml); the runtime finds them there.
+"""

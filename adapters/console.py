@@ -4,6 +4,7 @@ cheapest adapter for tests. Lines starting with ``/`` are commands, ``:user``,
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import secrets
@@ -13,13 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from bridge.adapter import Adapter
+from bridge.adapter import Adapter, CliVerb
+from bridge.config import PlatformConfig
 from bridge.messages import AccountRef, ActionPress, ChannelRef, Invocation, Message
 
 if TYPE_CHECKING:
-    from bridge.core import Bridge
+    from bridge.config import Config
+    from bridge.port import Port
 
-__all__ = ["ADAPTER", "ConsoleAdapter"]
+__all__ = ["ADAPTER", "ConsoleAdapter", "ConsoleConfig"]
 
 HELP = (
     "console: /command args | plain text | :user NAME | :channel NAME | :channel @ (private "
@@ -33,20 +36,47 @@ class _Shown:
     message: Message
 
 
+class ConsoleConfig(PlatformConfig):
+    """``[console]``: who speaks and where when the session starts (``--user``,
+    ``--channel`` on the command line win)."""
+
+    user: str = "admin"
+    channel: str = "general"
+
+    def describe(self) -> str:
+        return "on (no chat platform configured; `run` opens the console)"
+
+
 class ConsoleAdapter(Adapter):
     platform = "console"
+    order = 0
+    config_model = ConsoleConfig
+    interactive = True
+    config: ConsoleConfig
+
+    @classmethod
+    def cli_verbs(cls) -> list[CliVerb]:
+        return [
+            CliVerb(
+                "console",
+                "chat with the bot in the terminal (scriptable: reads stdin)",
+                _console_cli,
+                _console_arguments,
+            )
+        ]
 
     def __init__(
         self,
-        bridge: Bridge,
+        port: Port,
         out: Callable[[str], None] | None = None,
-        user: str = "admin",
-        channel: str = "general",
+        user: str | None = None,
+        channel: str | None = None,
+        config: ConsoleConfig | None = None,
     ) -> None:
-        super().__init__(bridge)
+        super().__init__(port, config)
         self._out = out or (lambda line: print(line, flush=True))
-        self.user = user
-        self.channel = channel
+        self.user = (user or self.config.user).lstrip("@")
+        self.channel = (channel or self.config.channel).lstrip("#")
         self.dm = False
         self._ids = itertools.count(1)
         self._prefix = secrets.token_hex(2)
@@ -131,7 +161,7 @@ class ConsoleAdapter(Adapter):
             elif text.startswith("/"):
                 name, _, args = text[1:].partition(" ")
                 name = name.split("@", 1)[0]
-                replies = await self.bridge.handle(
+                replies = await self.port.handle(
                     Invocation(
                         channel=self.here,
                         account=self.me,
@@ -143,10 +173,10 @@ class ConsoleAdapter(Adapter):
                 self._reply(self.here, replies)
                 keep = True
             else:
-                replies = await self.bridge.handle_text(self.here, self.me, text)
+                replies = await self.port.handle_text(self.here, self.me, text)
                 self._reply(self.here, replies)
                 keep = True
-            await self.bridge.outbox.drain(include_delayed=True)
+            await self.port.settle()
             return keep
 
     async def _steer(self, text: str) -> bool:
@@ -173,8 +203,8 @@ class ConsoleAdapter(Adapter):
         if shown is None or not 1 <= n <= len(shown.message.buttons):
             self._out("(no such button)")
             return
-        token = self.bridge.encode_button(shown.message.buttons[n - 1])
-        replies = await self.bridge.press(
+        token = self.port.encode_button(shown.message.buttons[n - 1])
+        replies = await self.port.press(
             ActionPress(
                 channel=shown.channel,
                 account=self.me,
@@ -184,6 +214,9 @@ class ConsoleAdapter(Adapter):
             )
         )
         self._reply(shown.channel, replies)
+
+    async def serve(self, stdin: TextIO | None = None) -> None:
+        await self.interact(stdin)
 
     async def interact(
         self,
@@ -204,7 +237,22 @@ class ConsoleAdapter(Adapter):
                 break
             if not await self.line(line):
                 break
-        await self.bridge.outbox.drain(include_delayed=True)
+        await self.port.settle()
+
+
+def _console_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", help="who speaks (default admin)")
+    parser.add_argument("--channel", help="where (default general)")
+
+
+def _console_cli(config: Config, args: argparse.Namespace) -> int:
+    """``community-bridge console``: the console alone, no HTTP server."""
+    from bridge.runtime import Runtime
+
+    chosen = {k: v for k in ("user", "channel") if (v := getattr(args, k, None))}
+    section = config.section("console").model_copy(update=chosen)
+    config = config.model_copy(update={"sections": {**config.sections, "console": section}})
+    return asyncio.run(Runtime(config, ["console"], http=False).run())
 
 
 def _read_lines(stream: TextIO) -> asyncio.Queue[str | None]:

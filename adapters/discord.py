@@ -20,7 +20,8 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bridge.adapter import Adapter, ChannelGone, DeliveryError, RetryLater
+from bridge.adapter import Adapter, ChannelGone, CliVerb, DeliveryError, RetryLater
+from bridge.config import Config, PlatformConfig
 from bridge.i18n import translator
 from bridge.messages import (
     AccountRef,
@@ -42,8 +43,7 @@ from bridge.registry import Command, Param, compose_args
 if TYPE_CHECKING:
     import argparse
 
-    from bridge.config import Config, DiscordConfig
-    from bridge.core import Bridge
+    from bridge.port import Port
 
 __all__ = [
     "ADAPTER",
@@ -294,6 +294,25 @@ def _digest(app_id: str, target: str, payload: list[dict[str, Any]]) -> str:
 # The adapter
 
 
+class DiscordConfig(PlatformConfig):
+    """``[discord]``: the bot token; endpoints can be pointed elsewhere (proxies, tests)."""
+
+    token: str | None = None
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg"
+    guild_id: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token)
+
+    def describe(self) -> str:
+        return f"on ({self.api_base})" if self.configured else "off (no token)"
+
+
+_MENTION = re.compile(r"^<@!?(\d+)>$")
+
+
 def configure_endpoints(config: DiscordConfig) -> None:
     """Point discord.py at the configured REST base and gateway (proxies, tests)."""
     Route.BASE = config.api_base.rstrip("/")
@@ -329,7 +348,24 @@ class _Client(discord.Client):
 
 class DiscordAdapter(Adapter):
     platform = "discord"
+    order = 30
+    config_model = DiscordConfig
+    env = {"DISCORD_BOT_TOKEN": "token"}
     can_always_dm = True
+    config: DiscordConfig
+
+    @classmethod
+    def parse_mention(cls, text: str) -> str | None:
+        m = _MENTION.match(text.strip())
+        return m.group(1) if m else None
+
+    @classmethod
+    def cli_verbs(cls) -> list[CliVerb]:
+        return [
+            CliVerb(
+                "discord-sync", "register the application commands with Discord", sync_commands_cli
+            )
+        ]
 
     #: answer at once when the core is done within this many seconds, else defer first
     #: (Discord wants an answer within 3 s)
@@ -337,8 +373,8 @@ class DiscordAdapter(Adapter):
     #: how long ``start`` waits for the gateway's READY
     ready_timeout = 30.0
 
-    def __init__(self, bridge: Bridge) -> None:
-        super().__init__(bridge)
+    def __init__(self, port: Port, config: DiscordConfig | None = None) -> None:
+        super().__init__(port, config)
         self.client: _Client | None = None
         self.received = 0
         self._runner: asyncio.Task[None] | None = None
@@ -350,7 +386,7 @@ class DiscordAdapter(Adapter):
 
     @property
     def settings(self) -> DiscordConfig:
-        return self.bridge.config.discord
+        return self.config
 
     # ------------------------------------------------------------------ life cycle
 
@@ -436,9 +472,9 @@ class DiscordAdapter(Adapter):
         client = self.client or await self.login()
         app_id = str(client.application_id)
         guild_id = self.settings.guild_id
-        payload = command_payloads(self.bridge.registry.visible(), guild=bool(guild_id))
+        payload = command_payloads(self.port.commands(), guild=bool(guild_id))
         digest = _digest(app_id, f"guild:{guild_id}" if guild_id else "global", payload)
-        if not force and await self.bridge.get_setting(HASH_SETTING) == digest:
+        if not force and await self.port.get_setting(HASH_SETTING) == digest:
             return None
         if guild_id:
             route = Route(
@@ -450,7 +486,7 @@ class DiscordAdapter(Adapter):
         else:
             route = Route("PUT", "/applications/{application_id}/commands", application_id=app_id)
         await client.http.request(route, json=payload)
-        await self.bridge.set_setting(HASH_SETTING, digest)
+        await self.port.set_setting(HASH_SETTING, digest)
         return len(payload)
 
     # ------------------------------------------------------------------ incoming
@@ -514,7 +550,7 @@ class DiscordAdapter(Adapter):
     async def _command(self, interaction: discord.Interaction[Any]) -> None:
         data = self._data(interaction)
         name = str(data.get("name", ""))
-        cmd = self.bridge.command_for(name)
+        cmd = self.port.command_for(name)
         args = command_args(cmd, data.get("options") or []) if cmd is not None else ""
         channel, channel_name = self._where(interaction)
         inv = Invocation(
@@ -525,7 +561,7 @@ class DiscordAdapter(Adapter):
             event_id=str(interaction.id),
             channel_name=channel_name,
         )
-        await self._answer(interaction, self.bridge.handle(inv))
+        await self._answer(interaction, self.port.handle(inv))
 
     async def _component(self, interaction: discord.Interaction[Any]) -> None:
         data = self._data(interaction)
@@ -539,14 +575,14 @@ class DiscordAdapter(Adapter):
             event_id=str(interaction.id),
             channel_name=channel_name,
         )
-        await self._answer(interaction, self.bridge.press(press), component=True)
+        await self._answer(interaction, self.port.press(press), component=True)
 
     async def _form_submitted(self, interaction: discord.Interaction[Any]) -> None:
         data = self._data(interaction)
         marker, _, rest = str(data.get("custom_id", "")).partition("|")
         name, _, rest = rest.partition("|")
         sub_name, _, query = rest.partition("|")
-        cmd = self.bridge.command_for(name)
+        cmd = self.port.command_for(name)
         if marker != "form" or cmd is None:
             await self._answer(interaction, _nothing(), component=True)
             return
@@ -572,7 +608,7 @@ class DiscordAdapter(Adapter):
             event_id=str(interaction.id),
             channel_name=channel_name,
         )
-        await self._answer(interaction, self.bridge.handle(inv))
+        await self._answer(interaction, self.port.handle(inv))
 
     # ------------------------------------------------------------------ answering
 
@@ -710,7 +746,7 @@ class DiscordAdapter(Adapter):
         """A FormRequest as a modal: up to five text fields; None where it does not fit."""
         form = message.form
         assert form is not None
-        cmd = self.bridge.command_for(form.command)
+        cmd = self.port.command_for(form.command)
         if cmd is None:
             return None
         params = cmd.params
@@ -723,7 +759,7 @@ class DiscordAdapter(Adapter):
         custom_id = "|".join(("form", form.command, form.subcommand or "", urlencode(form.prefill)))
         if not fields or len(fields) > 5 or len(custom_id) > 100:
             return None
-        t = translator(self.bridge.locale_for(locale))
+        t = translator(self.port.locale_for(locale))
         rows = []
         for p in fields:
             described = t.gettext(p.help) if p.help else (p.metavar or p.name)
@@ -793,7 +829,7 @@ class DiscordAdapter(Adapter):
                             "type": BUTTON,
                             "style": BUTTON_STYLE.get(b.style, 2),
                             "label": _clip(b.label, 80) or "·",
-                            "custom_id": self.bridge.encode_button(b),
+                            "custom_id": self.port.encode_button(b),
                         }
                         for b in buttons[start : start + 5]
                     ],
@@ -876,7 +912,8 @@ async def _nothing() -> list[Message]:
 
 def sync_commands_cli(config: Config, args: argparse.Namespace) -> int:
     """Register the application commands with Discord now (``community-bridge discord-sync``)."""
-    if not config.discord.token:
+    settings: DiscordConfig = config.section("discord")
+    if not settings.token:
         print(
             "error: discord: no token configured ([discord] token or DISCORD_BOT_TOKEN)",
             file=sys.stderr,
@@ -889,6 +926,7 @@ async def _sync(config: Config) -> int:
     from bridge.core import Bridge
     from bridge.db import upgrade
 
+    settings: DiscordConfig = config.section("discord")
     await upgrade(config.database.url)
     bridge = Bridge(config)
     try:
@@ -903,13 +941,11 @@ async def _sync(config: Config) -> int:
             print(f"error: discord answered {exc.status}: {exc.text}", file=sys.stderr)
             return 1
         except (aiohttp.ClientError, OSError) as exc:
-            print(
-                f"error: cannot reach Discord at {config.discord.api_base}: {exc}", file=sys.stderr
-            )
+            print(f"error: cannot reach Discord at {settings.api_base}: {exc}", file=sys.stderr)
             return 1
         finally:
             await adapter.stop()
-        where = f"in guild {config.discord.guild_id}" if config.discord.guild_id else "globally"
+        where = f"in guild {settings.guild_id}" if settings.guild_id else "globally"
         print(f"registered {count} application commands with Discord {where}")
         return 0
     finally:

@@ -21,7 +21,8 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bridge.adapter import Adapter, ChannelGone, DeliveryError, RetryLater
+from bridge.adapter import Adapter, ChannelGone, CliVerb, DeliveryError, RetryLater
+from bridge.config import Config, PlatformConfig
 from bridge.i18n import N_, translator
 from bridge.messages import (
     AccountRef,
@@ -44,8 +45,7 @@ from bridge.registry import Param, compose_args
 if TYPE_CHECKING:
     import argparse
 
-    from bridge.config import Config
-    from bridge.core import Bridge
+    from bridge.port import Port
 
 __all__ = [
     "ADAPTER",
@@ -316,8 +316,8 @@ def from_slack(text: str) -> str:
 # ---------------------------------------------------------------------- forms
 
 
-def _form_params(bridge: Bridge, command: str, sub: str | None) -> list[Param] | None:
-    cmd = bridge.registry.commands.get(command)
+def _form_params(port: Port, command: str, sub: str | None) -> list[Param] | None:
+    cmd = port.command_for(command)
     if cmd is None:
         return None
     if sub:
@@ -368,10 +368,10 @@ def _input_block(p: Param, t: Any) -> dict[str, Any]:
 
 
 def build_view(
-    bridge: Bridge, form: FormRequest, locale: str, meta: dict[str, Any]
+    port: Port, form: FormRequest, locale: str, meta: dict[str, Any]
 ) -> dict[str, Any] | None:
     """The modal for a form: one input per parameter that is not prefilled."""
-    params = _form_params(bridge, form.command, form.subcommand)
+    params = _form_params(port, form.command, form.subcommand)
     if params is None:
         return None
     t = translator(locale)
@@ -422,12 +422,53 @@ class _Origin:
     channel_name: str | None = None
 
 
+class SlackConfig(PlatformConfig):
+    """``[slack]``: HTTP mode (``signing_secret``, requests to /slack/events) or Socket Mode
+    (``app_token``)."""
+
+    bot_token: str | None = None
+    signing_secret: str | None = None
+    app_token: str | None = None
+    api_url: str = "https://slack.com/api/"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.bot_token and (self.signing_secret or self.app_token))
+
+    def describe(self) -> str:
+        if self.configured:
+            mode = "Socket Mode" if self.app_token else "HTTP /slack/events"
+            return f"on ({mode}, api {self.api_url})"
+        missing = "bot_token" if not self.bot_token else "signing_secret or app_token"
+        return f"off (no {missing})"
+
+
+_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
 class SlackAdapter(Adapter):
     platform = "slack"
+    order = 10
+    config_model = SlackConfig
+    env = {
+        "SLACK_BOT_TOKEN": "bot_token",
+        "SLACK_SIGNING_SECRET": "signing_secret",
+        "SLACK_APP_TOKEN": "app_token",
+    }
+    config: SlackConfig
 
-    def __init__(self, bridge: Bridge) -> None:
-        super().__init__(bridge)
-        cfg = bridge.config.slack
+    @classmethod
+    def parse_mention(cls, text: str) -> str | None:
+        m = _MENTION.match(text.strip())
+        return m.group(1) if m else None
+
+    @classmethod
+    def cli_verbs(cls) -> list[CliVerb]:
+        return [CliVerb("slack-manifest", "print the Slack app manifest", print_manifest)]
+
+    def __init__(self, port: Port, config: SlackConfig | None = None) -> None:
+        super().__init__(port, config)
+        cfg = self.config
         if not cfg.bot_token:
             raise ValueError("slack: bot_token is not configured")
         self.cfg = cfg
@@ -572,7 +613,7 @@ class SlackAdapter(Adapter):
             channel=channel,
             conversation=conversation,
             user_id=user_id,
-            locale=self.bridge.locale_for(account.locale),
+            locale=self.port.locale_for(account.locale),
             response_url=body.get("response_url") or None,
             trigger_id=body.get("trigger_id") or None,
             channel_name=name,
@@ -594,7 +635,7 @@ class SlackAdapter(Adapter):
             form = FormRequest(command=name, subcommand=sub)
             if await self._open_form(origin, form):
                 return
-        replies = await self.bridge.handle(
+        replies = await self.port.handle(
             Invocation(
                 channel=origin.channel,
                 account=account,
@@ -618,7 +659,7 @@ class SlackAdapter(Adapter):
             if not token:
                 continue
             event = f"{body.get('trigger_id') or ''}:{action.get('action_ts', '')}"
-            replies = await self.bridge.press(
+            replies = await self.port.press(
                 ActionPress(
                     channel=origin.channel,
                     account=account,
@@ -642,7 +683,7 @@ class SlackAdapter(Adapter):
             {**body, "trigger_id": None}, str(meta.get("ch", "")), user_id, meta.get("n")
         )
         command, sub = str(meta.get("c", "")), meta.get("s")
-        params = _form_params(self.bridge, command, sub) or []
+        params = _form_params(self.port, command, sub) or []
         state = (view.get("state") or {}).get("values") or {}
         prefill = meta.get("p") or {}
         values = {
@@ -651,7 +692,7 @@ class SlackAdapter(Adapter):
         args = compose_args(params, values)
         if sub:
             args = f"{sub} {args}".strip()
-        replies = await self.bridge.handle(
+        replies = await self.port.handle(
             Invocation(
                 channel=origin.channel,
                 account=account,
@@ -677,7 +718,7 @@ class SlackAdapter(Adapter):
         self._dm[user_id] = str(event.get("channel", ""))
         account = await self._account(user_id, "")
         channel = ChannelRef(platform="slack", chat=user_id, dm=True)
-        replies = await self.bridge.handle_text(
+        replies = await self.port.handle_text(
             channel,
             account,
             from_slack(str(event.get("text") or "")),
@@ -702,7 +743,7 @@ class SlackAdapter(Adapter):
 
     async def _open_form(self, origin: _Origin, form: FormRequest) -> bool:
         meta = {"ch": origin.conversation, "n": origin.channel_name}
-        view = build_view(self.bridge, form, origin.locale, meta)
+        view = build_view(self.port, form, origin.locale, meta)
         if view is None or not origin.trigger_id:
             return False
         try:
@@ -727,7 +768,7 @@ class SlackAdapter(Adapter):
                 )
                 await self._ephemeral(origin, note)
             return
-        text, blocks = render(message, self.bridge.encode_button)
+        text, blocks = render(message, self.port.encode_button)
         if origin.response_url:
             hook = AsyncWebhookClient(origin.response_url, session=self._session)
             try:
@@ -773,7 +814,7 @@ class SlackAdapter(Adapter):
         except DeliveryError as exc:
             log.warning("slack: could not post in %s: %s", origin.conversation, exc)
             return
-        text, blocks = render(message, self.bridge.encode_button)
+        text, blocks = render(message, self.port.encode_button)
         hook = AsyncWebhookClient(origin.response_url, session=self._session)
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
             await hook.send(
@@ -870,7 +911,7 @@ class SlackAdapter(Adapter):
         thread = message.reply_to or channel.thread or None
         ts = ""
         if message.parts or message.buttons or message.file is None:
-            text, blocks = render(message, self.bridge.encode_button)
+            text, blocks = render(message, self.port.encode_button)
             resp = await self._api(
                 lambda: self.client.chat_postMessage(
                     channel=conversation,
@@ -900,7 +941,7 @@ class SlackAdapter(Adapter):
 
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
         conversation = await self._conversation(channel)
-        text, blocks = render(message, self.bridge.encode_button)
+        text, blocks = render(message, self.port.encode_button)
         await self._api(
             lambda: self.client.chat_update(
                 channel=conversation, ts=message_id, text=text, blocks=blocks, link_names=False
@@ -944,7 +985,7 @@ def build_manifest(config: Config) -> dict[str, Any]:
 
     reg = registry.load()
     t = translator(config.community.locale)
-    socket = bool(config.slack.app_token)
+    socket = bool(config.section("slack").app_token)
     url = config.http.public_url.rstrip("/") + EVENTS_PATH
     commands = []
     for cmd in reg.visible():

@@ -35,7 +35,8 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bridge.adapter import Adapter, ChannelGone, DeliveryError, RetryLater
+from bridge.adapter import Adapter, ChannelGone, DeliveryError, PrivateRefused, RetryLater
+from bridge.config import Config, PlatformConfig
 from bridge.i18n import N_, translator
 from bridge.messages import (
     AccountRef,
@@ -56,7 +57,7 @@ from bridge.messages import (
 from bridge.registry import WHO_RANK, Command
 
 if TYPE_CHECKING:
-    from bridge.core import Bridge
+    from bridge.port import Port
 
 __all__ = ["ADAPTER", "TelegramAdapter", "render_html"]
 
@@ -206,22 +207,48 @@ class _Origin:
     title: str
 
 
+class TelegramConfig(PlatformConfig):
+    """``[telegram]``: long polling (default) or a webhook on the shared HTTP server."""
+
+    token: str | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_secret: str | None = None
+    bot_username: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token)
+
+    def describe(self) -> str:
+        return f"on ({self.mode}, {self.base_url})" if self.configured else "off (no token)"
+
+    def problems(self, config: Config) -> list[str]:
+        if self.configured and self.mode == "webhook" and not self.webhook_secret:
+            return ["telegram: webhook mode needs webhook_secret"]
+        return []
+
+
 class TelegramAdapter(Adapter):
     """Long polling (default) or a webhook on the shared aiohttp server."""
 
     platform = PLATFORM
+    order = 20
+    config_model = TelegramConfig
+    env = {"TELEGRAM_BOT_TOKEN": "token"}
     can_always_dm = False
+    config: TelegramConfig
 
-    def __init__(self, bridge: Bridge) -> None:
-        super().__init__(bridge)
-        self.config = bridge.config.telegram
+    def __init__(self, port: Port, config: TelegramConfig | None = None) -> None:
+        super().__init__(port, config)
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self.username = self.config.bot_username or ""
         self.bot_id = 0
         self._seen: OrderedDict[int, None] = OrderedDict()
-        self._no_dm: set[str] = set()  # users who have not started (or blocked) the bot
-        self._dm_ok: set[str] = set()  # users whose private chat with the bot works
-        self._hinted: set[str] = set()  # users told once how to open the private chat
+        self._hinted: set[str] = set()  # told once (per process) how to open the chat
+        #: a cache of who took a private answer (the database keeps the truth, per account)
+        self._dm_ok: set[str] = set()
         self._usernames: dict[str, str] = {}  # lowercased @username -> user id
         self._topics: dict[tuple[int, int], str] = {}
 
@@ -295,7 +322,7 @@ class TelegramAdapter(Adapter):
 
     async def _set_webhook(self) -> None:
         assert self.app is not None
-        url = self.bridge.config.http.public_url.rstrip("/") + WEBHOOK_PATH
+        url = self.port.config.http.public_url.rstrip("/") + WEBHOOK_PATH
         try:
             await self.app.bot.set_webhook(
                 url=url, secret_token=self.config.webhook_secret, allowed_updates=ALLOWED_UPDATES
@@ -357,7 +384,7 @@ class TelegramAdapter(Adapter):
         t = translator(locale)
         limit = WHO_RANK["admin"] if privileged else WHO_RANK["member"]
         out = []
-        for cmd in self.bridge.registry.visible():
+        for cmd in self.port.commands():
             if WHO_RANK[cmd.min_who] > limit:
                 continue
             if not (1 <= len(cmd.name) <= 32 and set(cmd.name) <= COMMAND_NAME):
@@ -378,7 +405,7 @@ class TelegramAdapter(Adapter):
         assert self.app is not None
         plan: list[tuple[Any, str | None, list[BotCommand]]] = []
         for language in (None, "en", "de"):
-            locale = language or self.bridge.default_locale
+            locale = language or self.port.default_locale
             ordinary = self._commands_for(locale, privileged=False)
             privileged = self._commands_for(locale, privileged=True)
             plan += [
@@ -394,11 +421,11 @@ class TelegramAdapter(Adapter):
             ).encode()
         ).hexdigest()
         key = f"telegram.commands.{self.bot_id}"
-        if await self.bridge.get_setting(key) == digest:
+        if await self.port.get_setting(key) == digest:
             return
         for scope, language, commands in plan:
             await self.app.bot.set_my_commands(commands, scope=scope, language_code=language)
-        await self.bridge.set_setting(key, digest)
+        await self.port.set_setting(key, digest)
 
     # ------------------------------------------------------------------ incoming
 
@@ -459,7 +486,7 @@ class TelegramAdapter(Adapter):
             chat_id=message.chat.id,
             user_id=user.id,
             message_id=message.message_id,
-            locale=self.bridge.locale_for(user.language_code),
+            locale=self.port.locale_for(user.language_code),
             title=message.chat.title or "",
         )
 
@@ -518,13 +545,13 @@ class TelegramAdapter(Adapter):
     async def _on_message(self, update: Update, message: TgMessage) -> None:
         chat = message.chat
         if message.migrate_to_chat_id:
-            await self.bridge.move_channel(
+            await self.port.move_channel(
                 ChannelRef(platform=PLATFORM, chat=str(chat.id)),
                 ChannelRef(platform=PLATFORM, chat=str(message.migrate_to_chat_id)),
             )
             return
         if message.migrate_from_chat_id:
-            await self.bridge.move_channel(
+            await self.port.move_channel(
                 ChannelRef(platform=PLATFORM, chat=str(message.migrate_from_chat_id)),
                 ChannelRef(platform=PLATFORM, chat=str(chat.id)),
             )
@@ -539,9 +566,6 @@ class TelegramAdapter(Adapter):
             return  # /command@another_bot
         channel, name = self._channel(message)
         origin = self._origin(message, user, channel)
-        if channel.dm:
-            self._no_dm.discard(str(user.id))
-            self._dm_ok.add(str(user.id))
         if message.sender_chat is not None:
             # an anonymous group admin or a linked channel: no person to act for
             if parsed:
@@ -551,7 +575,7 @@ class TelegramAdapter(Adapter):
         event_id = str(update.update_id)
         if not parsed:
             if channel.dm:  # with privacy mode, plain group messages never reach the bot
-                replies = await self.bridge.handle_text(
+                replies = await self.port.handle_text(
                     channel, account, message.text, event_id=event_id
                 )
                 await self._reply(origin, replies)
@@ -564,8 +588,8 @@ class TelegramAdapter(Adapter):
                 return
             command = "help"  # /start in a group: what the bot can do here
             args = ""
-        args = self._person_args(message, self.bridge.command_for(command), args)
-        replies = await self.bridge.handle(
+        args = self._person_args(message, self.port.command_for(command), args)
+        replies = await self.port.handle(
             Invocation(
                 channel=channel,
                 account=account,
@@ -573,7 +597,6 @@ class TelegramAdapter(Adapter):
                 args=args,
                 event_id=event_id,
                 channel_name=name,
-                extra={"message_id": str(message.message_id)},
             )
         )
         await self._reply(origin, replies)
@@ -583,14 +606,14 @@ class TelegramAdapter(Adapter):
 
     async def _started(self, origin: _Origin, account: AccountRef, user: User) -> None:
         """/start in the private chat (also from a deep link): waiting messages follow."""
-        released = await self.bridge.dm_opened(account)
+        released = await self.port.dm_opened(account)
         t = translator(origin.locale)
         parts = fmt(
             t.gettext(
                 N_("Hello {name}! I am the bot of {community}. Type /help to see what you can do.")
             ),
             name=user.first_name,
-            community=Bold(text=self.bridge.config.community.name),
+            community=Bold(text=self.port.config.community.name),
         )
         if released:
             parts.append(Text(text="\n"))
@@ -632,10 +655,10 @@ class TelegramAdapter(Adapter):
             chat_id=chat.id,
             user_id=user.id,
             message_id=message.message_id,
-            locale=self.bridge.locale_for(user.language_code),
+            locale=self.port.locale_for(user.language_code),
             title=chat.title or "",
         )
-        replies = await self.bridge.press(
+        replies = await self.port.press(
             ActionPress(
                 channel=channel,
                 account=self._account(user),
@@ -675,20 +698,21 @@ class TelegramAdapter(Adapter):
         old = change.old_chat_member.status
         gone = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
         if chat.type == ChatType.PRIVATE:
-            if new in gone:  # blocked the bot
-                self._no_dm.add(str(chat.id))
-                self._dm_ok.discard(str(chat.id))
+            if change.from_user is None:
+                return
+            account = self._account(change.from_user)
+            if new in gone:  # blocked the bot: stored, so nothing waits on this account
+                await self.port.dm_refused(account, "blocked the bot")
             else:
-                self._no_dm.discard(str(chat.id))
-                self._dm_ok.add(str(chat.id))
+                await self.port.dm_opened(account)
             return
         if chat.type == ChatType.CHANNEL:
             return
-        t = translator(self.bridge.default_locale)
+        t = translator(self.port.default_locale)
         if new in gone:
             who = change.from_user.full_name if change.from_user else "?"
             reason = t.gettext(N_("removed from the chat by {name}")).format(name=who)
-            await self.bridge.chat_lost(PLATFORM, str(chat.id), reason)
+            await self.port.chat_lost(PLATFORM, str(chat.id), reason)
         elif old in gone and new != ChatMemberStatus.RESTRICTED:
             hello = Message(
                 parts=tuple(
@@ -720,61 +744,97 @@ class TelegramAdapter(Adapter):
                     ),
                 )
                 continue
+            # Only for this person: privately, or it waits for them. Never in the group.
             user = str(origin.user_id)
             t = translator(origin.locale)
-            delay = None
-            if user not in self._no_dm:
-                dm = ChannelRef(platform=PLATFORM, chat=user, dm=True)
-                head = fmt(t.gettext(N_("From {chat}:")), chat=Italic(text=origin.title))
-                private_copy = message.model_copy(
-                    update={
-                        "parts": (*head, Text(text="\n"), *message.parts),
-                        "ephemeral": False,
-                        "reply_to": None,
-                    }
-                )
-                try:
-                    await self.send(dm, private_copy)
-                    self._dm_ok.add(user)
-                    continue
-                except RetryLater as exc:
-                    if user in self._dm_ok:
-                        await self._defer(dm, private_copy, exc.after)
-                        continue
-                    delay = exc.after  # not known to reach them privately: the group, later
-                except ChannelGone:
-                    self._no_dm.add(user)
-                    self._dm_ok.discard(user)
-                except DeliveryError as exc:
-                    log.warning("telegram: private answer to %s failed: %s", user, exc)
-            hint: list[Part] = []
-            if user not in self._hinted:  # once a person (per process) is enough
-                self._hinted.add(user)
-                hint = self._invite(
-                    origin.locale, N_("Open {link} so that I can answer you privately next time.")
-                )
-            public_copy = message.model_copy(
+            dm = ChannelRef(platform=PLATFORM, chat=user, dm=True)
+            head = fmt(t.gettext(N_("From {chat}:")), chat=Italic(text=origin.title))
+            private_copy = message.model_copy(
                 update={
-                    "parts": (*message.parts, *hint),
+                    "parts": (*head, Text(text="\n"), *message.parts),
                     "ephemeral": False,
-                    "reply_to": str(origin.message_id) if origin.message_id else None,
+                    "reply_to": None,
                 }
             )
-            if delay is not None:
-                await self._defer(origin.channel, public_copy, delay)
-            else:
-                await self._send_now(origin.channel, public_copy)
+            try:
+                await self.send(dm, private_copy)
+                self._dm_ok.add(user)
+                continue
+            except RetryLater as exc:
+                if message.private or user in self._dm_ok:
+                    await self._defer(dm, private_copy, exc.after)
+                else:  # not known to reach them privately: where they asked, later
+                    await self._defer(
+                        origin.channel,
+                        message.model_copy(
+                            update={
+                                "ephemeral": False,
+                                "reply_to": str(origin.message_id) if origin.message_id else None,
+                            }
+                        ),
+                        exc.after,
+                    )
+                continue
+            except ChannelGone:
+                account = AccountRef(platform=PLATFORM, user_id=user, locale=origin.locale)
+                if not message.private:  # a confirmation or refusal: it may stand here
+                    await self.port.dm_refused(account, "no private chat")
+                    hint: list[Part] = []
+                    if user not in self._hinted:  # once a person (per process) is enough
+                        self._hinted.add(user)
+                        hint = self._invite(
+                            origin.locale,
+                            N_("Open {link} so that I can answer you privately next time."),
+                        )
+                    await self._send_now(
+                        origin.channel,
+                        message.model_copy(
+                            update={
+                                "parts": (*message.parts, *hint),
+                                "ephemeral": False,
+                                "reply_to": str(origin.message_id) if origin.message_id else None,
+                            }
+                        ),
+                    )
+                    continue
+                await self.port.hold_private(account, private_copy)
+            except DeliveryError as exc:
+                log.warning("telegram: private answer to %s failed: %s", user, exc)
+                await self._defer(dm, private_copy, 5.0)
+                continue
+            invite = self._invite(
+                origin.locale,
+                N_(
+                    "I can't write to you privately yet. Open {link}: my answer is waiting "
+                    "for you there."
+                ),
+                N_(
+                    "I can't write to you privately yet. Open a private chat with me and "
+                    "send /start: my answer is waiting for you there."
+                ),
+            )
+            await self._send_now(
+                origin.channel,
+                Message(
+                    parts=tuple(invite),
+                    reply_to=str(origin.message_id) if origin.message_id else None,
+                ),
+            )
 
-    def _invite(self, locale: str, msgid: str) -> list[Part]:
-        """How to open the private chat: a deep link to the bot (``t.me/<bot>?start=``)."""
-        if not self.username:
-            return []
+    def _invite(self, locale: str, msgid: str, without_link: str | None = None) -> list[Part]:
+        """How to open the private chat: a deep link to the bot (``t.me/<bot>?start=``).
+
+        With ``without_link`` (a whole sentence), that sentence when the bot's name is not
+        known yet; otherwise nothing is added then."""
         t = translator(locale)
+        if not self.username:
+            return [Text(text=t.gettext(without_link))] if without_link else []
         link = Link(
             url=f"https://t.me/{self.username}?start=hello",
             text=t.gettext(N_("a private chat with me")),
         )
-        return [Text(text="\n\n"), *fmt(t.gettext(msgid), link=link)]
+        parts = fmt(t.gettext(msgid), link=link)
+        return parts if without_link else [Text(text="\n\n"), *parts]
 
     async def _send_now(self, channel: ChannelRef, message: Message) -> None:
         """Send an answer right away; a rate limit hands it to the outbox, never drops it."""
@@ -788,7 +848,7 @@ class TelegramAdapter(Adapter):
             log.warning("telegram: answer in %s failed: %s", channel.key, exc)
 
     async def _defer(self, channel: ChannelRef, message: Message, after: float) -> None:
-        await self.bridge.defer(channel, message, after)
+        await self.port.defer(channel, message, after)
 
     # ------------------------------------------------------------------ outgoing
 
@@ -817,7 +877,7 @@ class TelegramAdapter(Adapter):
             if row and (len(row) >= 3 or width + len(label) > 36):
                 rows.append(row)
                 row, width = [], 0
-            row.append(InlineKeyboardButton(label, callback_data=self.bridge.encode_button(button)))
+            row.append(InlineKeyboardButton(label, callback_data=self.port.encode_button(button)))
             width += len(label)
         rows.append(row)
         return InlineKeyboardMarkup(rows)
@@ -845,9 +905,13 @@ class TelegramAdapter(Adapter):
     async def send(self, channel: ChannelRef, message: Message) -> str:
         try:
             return await self._send(channel, message)
+        except ChannelGone as exc:
+            if channel.dm and not isinstance(exc, PrivateRefused):
+                raise PrivateRefused(str(exc)) from exc
+            raise
         except ChatMigrated as exc:
             moved = channel.model_copy(update={"chat": str(exc.new_chat_id), "thread": ""})
-            await self.bridge.move_channel(channel, moved)
+            await self.port.move_channel(channel, moved)
             return await self._send(moved, message)
 
     async def _send(self, channel: ChannelRef, message: Message) -> str:
@@ -865,7 +929,7 @@ class TelegramAdapter(Adapter):
             parts = (
                 *parts,
                 *self._invite(
-                    self.bridge.default_locale,
+                    self.port.default_locale,
                     N_("Open {link}: a message is waiting for you there."),
                 ),
             )

@@ -1,24 +1,40 @@
 """What the core needs from a platform adapter, and the errors an adapter reports.
 
-An adapter turns platform events into ``bridge.handle(Invocation)`` /
-``bridge.press(ActionPress)`` calls and renders the neutral ``Message`` natively. It holds
-no business logic and no database access.
+An adapter turns platform events into calls on its ``Port`` (``handle``, ``press``,
+``handle_text``) and renders the neutral ``Message`` natively. It holds no business logic
+and no database access. It also declares, on its class, what the core must know of its
+platform: its ``bot.toml`` section (``config_model``), its environment variables, whether
+the bot may always open a private chat, how a mention of a person is written, and its
+command-line verbs. Adapters are found through entry points (``bridge.plugins``).
 """
 
 from __future__ import annotations
 
-import importlib
+import argparse
 from abc import ABC, abstractmethod
-from functools import cache
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from bridge.config import PlatformConfig
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from aiohttp import web
 
-    from bridge.core import Bridge
+    from bridge.config import Config
     from bridge.messages import ChannelRef, Message
+    from bridge.port import Port
 
-__all__ = ["Adapter", "ChannelGone", "DeliveryError", "RetryLater", "can_always_dm"]
+__all__ = [
+    "Adapter",
+    "ChannelGone",
+    "CliVerb",
+    "DeliveryError",
+    "PrivateRefused",
+    "RetryLater",
+]
 
 
 class DeliveryError(Exception):
@@ -37,24 +53,62 @@ class ChannelGone(DeliveryError):
     """The channel is gone or the bot lost access: its link is marked inactive, admins told."""
 
 
+class PrivateRefused(ChannelGone):
+    """The platform refused a private message to a person (Telegram 403 for a user who
+    never started the bot or blocked it, Discord 50007): the message waits for them."""
+
+
+@dataclass(frozen=True)
+class CliVerb:
+    """A ``community-bridge <name>`` sub-command that a platform brings (``slack-manifest``)."""
+
+    name: str
+    help: str
+    run: Callable[[Config, argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
 class Adapter(ABC):
-    """One chat platform. Subclasses live in ``adapters/<platform>.py``."""
+    """One chat platform, installed as an entry point of ``community_bridge.adapters``."""
 
     platform: ClassVar[str]
-    #: the platform can always open a direct message to a user (Telegram: only after /start)
+    #: the ``[platform]`` section of bot.toml (unknown keys are refused with their path)
+    config_model: ClassVar[type[PlatformConfig]] = PlatformConfig
+    #: environment variables that win over the file: ``{"SLACK_BOT_TOKEN": "bot_token"}``
+    env: ClassVar[dict[str, str]] = {}
+    #: the bot may open a private chat with any user unasked (Telegram: only after /start)
     can_always_dm: ClassVar[bool] = True
+    #: runs a session in the terminal, and is what ``run`` starts when nothing is configured
+    interactive: ClassVar[bool] = False
+    #: where the platform stands in listings (``check``, ``--adapters`` errors)
+    order: ClassVar[int] = 100
 
-    def __init__(self, bridge: Bridge) -> None:
-        self.bridge = bridge
+    def __init__(self, port: Port, config: PlatformConfig | None = None) -> None:
+        self.port = port
+        self.config: Any = config if config is not None else port.config.section(self.platform)
         self.state = "stopped"
         self.detail = ""
 
+    # ---- what the platform declares
+    @classmethod
+    def parse_mention(cls, text: str) -> str | None:
+        """The user id in a mention written as this platform writes it (``<@U0123>``)."""
+        return None
+
+    @classmethod
+    def cli_verbs(cls) -> list[CliVerb]:
+        return []
+
+    # ---- running
     async def start(self) -> None:
         """Connect; set ``state`` to ``ready`` once events can be received."""
         self.state = "ready"
 
     async def stop(self) -> None:
         self.state = "stopped"
+
+    async def serve(self, stdin: TextIO | None = None) -> None:  # noqa: B027 (optional hook)
+        """An interactive adapter's session; ``run`` stops when it returns."""
 
     def add_routes(self, app: web.Application) -> None:  # noqa: B027 (optional hook)
         """Mount HTTP routes on the shared aiohttp server (webhooks). Called before start."""
@@ -72,18 +126,3 @@ class Adapter(ABC):
         if self.detail:
             out["detail"] = self.detail
         return out
-
-
-@cache
-def can_always_dm(platform: str) -> bool:
-    """Whether the bot may open a private chat with any user of ``platform`` unasked.
-
-    Read from the platform's adapter class (Telegram: only after the user started the bot);
-    a platform without an adapter module is assumed to allow it.
-    """
-    try:
-        module = importlib.import_module(f"adapters.{platform}")
-    except ImportError:
-        return True
-    adapter = getattr(module, "ADAPTER", None)
-    return bool(getattr(adapter, "can_always_dm", True))

@@ -1,18 +1,18 @@
-"""The ``community-bridge`` command line: run, console, db upgrade, check, slack-manifest,
-discord-sync and survey create."""
+"""The ``community-bridge`` command line: run, db upgrade, check and survey create, plus
+the verbs that installed adapters bring (console, slack-manifest, discord-sync)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from bridge import __version__
+from bridge.adapter import CliVerb
 from bridge.config import Config, ConfigError, load_config
+from bridge.plugins import adapter_classes
 
 __all__ = ["main"]
 
@@ -32,19 +32,27 @@ def _parser() -> argparse.ArgumentParser:
 
     run = add("run", "run the bot: adapters, HTTP server, scheduler, delivery")
     run.add_argument("--adapters", help="only these adapters, e.g. slack,telegram")
-    console = add("console", "chat with the bot in the terminal (scriptable: reads stdin)")
-    console.add_argument("--user", default="admin", help="who speaks (default admin)")
-    console.add_argument("--channel", default="general", help="where (default general)")
     db = add("db", "database maintenance")
     db.add_argument("action", choices=["upgrade"], help="upgrade: apply the migrations")
     add("check", "validate the configuration and say what is configured")
-    add("slack-manifest", "print the Slack app manifest")
-    add("discord-sync", "register the application commands with Discord")
+    for verb in _adapter_verbs().values():
+        p = add(verb.name, verb.help)
+        if verb.arguments is not None:
+            verb.arguments(p)
     survey = add("survey", "surveys from files")
     survey.add_argument("action", choices=["create"])
     survey.add_argument("file", help="survey definition (TOML)")
     survey.add_argument("--group", required=True, help="the group to run it in")
     return parser
+
+
+def _adapter_verbs() -> dict[str, CliVerb]:
+    """The command-line verbs that installed adapters declare."""
+    verbs: dict[str, CliVerb] = {}
+    for cls in adapter_classes().values():
+        for verb in cls.cli_verbs():
+            verbs.setdefault(verb.name, verb)
+    return verbs
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -90,20 +98,22 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         print(f"database is up to date: {_safe_url(config.database.url)}")
         return 0
     if args.cmd == "run":
-        from bridge.runtime import KNOWN_PLATFORMS, Runtime
+        from bridge.runtime import Runtime, known_platforms
 
         platforms = None
         if args.adapters:
             platforms = [p.strip() for p in args.adapters.split(",") if p.strip()]
-            unknown = [p for p in platforms if p not in KNOWN_PLATFORMS]
+            known = known_platforms()
+            unknown = [p for p in platforms if p not in known]
             if unknown:
                 print(
-                    f"error: unknown adapter {unknown[0]!r} (known: {', '.join(KNOWN_PLATFORMS)})",
+                    f"error: unknown adapter {unknown[0]!r} (known: {', '.join(known)})",
                     file=sys.stderr,
                 )
                 return 2
             configured = config.configured_platforms()
-            missing = [p for p in platforms if p != "console" and p not in configured]
+            classes = adapter_classes()
+            missing = [p for p in platforms if not classes[p].interactive and p not in configured]
             if missing:
                 print(
                     f"error: {missing[0]} is not configured: add its credentials to "
@@ -112,32 +122,11 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
                 )
                 return 2
         return asyncio.run(Runtime(config, platforms).run())
-    if args.cmd == "console":
-        return asyncio.run(_console(config, args.user, args.channel))
-    hooks = {
-        "slack-manifest": ("adapters.slack", "print_manifest"),
-        "discord-sync": ("adapters.discord", "sync_commands_cli"),
-        "survey": ("bridge.services.surveys", "create_from_file_cli"),
-    }
-    module_name, func_name = hooks[args.cmd]
-    try:
-        func: Any = getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError):
-        print(f"error: '{args.cmd}' is not available in this build", file=sys.stderr)
-        return 2
-    return int(func(config, args) or 0)
+    if args.cmd == "survey":
+        from bridge.services.surveys import create_from_file_cli
 
-
-async def _console(config: Config, user: str, channel: str) -> int:
-    from bridge.runtime import Runtime
-
-    runtime = Runtime(
-        config,
-        ["console"],
-        http=False,
-        console={"user": user.lstrip("@"), "channel": channel.lstrip("#")},
-    )
-    return await runtime.run()
+        return create_from_file_cli(config, args)
+    return int(_adapter_verbs()[args.cmd].run(config, args) or 0)
 
 
 def _safe_url(url: str) -> str:
@@ -157,22 +146,13 @@ def _check(config: Config) -> int:
     )
     print(f"  database: {_safe_url(config.database.url)}")
     print(f"  http: {config.http.host}:{config.http.port} (public {config.http.public_url})")
-    s = config.slack
-    if s.configured:
-        mode = "Socket Mode" if s.app_token else "HTTP /slack/events"
-        print(f"  slack: on ({mode}, api {s.api_url})")
-    else:
-        missing = "bot_token" if not s.bot_token else "signing_secret or app_token"
-        print(f"  slack: off (no {missing})")
-    t = config.telegram
-    print(
-        f"  telegram: on ({t.mode}, {t.base_url})" if t.configured else "  telegram: off (no token)"
-    )
-    if t.configured and t.mode == "webhook" and not t.webhook_secret:
-        print("error: telegram: webhook mode needs webhook_secret", file=sys.stderr)
-        return 2
-    d = config.discord
-    print(f"  discord: on ({d.api_base})" if d.configured else "  discord: off (no token)")
-    if not config.configured_platforms():
-        print("  console: on (no chat platform configured; `run` opens the console)")
-    return 0
+    problems: list[str] = []
+    classes = adapter_classes()
+    for name, section in config.sections.items():
+        if classes[name].interactive and config.configured_platforms():
+            continue
+        print(f"  {name}: {section.describe()}")
+        problems.extend(section.problems(config))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 2 if problems else 0

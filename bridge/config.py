@@ -8,11 +8,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bridge.durations import parse_duration
 
-__all__ = ["Config", "ConfigError", "load_config"]
+__all__ = ["Config", "ConfigError", "PlatformConfig", "Section", "load_config"]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///community.db"
 
@@ -68,39 +76,21 @@ class QuestionsConfig(Section):
     remind_every: Duration = timedelta(hours=1)
 
 
-class SlackConfig(Section):
-    bot_token: str | None = None
-    signing_secret: str | None = None
-    app_token: str | None = None
-    api_url: str = "https://slack.com/api/"
+class PlatformConfig(Section):
+    """A platform's ``[section]`` of bot.toml; each adapter declares its own subclass."""
 
     @property
     def configured(self) -> bool:
-        return bool(self.bot_token and (self.signing_secret or self.app_token))
+        """The section holds what the platform needs to start (its credentials)."""
+        return False
 
+    def describe(self) -> str:
+        """One line for ``community-bridge check``: ``on (...)`` or ``off (no token)``."""
+        return "on" if self.configured else "off"
 
-class TelegramConfig(Section):
-    token: str | None = None
-    base_url: str = "https://api.telegram.org/bot"
-    base_file_url: str | None = None
-    mode: Literal["polling", "webhook"] = "polling"
-    webhook_secret: str | None = None
-    bot_username: str | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.token)
-
-
-class DiscordConfig(Section):
-    token: str | None = None
-    api_base: str = "https://discord.com/api/v10"
-    gateway_url: str = "wss://gateway.discord.gg"
-    guild_id: str | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.token)
+    def problems(self, config: Config) -> list[str]:
+        """Settings that the platform would refuse (``check`` fails naming the key)."""
+        return []
 
 
 class DeliveryConfig(Section):
@@ -111,42 +101,92 @@ class DeliveryConfig(Section):
     max_attempts: int = 8
 
 
+class SurveysConfig(Section):
+    """Anonymous surveys redraw their counts in batches, so nobody watching a card learns
+    one person's choice: after at least ``anonymous_batch`` new responses and at least
+    ``anonymous_delay`` after the previous redraw, whichever comes last."""
+
+    anonymous_batch: int = Field(default=3, ge=1, le=1000)
+    anonymous_delay: Duration = timedelta(minutes=1)
+
+
 class Config(Section):
     community: CommunityConfig = CommunityConfig()
     database: DatabaseConfig = DatabaseConfig()
     http: HttpConfig = HttpConfig()
     questions: QuestionsConfig = QuestionsConfig()
     delivery: DeliveryConfig = DeliveryConfig()
-    slack: SlackConfig = SlackConfig()
-    telegram: TelegramConfig = TelegramConfig()
-    discord: DiscordConfig = DiscordConfig()
+    surveys: SurveysConfig = SurveysConfig()
+    sections: dict[str, PlatformConfig] = {}
+    """The platforms' sections, validated by the models their adapters declare."""
     path: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _platform_sections(cls, data: Any) -> Any:
+        """Move each installed platform's table into ``sections``, validated by its model."""
+        if not isinstance(data, dict):
+            return data
+        from bridge.plugins import adapter_classes
+
+        data = dict(data)
+        sections: dict[str, Any] = dict(data.pop("sections", None) or {})
+        for name, adapter in adapter_classes().items():
+            raw = data.pop(name, sections.get(name, {}))
+            if isinstance(raw, adapter.config_model):
+                sections[name] = raw
+                continue
+            if not isinstance(raw, dict):
+                raise SectionError(name, None, "must be a table")
+            try:
+                sections[name] = adapter.config_model.model_validate(raw)
+            except ValidationError as exc:
+                raise SectionError(name, exc) from None
+        data["sections"] = sections
+        return data
+
+    def section(self, platform: str) -> Any:
+        """The ``[platform]`` section (typed by the adapter that declares it)."""
+        return self.sections.get(platform, PlatformConfig())
+
+    def __getattr__(self, name: str) -> Any:
+        sections = self.__dict__.get("sections") or {}
+        if name in sections:
+            return sections[name]
+        return super().__getattr__(name)  # type: ignore[misc]
 
     def configured_platforms(self) -> list[str]:
         """The chat platforms that have credentials, in a stable order."""
-        found = []
-        if self.slack.configured:
-            found.append("slack")
-        if self.telegram.configured:
-            found.append("telegram")
-        if self.discord.configured:
-            found.append("discord")
-        return found
+        return [name for name, section in self.sections.items() if section.configured]
 
 
-_ENV = {
-    "DATABASE_URL": ("database", "url"),
-    "SLACK_BOT_TOKEN": ("slack", "bot_token"),
-    "SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
-    "SLACK_APP_TOKEN": ("slack", "app_token"),
-    "TELEGRAM_BOT_TOKEN": ("telegram", "token"),
-    "DISCORD_BOT_TOKEN": ("discord", "token"),
-}
+class SectionError(Exception):
+    """A platform's section is invalid (raised through pydantic, which passes it on)."""
+
+    def __init__(self, name: str, error: ValidationError | None, message: str = "") -> None:
+        super().__init__(name)
+        self.name = name
+        self.error = error
+        self.message = message
 
 
-def _describe(error: ValidationError, source: str) -> str:
+_ENV = {"DATABASE_URL": ("database", "url")}
+
+
+def _env_vars() -> dict[str, tuple[str, str]]:
+    """The core's environment variables and those every installed adapter declares."""
+    from bridge.plugins import adapter_classes
+
+    found = dict(_ENV)
+    for name, adapter in adapter_classes().items():
+        for var, key in adapter.env.items():
+            found[var] = (name, key)
+    return found
+
+
+def _describe(error: ValidationError, source: str, prefix: tuple[str, ...] = ()) -> str:
     first = error.errors()[0]
-    path = ".".join(str(p) for p in first["loc"])
+    path = ".".join(str(p) for p in (*prefix, *first["loc"]))
     kind = first["type"]
     if kind == "extra_forbidden":
         return f"{source}: unknown key {path!r}"
@@ -178,7 +218,7 @@ def load_config(
             raise ConfigError(f"{chosen}: cannot be read: {exc.strerror}") from None
     elif path is not None:
         raise ConfigError(f"{chosen}: no such file")
-    for var, (section, key) in _ENV.items():
+    for var, (section, key) in _env_vars().items():
         if env.get(var):
             block = data.setdefault(section, {})
             if not isinstance(block, dict):
@@ -192,3 +232,7 @@ def load_config(
         return Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, str(chosen))) from None
+    except SectionError as exc:
+        if exc.error is None:
+            raise ConfigError(f"{chosen}: {exc.name}: {exc.message}") from None
+        raise ConfigError(_describe(exc.error, str(chosen), (exc.name,))) from None

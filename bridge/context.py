@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bridge.errors import Denied, UserError
-from bridge.i18n import N_, ROLE_PLURALS, Translator
+from bridge.errors import UserError
+from bridge.i18n import N_, Translator
 from bridge.messages import Button, Mention, Message, Part, Text, fmt
 from bridge.services import audit, roles
 
@@ -63,8 +63,9 @@ class Context:
         return self.rank >= roles.RANK["host"]
 
     async def is_host_of(self, group_id: int | None) -> bool:
-        return await roles.has_role(
-            self.session, self.person_id, "host", group_id, self.bridge.config.community.admins
+        """Host of that group or of the community (admins included)."""
+        return await roles.is_host(
+            self.session, self.person_id, group_id, self.bridge.config.community.admins
         )
 
     def require_group(self) -> Group:
@@ -77,10 +78,6 @@ class Context:
                 )
             )
         return group
-
-    def require(self, role: str) -> None:
-        if self.rank < roles.RANK[role]:
-            raise Denied(N_("Only {role} may do that here."), role=self.t(ROLE_PLURALS[role]))
 
     # ---- translation and text
     def _(self, message: str) -> str:
@@ -107,8 +104,12 @@ class Context:
         ephemeral: bool = True,
         file: Any = None,
         form: Any = None,
+        private: bool = False,
     ) -> Message:
-        """Answer the person who acted (ephemeral by default: only they see it)."""
+        """Answer the person who acted (ephemeral by default: only they see it).
+
+        ``private``: the content must never be shown where others see it, even when the
+        platform cannot reach the person privately yet (it then waits for them)."""
         parts: list[Part] = []
         for item in content:
             if isinstance(item, str):
@@ -118,7 +119,12 @@ class Context:
             else:
                 parts.append(item)
         message = Message(
-            parts=tuple(parts), buttons=tuple(buttons), ephemeral=ephemeral, file=file, form=form
+            parts=tuple(parts),
+            buttons=tuple(buttons),
+            ephemeral=ephemeral or private,
+            file=file,
+            form=form,
+            private=private,
         )
         self.replies.append(message)
         return message

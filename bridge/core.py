@@ -1,10 +1,11 @@
-"""The core every adapter talks to: one call per incoming command or button press.
+"""The core every adapter talks to through its port (``bridge.port.Port``): one call per
+incoming command, button press or plain message.
 
-``Bridge.handle`` runs a command in one database transaction: the event id is recorded
-(a retried event changes nothing), the person and channel are known, arguments are parsed
-against the command's grammar, the permission is checked, the handler runs and its outbox
-rows commit with its changes. A UserError rolls everything back and becomes a clear,
-translated message for the person.
+Each event runs through the middleware chain (``bridge.pipeline``) in one database
+transaction: the event id is recorded (a retried event changes nothing), the person and
+channel are known, the permission is checked, the handler runs and its outbox rows commit
+with its changes. A UserError rolls everything back and becomes a clear, translated message
+for the person.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,21 +24,16 @@ from bridge.actions import ActionCodec, ExpiredButton
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.context import ActionContext, Context
-from bridge.db import Database, affected, insert_ignore
-from bridge.errors import UsageError, UserError
-from bridge.i18n import N_, ROLE_PLURALS, pick_locale, translator
+from bridge.db import Database, insert_ignore
+from bridge.errors import UsageError
+from bridge.i18n import N_, pick_locale, translator
 from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation, Message, Text
 from bridge.metrics import Metrics
-from bridge.models import (
-    Account,
-    Channel,
-    ChannelLink,
-    Community,
-    ProcessedEvent,
-    Setting,
-)
+from bridge.models import Channel, ChannelLink, Community, Setting
 from bridge.outbox import Outbox
-from bridge.registry import WHO_RANK, Command, Registry, parse_args, registry
+from bridge.pipeline import Event, Pipeline, error_reply
+from bridge.plugins import adapter_classes
+from bridge.registry import Command, Param, Who, parse_args, registry
 from bridge.scheduler import Deadlines
 from bridge.services import groups as groups_svc
 from bridge.services import identity, roles
@@ -59,12 +56,12 @@ class Bridge:
         config: Config,
         db: Database | None = None,
         clock: Clock | None = None,
-        reg: Registry | None = None,
     ) -> None:
         self.config = config
         self.db = db or Database(config.database.url, config.database.echo)
         self.clock = clock or Clock()
-        self.registry = (reg or registry).load()
+        self.registry = registry.load()
+        self.pipeline = Pipeline(self)
         self.adapters: dict[str, Adapter] = {}
         self.outbox = Outbox(self)
         self.deadlines = Deadlines(self)
@@ -133,10 +130,18 @@ class Bridge:
         assert self.codec is not None, "Bridge.start() first"
         return self.codec.encode(button)
 
-    # ------------------------------------------------------------------ commands
+    # ------------------------------------------------------------------ the port
+
+    def commands(self) -> list[Command]:
+        return self.registry.visible()
 
     def command_for(self, name: str) -> Command | None:
         return self.registry.commands.get(name.lower().lstrip("/"))
+
+    async def settle(self) -> None:
+        await self.outbox.drain(include_delayed=True)
+
+    # ------------------------------------------------------------------ commands
 
     async def handle(self, inv: Invocation) -> list[Message]:
         """Run a chat command; return the replies for the person/channel it came from."""
@@ -145,7 +150,7 @@ class Bridge:
         if cmd is None:
             self.metrics.commands.labels(inv.platform, "unknown", "unknown").inc()
             return [
-                self._error(
+                error_reply(
                     t.gettext(
                         N_(
                             "I don't know the command /{name}. "
@@ -154,64 +159,57 @@ class Bridge:
                     ).format(name=inv.command.lstrip("/"))
                 )
             ]
-        outcome = "ok"
-        try:
-            async with self.db.transaction() as session:
-                if not await self._first_time(session, inv.platform, inv.event_id):
-                    outcome = "duplicate"
-                    return []
-                ctx = await self._context(
-                    session, Context, inv.channel, inv.account, inv.channel_name, t
-                )
-                ctx.command = cmd.name
-                await self._run_command(ctx, cmd, inv.args)
-                replies = ctx.replies
-        except UserError as exc:
-            outcome = "refused"
-            text = exc.render(t.gettext)
-            if isinstance(exc, UsageError):
-                return [self._usage(t, cmd, inv.args, text)]
-            return [self._error(text)]
-        except Exception:
-            outcome = "error"
-            log.exception("command /%s failed", cmd.name)
-            return [self._failed(t)]
-        finally:
-            self.metrics.commands.labels(inv.platform, cmd.name, outcome).inc()
-        self.outbox.kick()
-        return replies
+        raw = inv.args.strip()
+        event = Event(
+            kind="command",
+            channel=inv.channel,
+            account=inv.account,
+            t=t,
+            run=self._show_usage(cmd),
+            name=cmd.name,
+            event_id=inv.event_id,
+            channel_name=inv.channel_name,
+            usage=lambda reason: self._usage(t, cmd, raw, reason),
+        )
+        if not (raw in ("--help", "-h", "help") and cmd.name != "help"):
+            try:
+                target, params, who, handler, rest = self._target(cmd, raw)
+            except UsageError as exc:  # an unknown subcommand: nothing to run
+                self.metrics.commands.labels(inv.platform, cmd.name, "refused").inc()
+                return [self._usage(t, cmd, raw, exc.render(t.gettext))]
+            event.who = who
+            event.in_group = cmd.in_group
+            event.label = cmd.name if target is cmd else f"{cmd.name} {target.name}"
 
-    async def _run_command(self, ctx: Context, cmd: Command, raw: str) -> None:
-        raw = raw.strip()
-        if raw in ("--help", "-h", "help") and cmd.name != "help":
+            async def run(ctx: Context) -> None:
+                await handler(ctx, **parse_args(params, rest))
+
+            event.run = run
+        return await self.pipeline.run(event)
+
+    def _show_usage(self, cmd: Command) -> Callable[[Context], Awaitable[None]]:
+        async def run(ctx: Context) -> None:
             ctx.reply(self._usage_text(ctx.t, cmd))
-            return
-        target: Any = cmd
-        params = cmd.params
-        who = cmd.who
-        handler = cmd.handler
+
+        return run
+
+    def _target(
+        self, cmd: Command, raw: str
+    ) -> tuple[Any, list[Param], Who, Callable[..., Awaitable[None]], str]:
+        """The command or subcommand that ``raw`` names, with its grammar and rank."""
         if cmd.subcommands:
             sub_name, _, rest = raw.partition(" ")
             sub = cmd.subcommands.get(sub_name.lower())
             if sub is not None:
-                target, params, who, handler, raw = sub, sub.params, sub.who, sub.handler, rest
-            elif cmd.handler is None:
+                return sub, sub.params, sub.who, sub.handler, rest
+            if cmd.handler is None:
                 if sub_name:
                     raise UsageError(N_("I did not expect '{word}'."), word=sub_name)
                 raise UsageError(
                     N_("Choose one of: {choices}."), choices=", ".join(cmd.subcommands)
                 )
-        if ctx.rank < WHO_RANK[who]:
-            raise UserError(
-                N_("Only {role} may use /{command}."),
-                role=ctx.t.gettext(ROLE_PLURALS[who]),
-                command=cmd.name if target is cmd else f"{cmd.name} {target.name}",
-            )
-        if cmd.in_group:
-            ctx.require_group()
-        values = parse_args(params, raw)
-        assert handler is not None
-        await handler(ctx, **values)
+        assert cmd.handler is not None
+        return cmd, cmd.params, cmd.who, cmd.handler, raw
 
     def _usage_text(self, t: Any, cmd: Command) -> str:
         lines = [t.gettext(N_("Usage:"))] + [f"  {u}" for u in cmd.usages()]
@@ -222,18 +220,7 @@ class Bridge:
         sub = raw.strip().partition(" ")[0].lower()
         usages = [cmd.usage(sub)] if sub in cmd.subcommands else cmd.usages()
         text = reason + "\n" + t.gettext(N_("Usage:")) + "\n" + "\n".join(f"  {u}" for u in usages)
-        return Message(parts=(Text(text=text),), ephemeral=True)
-
-    def _failed(self, t: Any) -> Message:
-        """The reply when a handler broke: the transaction was rolled back."""
-        return self._error(
-            t.gettext(
-                N_("Something went wrong on my side; nothing was changed. Please try again later.")
-            )
-        )
-
-    def _error(self, text: str) -> Message:
-        return Message(parts=(Text(text=text),), ephemeral=True)
+        return error_reply(text)
 
     # ------------------------------------------------------------------ buttons
 
@@ -248,36 +235,26 @@ class Bridge:
                 raise ExpiredButton()
         except ExpiredButton as exc:
             self.metrics.actions.labels(press.channel.platform, "?", "expired").inc()
-            return [self._error(exc.render(t.gettext))]
-        outcome = "ok"
-        try:
-            async with self.db.transaction() as session:
-                if not await self._first_time(session, press.channel.platform, press.event_id):
-                    outcome = "duplicate"
-                    return []
-                ctx = await self._context(
-                    session, ActionContext, press.channel, press.account, press.channel_name, t
-                )
-                assert isinstance(ctx, ActionContext)
-                ctx.message_id = press.message_id
-                if ctx.rank < WHO_RANK[action.who]:
-                    raise UserError(
-                        N_("Only {role} may do that here."),
-                        role=t.gettext(ROLE_PLURALS[action.who]),
-                    )
-                await action.handler(ctx, *args)
-                replies = ctx.replies
-        except UserError as exc:
-            outcome = "refused"
-            return [self._error(exc.render(t.gettext))]
-        except Exception:
-            outcome = "error"
-            log.exception("button %s failed", name)
-            return [self._failed(t)]
-        finally:
-            self.metrics.actions.labels(press.channel.platform, name, outcome).inc()
-        self.outbox.kick()
-        return replies
+            return [error_reply(exc.render(t.gettext))]
+
+        async def run(ctx: Context) -> None:
+            await action.handler(ctx, *args)
+
+        return await self.pipeline.run(
+            Event(
+                kind="press",
+                channel=press.channel,
+                account=press.account,
+                t=t,
+                run=run,
+                name=name,
+                who=action.who,
+                event_id=press.event_id,
+                channel_name=press.channel_name,
+                context_cls=ActionContext,
+                extra={"message_id": press.message_id},
+            )
+        )
 
     async def handle_text(
         self, channel: ChannelRef, account: AccountRef, text: str, event_id: str | None = None
@@ -285,59 +262,42 @@ class Bridge:
         """A plain message (not a command): offered to text handlers (private surveys)."""
         if not self.registry.text_handlers:
             return []
-        t = translator(self.locale_for(account.locale))
-        try:
-            async with self.db.transaction() as session:
-                if not await self._first_time(session, channel.platform, event_id):
-                    return []
-                ctx = await self._context(session, Context, channel, account, None, t)
-                for handler in self.registry.text_handlers:
-                    if await handler(ctx, text):
-                        break
-                replies = ctx.replies
-        except UserError as exc:
-            return [self._error(exc.render(t.gettext))]
-        except Exception:
-            log.exception("text handler failed")
-            return [self._failed(t)]
-        self.outbox.kick()
-        return replies
+
+        async def run(ctx: Context) -> None:
+            for handler in self.registry.text_handlers:
+                if await handler(ctx, text):
+                    break
+
+        return await self.pipeline.run(
+            Event(
+                kind="text",
+                channel=channel,
+                account=account,
+                t=translator(self.locale_for(account.locale)),
+                run=run,
+                event_id=event_id,
+            )
+        )
 
     # ------------------------------------------------------------------ shared steps
 
-    async def _first_time(self, session: AsyncSession, platform: str, event_id: str | None) -> bool:
-        if not event_id:
-            return True
-        result = await session.execute(
-            insert_ignore(
-                session,
-                ProcessedEvent,
-                {"platform": platform, "event_id": event_id, "at": self.clock.now()},
-                ["platform", "event_id"],
-            )
-        )
-        if affected(result) == 0:
-            self.metrics.duplicates.labels(platform).inc()
-            return False
-        return True
-
-    async def _context(
+    async def context(
         self,
         session: AsyncSession,
-        cls: type[Context],
+        cls: type[Context] | None,
         channel_ref: ChannelRef,
         account_ref: AccountRef,
         channel_name: str | None,
         t: Any,
     ) -> Context:
         assert self.community_id is not None, "Bridge.start() first"
-        session.info["bridge"] = self  # for hooks that only get the session (merge_hook)
         now = self.clock.now()
         community = await session.get(Community, self.community_id)
         assert community is not None
-        adapter = self.adapters.get(account_ref.platform)
-        can_dm = channel_ref.dm or bool(adapter and adapter.can_always_dm)
-        account = await identity.ensure_account(session, community.id, account_ref, now, can_dm)
+        # writing to the bot privately shows that private messages reach the person
+        account = await identity.ensure_account(
+            session, community.id, account_ref, now, can_dm=channel_ref.dm
+        )
         if channel_ref.dm and account.dm_open:
             await self.outbox.release_held(session, account.platform, account.user_id)
         channel: Channel | None = None
@@ -355,7 +315,7 @@ class Bridge:
         rank = await roles.rank_of(
             session, account.person_id, group_id, self.config.community.admins
         )
-        return cls(
+        return (cls or Context)(
             bridge=self,
             session=session,
             community=community,
@@ -379,6 +339,42 @@ class Bridge:
             )
             n = await self.outbox.release_held(session, acc.platform, acc.user_id)
         return n
+
+    async def dm_refused(self, account: AccountRef, reason: str) -> None:
+        """The platform refused a private message (never started, blocked): stored, so
+        notifications go to the person's other joined accounts until they write again."""
+        async with self.db.transaction() as session:
+            assert self.community_id is not None
+            acc = await identity.ensure_account(
+                session, self.community_id, account, self.clock.now()
+            )
+            acc.dm_open = False
+        log.info("%s: private messages to %s refused: %s", account.platform, account.key, reason)
+
+    async def hold_private(self, account: AccountRef, message: Message) -> None:
+        """A reply for this person alone could not go privately: it waits in the outbox for
+        them (released when they open the chat), and never shows where others see it."""
+        async with self.db.transaction() as session:
+            assert self.community_id is not None
+            acc = await identity.ensure_account(
+                session, self.community_id, account, self.clock.now()
+            )
+            acc.dm_open = False
+            await self.outbox.post(
+                session,
+                f"{acc.platform}:@{acc.user_id}",
+                message.model_copy(update={"ephemeral": False}),
+                status="held",
+                locale=self.locale_for(acc.locale),
+            )
+
+    def parse_mention(self, text: str) -> str | None:
+        """``platform:user_id`` for a mention written as some installed platform writes it."""
+        for name, cls in adapter_classes().items():
+            user_id = cls.parse_mention(text)
+            if user_id:
+                return f"{name}:{user_id}"
+        return None
 
     async def mark_channel_inactive(
         self, session: AsyncSession, ref: ChannelRef, reason: str
@@ -448,13 +444,6 @@ class Bridge:
                 ids.add(acc.person_id)
         for person_id in sorted(ids):
             await self.outbox.notify(session, person_id, message)
-
-    async def person_accounts(self, session: AsyncSession, person_id: int) -> list[Account]:
-        return list(
-            (await session.execute(select(Account).where(Account.person_id == person_id)))
-            .scalars()
-            .all()
-        )
 
     async def get_setting(self, key: str) -> str | None:
         """A value shared by every bot process (e.g. a hash of the synced command set)."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -145,8 +145,12 @@ class ChannelRef(_Frozen):
 class Message(_Frozen):
     """One outgoing message.
 
-    ``ephemeral`` replies are seen only by the person who issued the command (where the
-    platform cannot, the adapter sends them privately or to the same chat, never wider).
+    ``ephemeral`` replies are seen only by the person who issued the command. Where the
+    platform has no such replies (Telegram groups) the adapter sends them privately; when
+    the private send is refused, an ordinary ephemeral reply (a confirmation, a refusal)
+    is shown as a reply where they asked. A ``private`` reply (survey results with who
+    chose what, exports, ``/connect`` codes, host queues) never is: the person gets only a
+    hint there, and the reply waits for them in the outbox until they open the chat.
     ``reply_to`` is the platform message id to thread under (set by delivery).
     ``dm_invite`` marks the short mention that stands in for a private message the person
     cannot get yet (``Outbox.notify``): the adapter adds how to open a private chat with the
@@ -156,6 +160,7 @@ class Message(_Frozen):
     parts: tuple[Part, ...] = ()
     buttons: tuple[Button, ...] = ()
     ephemeral: bool = False
+    private: bool = False
     file: FileAttachment | None = None
     reply_to: str | None = None
     form: FormRequest | None = None
@@ -167,9 +172,6 @@ class Message(_Frozen):
     @property
     def text(self) -> str:
         return plain_text(self.parts)
-
-    def with_parts(self, *parts: Part) -> Message:
-        return self.model_copy(update={"parts": self.parts + tuple(parts)})
 
 
 def plain_text(parts: Sequence[Part]) -> str:
@@ -231,9 +233,6 @@ class AccountRef(_Frozen):
         return f"{self.platform}:{self.user_id}"
 
 
-ReplyFn = Callable[[Message], Awaitable[None]]
-
-
 @dataclass
 class Invocation:
     """An incoming chat command, as every adapter hands it to the core.
@@ -248,7 +247,6 @@ class Invocation:
     args: str = ""
     event_id: str | None = None
     channel_name: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def platform(self) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.adapter import ChannelGone, RetryLater, can_always_dm
+from bridge.adapter import ChannelGone, RetryLater
 from bridge.db import affected, insert_ignore
 from bridge.messages import ChannelRef, Message
 from bridge.models import Account, Channel, ChannelLink, OutboxRow, PostedMessage
@@ -188,9 +188,10 @@ class Outbox:
     ) -> str | None:
         """Tell a person privately, on the account they used last that can get a DM.
 
-        Where none can (a Telegram user who never opened the bot), the DM is held until
-        they do, and ``fallback_message`` (a short mention) goes to ``fallback_channel``.
-        Returns the DM's channel key, or None when the person has no account at all.
+        Where none can (a Telegram user who never opened the bot, or blocked it), the DM is
+        held until they do, and ``fallback_message`` (a short mention) goes to
+        ``fallback_channel``. Returns the DM's channel key, or None when the person has no
+        account at all.
         """
         accounts = (
             (
@@ -206,7 +207,7 @@ class Outbox:
         if not accounts:
             return None
         for account in accounts:
-            if account.dm_open or can_always_dm(account.platform):
+            if account.dm_open:
                 key = f"{account.platform}:@{account.user_id}"
                 await self.post(
                     session,
@@ -375,7 +376,10 @@ class Outbox:
             await self._postpone(row, exc.after, str(exc), count=False)
             return "stop"
         except ChannelGone as exc:
-            await self._channel_gone(row, str(exc))
+            if ChannelRef.from_key(row.channel_key).dm:
+                await self._private_refused(row, str(exc))
+            else:
+                await self._channel_gone(row, str(exc))
             return "sent"
         except Exception as exc:
             log.warning("delivery of outbox row %s failed: %r", row.id, exc)
@@ -507,6 +511,51 @@ class Outbox:
             self.bridge.metrics.dead.labels(row.platform).inc()
             return
         await self._postpone(row, min(2.0**row.attempts, 300.0), error, count=True)
+
+    async def _private_refused(self, row: OutboxRow, reason: str) -> None:
+        """A private message was refused (never started, blocked, DMs closed): the account is
+        marked, and the message goes to the person's next account that takes DMs, or waits
+        (``held``) until they open the chat. It is never posted where others see it."""
+        ref = ChannelRef.from_key(row.channel_key)
+        async with self.bridge.db.transaction() as session:
+            account = (
+                await session.execute(
+                    select(Account).where(
+                        Account.platform == ref.platform, Account.user_id == ref.chat
+                    )
+                )
+            ).scalar_one_or_none()
+            target: Account | None = None
+            if account is not None:
+                account.dm_open = False
+                target = (
+                    await session.execute(
+                        select(Account)
+                        .where(
+                            Account.person_id == account.person_id,
+                            Account.id != account.id,
+                            Account.dm_open.is_(True),
+                        )
+                        .order_by(Account.last_seen_at.desc(), Account.id.desc())
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
+            if target is not None and row.payload is not None:
+                await self.post(
+                    session,
+                    f"{target.platform}:@{target.user_id}",
+                    Message.model_validate(row.payload),
+                    locale=self.bridge.locale_for(target.locale),
+                )
+                status = "rerouted"
+            else:
+                status = "held"
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row.id)
+                .values(status=status, last_error=reason[:500], claim_until=None)
+            )
+        log.info("private message %s refused (%s): %s", row.id, reason, status)
 
     async def _channel_gone(self, row: OutboxRow, reason: str) -> None:
         async with self.bridge.db.transaction() as session:

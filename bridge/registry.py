@@ -14,8 +14,6 @@ Discord's application commands with typed options, and ``/help``.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -161,12 +159,12 @@ class Registry:
         self._loaded = False
 
     def load(self) -> Registry:
-        """Import every module of ``commands/`` (each registers itself)."""
+        """Import every installed command pack (entry points ``community_bridge.commands``);
+        each registers itself."""
         if not self._loaded:
-            import commands
+            from bridge.plugins import command_modules
 
-            for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-                importlib.import_module(f"commands.{info.name}")
+            command_modules()
             self._loaded = True
         return self
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 from typing import TextIO
@@ -15,24 +14,36 @@ from bridge.config import Config
 from bridge.core import Bridge
 from bridge.db import upgrade
 from bridge.http import HttpServer
+from bridge.plugins import adapter_classes
 
-__all__ = ["KNOWN_PLATFORMS", "Runtime", "StartError", "load_adapter"]
+__all__ = ["Runtime", "StartError", "known_platforms", "load_adapter"]
 
 log = logging.getLogger(__name__)
-
-KNOWN_PLATFORMS = ("console", "slack", "telegram", "discord")
 
 
 class StartError(Exception):
     """The bot cannot start; the message says why and what to change."""
 
 
+def known_platforms() -> list[str]:
+    """Every installed adapter (entry points ``community_bridge.adapters``)."""
+    return list(adapter_classes())
+
+
 def load_adapter(platform: str, bridge: Bridge) -> Adapter:
-    if platform not in KNOWN_PLATFORMS:
-        raise ValueError(f"unknown adapter {platform!r} (known: {', '.join(KNOWN_PLATFORMS)})")
-    module = importlib.import_module(f"adapters.{platform}")
-    adapter: Adapter = module.ADAPTER(bridge)
-    return adapter
+    cls = adapter_classes().get(platform)
+    if cls is None:
+        known = ", ".join(known_platforms())
+        raise ValueError(f"unknown adapter {platform!r} (known: {known})")
+    return cls(bridge, config=bridge.config.section(platform))
+
+
+def default_platforms(config: Config) -> list[str]:
+    """What ``run`` starts without ``--adapters``: the configured platforms, or else the
+    interactive ones (the console)."""
+    return config.configured_platforms() or [
+        name for name, cls in adapter_classes().items() if cls.interactive
+    ]
 
 
 class Runtime:
@@ -45,14 +56,12 @@ class Runtime:
         http: bool = True,
         stdin: TextIO | None = None,
         bridge: Bridge | None = None,
-        console: dict[str, str] | None = None,
     ) -> None:
         self.config = config
-        self.platforms = platforms or config.configured_platforms() or ["console"]
+        self.platforms = platforms or default_platforms(config)
         self.http_enabled = http and config.http.enabled
         self.stdin = stdin
         self.bridge = bridge
-        self.console_options = console or {}
         self.http: HttpServer | None = None
         self.stop_event = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -63,11 +72,7 @@ class Runtime:
         self.bridge = bridge
         await bridge.start()
         for platform in self.platforms:
-            adapter = load_adapter(platform, bridge)
-            if platform == "console":
-                for key, value in self.console_options.items():
-                    setattr(adapter, key, value)
-            bridge.add_adapter(adapter)
+            bridge.add_adapter(load_adapter(platform, bridge))
         if self.http_enabled:
             self.http = HttpServer(bridge)
             try:
@@ -95,17 +100,17 @@ class Runtime:
             ", ".join(bridge.adapters),
             f"{self.config.http.host}:{self.http.port}" if self.http else "off",
         )
-        console = bridge.adapters.get("console")
-        if console is not None:
-            self._tasks.append(asyncio.create_task(self._console(console)))
+        for adapter in bridge.adapters.values():
+            if adapter.interactive:
+                self._tasks.append(asyncio.create_task(self._serve(adapter)))
         return bridge
 
-    async def _console(self, console: Adapter) -> None:
-        from adapters.console import ConsoleAdapter
-
-        assert isinstance(console, ConsoleAdapter)
-        await console.interact(self.stdin, self.stop_event)
-        self.stop_event.set()
+    async def _serve(self, adapter: Adapter) -> None:
+        """An interactive adapter's session; when it ends, the process stops."""
+        try:
+            await adapter.serve(self.stdin)
+        finally:
+            self.stop_event.set()
 
     async def stop(self) -> None:
         bridge = self.bridge

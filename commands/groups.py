@@ -11,11 +11,6 @@ from bridge.registry import Param, command, subcommand
 from bridge.services import groups as svc
 
 VISIBILITY = ("closed", "internal", "public")
-VISIBILITY_HELP = {
-    "closed": N_("closed: only its members and linked channels see it"),
-    "internal": N_("internal: every member of the community sees it"),
-    "public": N_("public: visible to everyone, also in the feeds"),
-}
 
 
 def _flags(ctx: Context, group: Group) -> str:

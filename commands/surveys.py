@@ -24,6 +24,7 @@ from bridge.registry import (
     text_handler,
 )
 from bridge.services import groups as groups_svc
+from bridge.services import identity
 from bridge.services import surveys as svc
 
 renderer("survey")(svc.render_card)
@@ -488,7 +489,7 @@ async def press_take_part(ctx: ActionContext, survey_id: str) -> None:
         intro.append(Text(text="\n"))
     message = svc.question_message(ctx.t, survey, questions, resp.step, intro)
     await ctx.bridge.outbox.notify(ctx.session, ctx.person_id, message)
-    accounts = await ctx.bridge.person_accounts(ctx.session, ctx.person_id)
+    accounts = await identity.accounts_of(ctx.session, ctx.person_id)
     if ctx.is_dm or any(a.dm_open for a in accounts):
         ctx.reply(
             *ctx.fmt(

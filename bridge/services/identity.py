@@ -14,9 +14,11 @@ from bridge.errors import NotFound, UserError
 from bridge.i18n import N_
 from bridge.messages import AccountRef, Mention
 from bridge.models import Account, ConnectCode, Person, RoleGrant
+from bridge.plugins import can_always_dm
 from bridge.registry import registry
 
 __all__ = [
+    "accounts_of",
     "create_connect_code",
     "ensure_account",
     "find_account",
@@ -59,7 +61,7 @@ async def ensure_account(
                     "user_id": ref.user_id,
                     "display_name": ref.display_name or ref.user_id,
                     "locale": ref.locale,
-                    "dm_open": can_dm,
+                    "dm_open": can_dm or can_always_dm(ref.platform),
                     "created_at": now,
                     "last_seen_at": now,
                 },
@@ -81,6 +83,15 @@ async def ensure_account(
     for key, value in changes.items():
         setattr(account, key, value)
     return account
+
+
+async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:
+    """Every account joined to the person."""
+    return list(
+        (await session.execute(select(Account).where(Account.person_id == person_id)))
+        .scalars()
+        .all()
+    )
 
 
 async def find_account(session: AsyncSession, platform: str, user_id: str) -> Account | None:

@@ -135,9 +135,7 @@ async def by_id(session: AsyncSession, question_id: int, *, lock: bool = False) 
 
 async def is_host_for(session: AsyncSession, bridge: Bridge, person_id: int, group_id: int) -> bool:
     """A host of the question's group or of the community (admins included)."""
-    return await roles.has_role(
-        session, person_id, "host", group_id, bridge.config.community.admins
-    )
+    return await roles.is_host(session, person_id, group_id, bridge.config.community.admins)
 
 
 async def _visible_group_ids(session: AsyncSession, community_id: int, actor: Actor) -> set[int]:

@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bridge.db import affected, insert_ignore
 from bridge.models import Account, RoleGrant
 
-__all__ = ["admin_person_ids", "grant", "has_role", "host_person_ids", "rank_of"]
+__all__ = ["admin_person_ids", "grant", "has_role", "host_person_ids", "is_host", "rank_of"]
 
 RANK = {"member": 1, "host": 2, "admin": 3}
 
@@ -48,6 +48,16 @@ async def rank_of(
             value = RANK["host"]  # a group admin counts as that group's host
         best = max(best, value)
     return best
+
+
+async def is_host(
+    session: AsyncSession,
+    person_id: int,
+    group_id: int | None,
+    bootstrap_admins: Iterable[str] = (),
+) -> bool:
+    """A host of the group or of the community (admins included): the one spelling."""
+    return await has_role(session, person_id, "host", group_id, bootstrap_admins)
 
 
 async def has_role(

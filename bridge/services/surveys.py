@@ -570,9 +570,7 @@ async def is_host_of_group(
 ) -> bool:
     from bridge.services import roles
 
-    return await roles.has_role(
-        session, person_id, "host", group_id, bridge.config.community.admins
-    )
+    return await roles.is_host(session, person_id, group_id, bridge.config.community.admins)
 
 
 # ---------------------------------------------------------------------------- drawing

@@ -1,0 +1,86 @@
+"""The port: everything an adapter may ask of the core, and nothing else.
+
+An adapter holds a ``Port`` (the running ``Bridge`` implements it), never the whole core:
+it hands over incoming events, reports what it learns about chats and people, and reads
+the few shared settings it needs. Business rules, the database and delivery stay behind it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bridge.config import Config
+    from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation, Message
+    from bridge.registry import Command
+
+__all__ = ["Port"]
+
+
+class Port(Protocol):
+    """What the core offers an adapter."""
+
+    # ---- shared settings (read-only)
+    @property
+    def config(self) -> Config:
+        """The whole configuration (an adapter reads its own section and ``http``)."""
+        ...
+
+    @property
+    def default_locale(self) -> str: ...
+
+    def locale_for(self, platform_locale: str | None) -> str:
+        """The bot's language for a person whose platform reports ``platform_locale``."""
+        ...
+
+    def commands(self) -> list[Command]:
+        """Every declared command, sorted by name (manifests, command menus, /help)."""
+        ...
+
+    def command_for(self, name: str) -> Command | None: ...
+
+    def encode_button(self, button: Button) -> str:
+        """The signed token (≤ 64 bytes) to put into callback_data / value / custom_id."""
+        ...
+
+    async def get_setting(self, key: str) -> str | None:
+        """A value shared by every bot process (e.g. a hash of the synced command set)."""
+        ...
+
+    async def set_setting(self, key: str, value: str) -> None: ...
+
+    # ---- incoming events; each returns the replies for where the event came from
+    async def handle(self, inv: Invocation) -> list[Message]: ...
+
+    async def press(self, press: ActionPress) -> list[Message]: ...
+
+    async def handle_text(
+        self, channel: ChannelRef, account: AccountRef, text: str, event_id: str | None = None
+    ) -> list[Message]: ...
+
+    # ---- what the adapter learned
+    async def dm_opened(self, account: AccountRef) -> int:
+        """The person wrote to the bot privately (or started it): held DMs are released."""
+        ...
+
+    async def dm_refused(self, account: AccountRef, reason: str) -> None:
+        """The platform refused a private message to this person (never started, blocked)."""
+        ...
+
+    async def hold_private(self, account: AccountRef, message: Message) -> None:
+        """A reply meant for this person alone could not be sent privately: it waits in the
+        outbox and is delivered once they open the chat (or on another joined account)."""
+        ...
+
+    async def chat_lost(self, platform: str, chat_id: str, reason: str) -> None: ...
+
+    async def move_channel(self, old: ChannelRef, new: ChannelRef) -> None: ...
+
+    async def defer(self, channel: ChannelRef, message: Message, after: float) -> None:
+        """A direct answer hit a rate limit: the outbox sends it later, nothing is dropped."""
+        ...
+
+    async def settle(self) -> None:
+        """Deliver everything queued now, delayed rows included (interactive adapters that
+        show the conversation in order, such as the console)."""
+        ...
