@@ -106,8 +106,6 @@ MAX_BLOCKS = 50
 BUTTONS_PER_ROW = 5
 ACTION_PREFIX = "cb:"
 FORM_CALLBACK = "cb_form"
-DIRECT_RETRIES = 3  # rate-limited direct replies: attempts before giving up
-MAX_WAIT = 30.0  # the longest Retry-After a direct reply sleeps for
 CACHE_TTL = 6 * 3600.0
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
@@ -747,9 +745,7 @@ class SlackAdapter(Adapter):
         if view is None or not origin.trigger_id:
             return False
         try:
-            await self._retrying(
-                lambda: self.client.views_open(trigger_id=origin.trigger_id, view=view)
-            )
+            await self._api(lambda: self.client.views_open(trigger_id=origin.trigger_id, view=view))
         except DeliveryError as exc:
             log.info("slack: could not open the form for /%s: %s", form.command, exc)
             return False
@@ -782,8 +778,9 @@ class SlackAdapter(Adapter):
                 )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info("slack: response_url failed (%r); using chat.postEphemeral", exc)
+        dm = ChannelRef(platform="slack", chat=origin.user_id, dm=True)
         try:
-            await self._retrying(
+            await self._api(
                 lambda: self.client.chat_postEphemeral(
                     channel=origin.conversation,
                     user=origin.user_id,
@@ -792,9 +789,10 @@ class SlackAdapter(Adapter):
                     link_names=False,
                 )
             )
+        except RetryLater as exc:  # it waits in the outbox, privately
+            await self.port.defer(dm, message.model_copy(update={"ephemeral": False}), exc.after)
         except ChannelGone:
             # not a member of that (private) channel: the person gets it privately
-            dm = ChannelRef(platform="slack", chat=origin.user_id, dm=True)
             await self._direct(dm, message.model_copy(update={"ephemeral": False}))
         except DeliveryError as exc:
             log.warning(
@@ -805,7 +803,10 @@ class SlackAdapter(Adapter):
         """For everybody here: chat.postMessage; where the bot may not post, the
         slash command's response_url in the channel."""
         try:
-            await self._retrying(lambda: self.send(origin.channel, message))
+            await self._api(lambda: self.send(origin.channel, message))
+            return
+        except RetryLater as exc:
+            await self.port.defer(origin.channel, message, exc.after)
             return
         except ChannelGone as exc:
             if not origin.response_url:
@@ -822,21 +823,20 @@ class SlackAdapter(Adapter):
             )
 
     async def _direct(self, channel: ChannelRef, message: Message) -> None:
+        """A private answer now; rate-limited, it waits in the outbox; refused, it is held
+        for the person (never shown elsewhere)."""
         try:
-            await self._retrying(lambda: self.send(channel, message))
+            await self._api(lambda: self.send(channel, message))
+        except RetryLater as exc:
+            await self.port.defer(channel, message, exc.after)
+        except ChannelGone as exc:
+            if channel.dm:
+                account = AccountRef(platform="slack", user_id=channel.chat)
+                await self.port.hold_private(account, message)
+            log.warning("slack: could not send to %s: %s", channel.key, exc)
         except DeliveryError as exc:
             log.warning("slack: could not send to %s: %s", channel.key, exc)
-
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        """A direct reply (not through the outbox): honour Retry-After a few times."""
-        for attempt in range(DIRECT_RETRIES):
-            try:
-                return await self._api(call)
-            except RetryLater as exc:
-                if attempt == DIRECT_RETRIES - 1:
-                    raise
-                await asyncio.sleep(min(exc.after, MAX_WAIT))
-        raise AssertionError("unreachable")
+            await self.port.defer(channel, message, 5.0)
 
     @staticmethod
     async def _api(call: Callable[[], Awaitable[T]]) -> T:

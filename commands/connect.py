@@ -28,7 +28,8 @@ async def connect(ctx: Context, code: str | None) -> None:
                 ),
                 code=Code(text=new_code),
                 command=Code(text=f"/connect {new_code}"),
-            )
+            ),
+            private=True,
         )
         return
     _person, origin = await identity.redeem_connect_code(ctx.session, ctx.account, code, ctx.now)

@@ -317,7 +317,7 @@ async def queue(ctx: Context, action: str | None, question: str | None) -> None:
             answer=Code(text="/answer Q-n <text>"),
         ),
     ]
-    ctx.reply(*parts)
+    ctx.reply(*parts, private=True)
 
 
 async def _queue_action(ctx: Context, what: str, question: str) -> None:

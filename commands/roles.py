@@ -25,7 +25,12 @@ ROLES = ("member", "host", "admin")
 )
 async def role(ctx: Context, person: str, role: str, group: str | None) -> None:
     account = await identity.resolve_account(
-        ctx.session, ctx.community.id, ctx.account.platform, person, ctx.now
+        ctx.session,
+        ctx.community.id,
+        ctx.account.platform,
+        person,
+        ctx.now,
+        ctx.bridge.parse_mention,
     )
     target_group = (
         await groups_svc.get_group(ctx.session, ctx.community.id, group) if group else None

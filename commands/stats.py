@@ -93,4 +93,4 @@ async def stats(ctx: Context, period: str | None) -> None:
             funnel=funnel, rejected=figures.funnel["rejected"]
         )
     )
-    ctx.reply(*parts)
+    ctx.reply(*parts, private=True)

@@ -164,7 +164,7 @@ async def survey_close(ctx: Context, survey: str) -> None:
 )
 async def survey_results(ctx: Context, survey: str) -> None:
     found = await _owned(ctx, survey)
-    ctx.reply(*await svc.results_parts(ctx.session, found, ctx.t, detail=True))
+    ctx.reply(*await svc.results_parts(ctx.session, found, ctx.t, detail=True), private=True)
 
 
 @subcommand(
@@ -195,6 +195,7 @@ async def survey_export(ctx: Context, survey: str) -> None:
             mime="text/csv",
             fallback_url=url,
         ),
+        private=True,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -229,25 +230,25 @@ async def merge_persons(session: AsyncSession, from_id: int, into_id: int) -> No
     await session.execute(update(Person).where(Person.id == from_id).values(merged_into_id=into_id))
 
 
-_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
-_DISCORD_MENTION = re.compile(r"^<@!?(\d+)>$")
-
-
 async def resolve_account(
-    session: AsyncSession, community_id: int, platform: str, text: str, now: datetime
+    session: AsyncSession,
+    community_id: int,
+    platform: str,
+    text: str,
+    now: datetime,
+    parse_mention: Callable[[str], str | None] | None = None,
 ) -> Account:
     """Find the account a command names: ``slack:U0123``, a platform mention, or ``@name``.
 
+    ``parse_mention`` turns a mention as a platform writes it into ``platform:user_id``
+    (the adapters declare how; ``Bridge.parse_mention`` asks them all).
     ``platform:user_id`` creates the account if it was never seen (roles can be granted
     before the person writes); ``@name`` must match a known account of this platform.
     """
     text = text.strip()
-    m = _SLACK_MENTION.match(text)
-    if m:
-        text = f"slack:{m.group(1)}"
-    m = _DISCORD_MENTION.match(text)
-    if m:
-        text = f"discord:{m.group(1)}"
+    mentioned = parse_mention(text) if parse_mention is not None else None
+    if mentioned:
+        text = mentioned
     if not text.startswith("@") and ":" in text:
         plat, _, user_id = text.partition(":")
         if plat and user_id and re.fullmatch(r"[a-z]+", plat):
