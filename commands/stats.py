@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bridge.cards.ideas import status_label
 from bridge.context import Context
 from bridge.durations import format_duration, parse_duration
 from bridge.errors import UsageError
@@ -9,7 +10,6 @@ from bridge.i18n import N_
 from bridge.messages import Bold, Part, Text
 from bridge.registry import Param, command
 from bridge.services import stats as svc
-from commands.ideas import status_label
 
 
 @command(

@@ -7,20 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
 from bridge.db import affected, insert_ignore
-from bridge.errors import NotFound, UserError
-from bridge.i18n import N_
+from bridge.errors import Denied, NotFound, UserError
+from bridge.i18n import N_, translator
+from bridge.messages import Bold, Button, Code, FormRequest, Message, Part, Text, fmt
 from bridge.models import Account, Group
 from bridge.models.ideas import IDEA_STATUSES, Idea, IdeaComment, IdeaDraft, IdeaVote
 from bridge.services import counters
 from bridge.services import groups as groups_svc
 
 if TYPE_CHECKING:
+    from bridge.context import Context
     from bridge.core import Bridge
+    from bridge.feeds import FeedItem
 
 __all__ = [
     "DRAFT_TTL",
@@ -441,3 +444,477 @@ async def merge_persons(session: AsyncSession, from_id: int, into_id: int) -> li
         update(IdeaVote).where(IdeaVote.person_id == from_id).values(person_id=into_id)
     )
     return sorted(both)
+
+
+async def feed_ideas(session: AsyncSession, group: Group) -> list[Idea]:
+    """A public group's newest ideas, and in the showcase the promoted ideas of public groups."""
+    return list(
+        (
+            await session.execute(
+                select(Idea)
+                .join(Group, Group.id == Idea.group_id)
+                .where(
+                    Group.visibility == "public",
+                    or_(
+                        Idea.group_id == group.id,
+                        and_(Idea.showcase_group_id == group.id, Idea.promoted_at.is_not(None)),
+                    ),
+                )
+                .order_by(Idea.updated_at.desc(), Idea.id.desc())
+                .limit(50)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+# ------------------------------------------------------------------ one use case per command
+# Each takes the command's Context (who, where, the transaction, replies) and its parsed
+# arguments; commands/ideas.py and commands/idea_status.py only declare and call these.
+
+ORDERS = ("new", "top", "mine", "shortlisted")
+ORDER_LABELS = {
+    "new": N_("newest first"),
+    "top": N_("most votes first"),
+    "mine": N_("yours"),
+    "shortlisted": N_("shortlisted"),
+}
+PAGE_SIZE = 10
+COMMENT_MAX = 2000
+DIRECTIONS: dict[str, int | None] = {"up": 1, "down": -1, "withdraw": None}
+
+
+async def _check_visible(ctx: Context, idea: Idea | None, shown: str) -> tuple[Idea, Group]:
+    group = await ctx.session.get(Group, idea.group_id) if idea is not None else None
+    if (
+        idea is None
+        or group is None
+        or idea.community_id != ctx.community.id
+        or not await visible_to(
+            ctx.session,
+            group,
+            ctx.person_id,
+            ctx.group.id if ctx.group else None,
+            ctx.is_dm,
+            ctx.is_admin,
+        )
+    ):
+        raise NotFound(
+            N_(
+                "There is no idea {idea} that you can see here. /ideas lists the "
+                "ideas of this channel's group."
+            ),
+            idea=shown,
+        )
+    return idea, group
+
+
+async def find_visible(ctx: Context, ref: str) -> tuple[Idea, Group]:
+    """The idea a command names (``I-12``, ``i-12``, ``12``), if it may be shown here."""
+    number = counters.parse_ref("I", ref)
+    idea = await find_idea(ctx.session, ctx.community.id, number)
+    return await _check_visible(ctx, idea, counters.format_ref("I", number))
+
+
+async def _by_id(ctx: Context, ident: str) -> tuple[Idea, Group]:
+    idea = await ctx.session.get(Idea, int(ident)) if ident.isdigit() else None
+    return await _check_visible(ctx, idea, idea.ref if idea else "?")
+
+
+async def propose(ctx: Context, text: str) -> None:
+    """``/idea``: post it, or first offer the similar ideas with a draft to go on with."""
+    from bridge.cards.ideas import idea_line
+
+    group = ctx.require_group()
+    title, _, description = text.partition("|")
+    title, description = " ".join(title.split()), description.strip()
+    check_text(title, description)
+    similar = await similar_ideas(ctx.session, ctx.community.id, group.id, title, description)
+    if not similar:
+        await _propose(ctx, group.id, title, description)
+        return
+    draft = await create_draft(
+        ctx.session, ctx.community.id, group.id, ctx.person_id, title, description, ctx.now
+    )
+    counts = await tallies(ctx.session, (i.id for i in similar))
+    parts: list[Part] = [
+        Text(
+            text=ctx._(
+                "Before I post it: these ideas look like yours. "
+                "Support one of them, or propose yours anyway."
+            )
+        )
+    ]
+    for item in similar:
+        parts.append(Text(text="\n• "))
+        parts.extend(idea_line(ctx.t, item, counts[item.id]))
+    buttons = [
+        Button(
+            label=ctx._("Support {idea}").format(idea=item.ref),
+            action="i.sup",
+            args=(str(item.id),),
+        )
+        for item in similar
+    ]
+    buttons.append(
+        Button(
+            label=ctx._("Propose anyway"), action="i.new", args=(str(draft.id),), style="primary"
+        )
+    )
+    ctx.reply(*parts, buttons=buttons)
+
+
+async def _propose(ctx: Context, group_id: int, title: str, description: str) -> Idea:
+    item, _keys = await create_idea(
+        ctx.session,
+        ctx.bridge,
+        ctx.community.id,
+        group_id,
+        ctx.person_id,
+        title,
+        description,
+        ctx.now,
+    )
+    ctx.reply(
+        *ctx.fmt(
+            N_(
+                "Thanks! Your idea {idea} is posted in the group's channels; others "
+                "can support it there."
+            ),
+            idea=Code(text=item.ref),
+        )
+    )
+    return item
+
+
+async def propose_draft(ctx: Context, draft_id: str) -> None:
+    """The "Propose anyway" button under the similar ideas."""
+    if not draft_id.isdigit():
+        raise UserError(N_("This draft is not yours or no longer exists. Send /idea again."))
+    draft = await use_draft(ctx.session, int(draft_id), ctx.person_id, ctx.now)
+    item = await _propose(ctx, draft.group_id, draft.title, draft.description)
+    draft.idea_id = item.id
+    await ctx.session.flush()
+
+
+async def vote(ctx: Context, ref: str, direction: str | None) -> None:
+    """``/vote``: up (default), down or withdraw."""
+    item, _group = await find_visible(ctx, ref)
+    await _vote(ctx, item, DIRECTIONS[direction or "up"])
+
+
+async def support(ctx: Context, idea_id: str) -> None:
+    """The Support button on a card."""
+    item, _group = await _by_id(ctx, idea_id)
+    await _vote(ctx, item, 1)
+
+
+async def _vote(ctx: Context, item: Idea, value: int | None) -> None:
+    from bridge.cards.ideas import status_label
+
+    ref = Code(text=item.ref)
+    if value is not None and item.status in VOTING_CLOSED:
+        raise UserError(
+            N_("{idea} is {status}; voting on it is closed."),
+            idea=item.ref,
+            status=status_label(ctx.t, item.status),
+        )
+    outcome = await cast_vote(ctx.session, item, ctx.person_id, value, ctx.now)
+    if outcome in ("added", "changed", "withdrawn"):
+        await refresh_idea(ctx.session, ctx.bridge, item)
+    tally = (await tallies(ctx.session, [item.id]))[item.id]
+    count = ctx.ngettext("{n} supporter", "{n} supporters", tally.up).format(n=tally.up)
+    if outcome == "none":
+        raise UserError(N_("You have no vote on {idea} to withdraw."), idea=item.ref)
+    if outcome == "withdrawn":
+        ctx.reply(
+            *ctx.fmt(N_("Your vote on {idea} is withdrawn ({count})."), idea=ref, count=count)
+        )
+    elif outcome == "same" and value == 1:
+        ctx.reply(
+            *ctx.fmt(
+                N_("You support {idea} already; nothing changed. To take it back: {command}"),
+                idea=ref,
+                command=Code(text=f"/vote {item.ref} withdraw"),
+            )
+        )
+    elif outcome == "same":
+        ctx.reply(*ctx.fmt(N_("You voted against {idea} already; nothing changed."), idea=ref))
+    elif value == 1:
+        ctx.reply(*ctx.fmt(N_("You support {idea} now ({count})."), idea=ref, count=count))
+    else:
+        ctx.reply(*ctx.fmt(N_("Your vote against {idea} is counted."), idea=ref))
+
+
+async def comment(ctx: Context, ref: str, text: str) -> None:
+    """``/comment``: stored, and shown under the idea's cards."""
+    item, group = await find_visible(ctx, ref)
+    text = text.strip()
+    if len(text) > COMMENT_MAX:
+        raise UserError(
+            N_("The comment is too long ({length} characters, at most {limit})."),
+            length=len(text),
+            limit=COMMENT_MAX,
+        )
+    await add_comment(ctx.session, item, ctx.person_id, text, ctx.now)
+    t = translator(ctx.bridge.default_locale)
+    message = Message(
+        parts=tuple(
+            fmt(
+                t.gettext(N_("💬 {who} on {idea}: {text}")),
+                who=ctx.me(),
+                idea=Code(text=item.ref),
+                text=text,
+            )
+        )
+    )
+    outbox = ctx.bridge.outbox
+    await outbox.post_to_group(ctx.session, group.id, message, reply_to_ref=card_ref(item))
+    if item.showcase_group_id is not None and group.visibility != "closed":
+        await outbox.post_to_group(
+            ctx.session, item.showcase_group_id, message, reply_to_ref=showcase_ref(item)
+        )
+    ctx.reply(*ctx.fmt(N_("Your comment is posted under {idea}."), idea=Code(text=item.ref)))
+
+
+async def comment_form(ctx: Context, idea_id: str) -> None:
+    """The Comment button on a card: how to comment, and a form where the platform has one."""
+    item, _group = await _by_id(ctx, idea_id)
+    ctx.reply(
+        *ctx.fmt(
+            N_("To comment, type {command} followed by your comment."),
+            command=Code(text=f"/comment {item.ref}"),
+        ),
+        form=FormRequest(
+            command="comment",
+            prefill={"idea": item.ref},
+            title=ctx._("Comment on {idea}").format(idea=item.ref),
+        ),
+    )
+
+
+async def list_page(ctx: Context, order: str, page: int) -> None:
+    """``/ideas`` and its More button."""
+    from bridge.cards.ideas import idea_line
+
+    if order not in ORDERS:
+        raise UserError(N_("This button has expired."))
+    group = ctx.require_group()
+    if page < 1:
+        raise UserError(N_("Pages start at 1."))
+    rows, total = await list_ideas(
+        ctx.session, group.id, order, ctx.person_id, (page - 1) * PAGE_SIZE, PAGE_SIZE
+    )
+    pages = max(1, -(-total // PAGE_SIZE))
+    if total == 0:
+        if order == "mine":
+            ctx.reply(ctx._("You have not proposed an idea in this group yet."))
+        elif order == "shortlisted":
+            ctx.reply(ctx._("No idea of this group is shortlisted yet."))
+        else:
+            ctx.reply(
+                *ctx.fmt(
+                    N_("No ideas here yet. Propose one with {command}."),
+                    command=Code(text="/idea <title> | <description>"),
+                )
+            )
+        return
+    if page > pages:
+        raise UserError(
+            N_("There is no page {page}; the list has {pages}."), page=page, pages=pages
+        )
+    parts: list[Part] = ctx.fmt(
+        N_("Ideas of {group} ({order}), page {page} of {pages}:"),
+        group=Bold(text=group.slug),
+        order=ctx._(ORDER_LABELS[order]),
+        page=page,
+        pages=pages,
+    )
+    for item, tally in rows:
+        parts.append(Text(text="\n"))
+        parts.extend(idea_line(ctx.t, item, tally))
+    buttons = []
+    if page < pages:
+        buttons.append(Button(label=ctx._("More"), action="i.list", args=(order, str(page + 1))))
+    ctx.reply(*parts, buttons=buttons)
+
+
+async def merge_votes(session: AsyncSession, from_id: int, into_id: int) -> None:
+    """Joined accounts count once: a second vote on the same idea is dropped, cards redrawn."""
+    changed = await merge_persons(session, from_id, into_id)
+    bridge = session.info.get("bridge")
+    if bridge is None:
+        return
+    for idea_id in changed:
+        item = await session.get(Idea, idea_id)
+        if item is not None:
+            await refresh_idea(session, bridge, item)
+
+
+async def idea_feed(session: AsyncSession, bridge: Bridge, group: Group) -> list[FeedItem]:
+    """The feed entries of a public group (and of the showcase)."""
+    from bridge.cards.ideas import feed_items
+
+    rows = await feed_ideas(session, group)
+    counts = await tallies(session, (i.id for i in rows))
+    return feed_items(translator(bridge.default_locale), rows, counts)
+
+
+# ---- /status and /promote
+
+
+async def _require_host_of(ctx: Context, item: Idea, group: Group) -> None:
+    if not await ctx.is_host_of(group.id):
+        raise Denied(
+            N_("Only hosts of the group {group} may change {idea}."),
+            group=group.slug,
+            idea=item.ref,
+        )
+
+
+async def change_status(ctx: Context, ref: str, status: str, reason: str | None) -> None:
+    """``/status``: move an idea; its proposer and supporters are told."""
+    from bridge.cards.ideas import status_label
+
+    item, group = await find_visible(ctx, ref)
+    await _require_host_of(ctx, item, group)
+    if item.status == status:
+        raise UserError(
+            N_("{idea} has the status {status} already; nothing changed."),
+            idea=item.ref,
+            status=status_label(ctx.t, status),
+        )
+    before = item.status
+    item.status = status
+    item.status_reason = (reason or "").strip() or None
+    item.updated_at = ctx.now
+    project: Group | None = None
+    if status == "project":
+        project = await _project_group(ctx, item)
+    await ctx.session.flush()
+    await ctx.audit("idea.status", item.ref, before=before, after=status, reason=item.status_reason)
+    told = await _notify(ctx, item, group, project)
+    await refresh_idea(ctx.session, ctx.bridge, item)
+    parts: list[Part] = ctx.fmt(
+        N_("{idea} now has the status {status}."),
+        idea=Code(text=item.ref),
+        status=Bold(text=status_label(ctx.t, status)),
+    )
+    parts.append(
+        Text(
+            text=" "
+            + ctx.ngettext(
+                "I told {n} person about it.", "I told {n} people about it.", told
+            ).format(n=told)
+        )
+    )
+    if project is not None:
+        parts.append(Text(text="\n"))
+        parts.extend(
+            ctx.fmt(
+                N_(
+                    "The project group {group} is ready, with the proposer and supporters as "
+                    "members. An admin can link a channel to it with {command}."
+                ),
+                group=Bold(text=project.slug),
+                command=Code(text=f"/link {project.slug}"),
+            )
+        )
+    ctx.reply(*parts)
+
+
+async def _project_group(ctx: Context, item: Idea) -> Group:
+    """The idea's project group (created once, closed), with proposer and supporters in it."""
+    from bridge.services import roles
+
+    group = await ctx.session.get(Group, item.project_group_id) if item.project_group_id else None
+    if group is None:
+        taken = await taken_slugs(ctx.session, ctx.community.id)
+        slug = project_slug(item.title, item.number, taken)
+        group = await groups_svc.create_group(
+            ctx.session, ctx.community.id, slug, "closed", ctx.now, ctx.person_id
+        )
+        group.name = item.title
+        item.project_group_id = group.id
+        await ctx.session.flush()
+        await ctx.audit("group.create", group.slug, visibility="closed", project_of=item.ref)
+    members = {item.proposer_id, *await supporters(ctx.session, item.id)}
+    for person_id in sorted(members):
+        await roles.grant(ctx.session, person_id, "member", group.id, ctx.person_id, ctx.now)
+    return group
+
+
+async def _notify(ctx: Context, item: Idea, group: Group, project: Group | None) -> int:
+    """Tell the proposer and every supporter once (not the host who made the change)."""
+    from bridge.cards.ideas import status_mention, status_notice
+    from bridge.services import identity
+
+    recipients = {item.proposer_id, *await supporters(ctx.session, item.id)}
+    recipients.discard(ctx.person_id)
+    channels = await groups_svc.linked_channels(ctx.session, group.id)
+    fallback_channel = channels[0].key if channels else None
+    here = translator(ctx.bridge.default_locale)
+    for person_id in sorted(recipients):
+        t = translator(await person_locale(ctx.session, ctx.bridge, person_id))
+        who = await identity.person_mention(ctx.session, person_id)
+        await ctx.bridge.outbox.notify(
+            ctx.session,
+            person_id,
+            status_notice(t, item, person_id == item.proposer_id, project),
+            fallback_channel=fallback_channel,
+            fallback_message=status_mention(here, item, who),
+        )
+    return len(recipients)
+
+
+async def promote(ctx: Context, ref: str) -> None:
+    """``/promote``: show an idea in the community's showcase group."""
+    item, group = await find_visible(ctx, ref)
+    await _require_host_of(ctx, item, group)
+    if group.visibility == "closed":
+        raise UserError(
+            N_("{idea} belongs to the closed group {group}; its ideas never leave that group."),
+            idea=item.ref,
+            group=group.slug,
+        )
+    showcase = await groups_svc.showcase_group(ctx.session, ctx.community.id)
+    if showcase is None:
+        raise UserError(
+            N_(
+                "There is no showcase group yet. An admin can make one with "
+                "/group set <name> showcase."
+            )
+        )
+    if showcase.id == group.id:
+        raise UserError(
+            N_("{idea} is an idea of the showcase group {group} already."),
+            idea=item.ref,
+            group=showcase.slug,
+        )
+    if item.showcase_group_id == showcase.id:
+        raise UserError(
+            N_("{idea} is in the showcase {group} already."), idea=item.ref, group=showcase.slug
+        )
+    item.showcase_group_id = showcase.id
+    item.promoted_at = ctx.now
+    item.updated_at = ctx.now
+    await ctx.session.flush()
+    keys = await ctx.bridge.outbox.post_to_group(
+        ctx.session, showcase.id, ref_key=showcase_ref(item)
+    )
+    await ctx.audit("idea.promote", item.ref, showcase=showcase.slug)
+    parts = ctx.fmt(
+        N_("{idea} is now shown in the showcase {group}."),
+        idea=Code(text=item.ref),
+        group=Bold(text=showcase.slug),
+    )
+    if not keys:
+        parts.append(Text(text=" "))
+        parts.extend(
+            ctx.fmt(
+                N_("It has no linked channel yet; an admin can add one with {command}."),
+                command=Code(text=f"/link {showcase.slug}"),
+            )
+        )
+    ctx.reply(*parts)

@@ -84,8 +84,8 @@ def test_the_kernel_has_no_importlib_reach_back() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for path in _files("bridge")
-        if "import_module(f\"adapters" in path.read_text(encoding="utf-8")
-        or "import_module(f\"commands" in path.read_text(encoding="utf-8")
+        if 'import_module(f"adapters' in path.read_text(encoding="utf-8")
+        or 'import_module(f"commands' in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
 
