@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bridge.registry import http_route
 from bridge.services import surveys as svc
 
 if TYPE_CHECKING:
@@ -22,7 +21,6 @@ def export_url(bridge: Bridge, token: str) -> str:
     return f"{bridge.config.http.public_url.rstrip('/')}/exports/{token}.csv"
 
 
-@http_route
 def mount(app: web.Application, bridge: Bridge) -> None:
     async def download(request: web.Request) -> web.Response:
         token = request.match_info["token"]
