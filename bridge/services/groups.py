@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError
 from bridge.i18n import N_
-from bridge.messages import ChannelRef
+from bridge.messages import Bold, ChannelRef, Code
 from bridge.models import Channel, ChannelLink, Group, RoleGrant
+
+if TYPE_CHECKING:
+    from bridge.context import Context
 
 __all__ = [
     "create_group",
@@ -299,3 +303,166 @@ async def showable_group_ids(
         .all()
     )
     return shown | {gid for gid in mine if gid is not None}
+
+
+# ------------------------------------------------------------------ one use case per command
+# Each takes the command's Context and its parsed arguments; the command module only
+# declares the grammar and calls these.
+
+
+VISIBILITY = ("closed", "internal", "public")
+
+
+def _flags(ctx: Context, group: Group) -> str:
+    flags = [ctx._(group.visibility)]
+    if group.showcase:
+        flags.append(ctx._("showcase"))
+    if group.hostdesk:
+        flags.append(ctx._("host desk"))
+    return ", ".join(flags)
+
+
+async def groups(ctx: Context) -> None:
+    found = await visible_groups(
+        ctx.session,
+        ctx.community.id,
+        ctx.person_id,
+        ctx.is_admin,
+        ctx.group.id if ctx.group else None,
+    )
+    if not found:
+        ctx.reply(ctx._("There are no groups yet. An admin can create one with /group new <name>."))
+        return
+    parts: list = [ctx._("Groups:")]
+    for group in found:
+        channels = await linked_channels(ctx.session, group.id, active_only=False)
+        parts.append("\n• ")
+        parts.append(Bold(text=group.slug))
+        parts.append(f" ({_flags(ctx, group)})")
+        if channels:
+            names = ", ".join(
+                f"{c.name or c.chat_id} [{c.platform}]"
+                + ("" if c.link is None or c.link.active else " " + ctx._("(paused)"))
+                for c in channels
+            )
+            parts.append(" — " + names)
+        else:
+            parts.append(" — " + ctx._("no linked channel"))
+    ctx.reply(*parts)
+
+
+async def group_new(
+    ctx: Context, name: str, visibility: str | None, showcase: bool, hostdesk: bool
+) -> None:
+    group = await create_group(
+        ctx.session,
+        ctx.community.id,
+        name,
+        visibility or "internal",
+        ctx.now,
+        ctx.person_id,
+        showcase=showcase,
+        hostdesk=hostdesk,
+    )
+    await ctx.audit(
+        "group.create",
+        group.slug,
+        visibility=group.visibility,
+        showcase=showcase,
+        hostdesk=hostdesk,
+    )
+    ctx.reply(
+        *ctx.fmt(
+            N_("Created group {name} ({flags}). Link a channel to it with {command}."),
+            name=Bold(text=group.slug),
+            flags=_flags(ctx, group),
+            command=Code(text=f"/link {group.slug}"),
+        )
+    )
+
+
+SETTINGS = (*VISIBILITY, "showcase", "hostdesk", "-showcase", "-hostdesk")
+
+
+async def group_set(ctx: Context, name: str, setting: str) -> None:
+    group = await get_group(ctx.session, ctx.community.id, name)
+    before = _flags(ctx, group)
+    if setting in VISIBILITY:
+        if group.visibility == setting:
+            raise UserError(
+                N_("The group {name} is {setting} already."),
+                name=group.slug,
+                setting=ctx._(setting),
+            )
+        group.visibility = setting
+    elif setting.endswith("showcase"):
+        on = not setting.startswith("-")
+        if group.showcase == on:
+            raise UserError(
+                N_("Nothing to change: {name} is {flags}."), name=group.slug, flags=before
+            )
+        await set_showcase(ctx.session, group, on)
+    else:
+        on = not setting.startswith("-")
+        if group.hostdesk == on:
+            raise UserError(
+                N_("Nothing to change: {name} is {flags}."), name=group.slug, flags=before
+            )
+        group.hostdesk = on
+    await ctx.session.flush()
+    await ctx.audit("group.set", group.slug, setting=setting, before=before)
+    ctx.reply(
+        *ctx.fmt(
+            N_("Group {name} is now {flags}."), name=Bold(text=group.slug), flags=_flags(ctx, group)
+        )
+    )
+
+
+# ------------------------------------------------------------------ one use case per command
+# Each takes the command's Context and its parsed arguments; the command module only
+# declares the grammar and calls these.
+
+
+def _channel(ctx: Context):  # type: ignore[no-untyped-def]
+    if ctx.channel is None:
+        raise UserError(N_("Private chats cannot be linked; use /link in a channel or group."))
+    return ctx.channel
+
+
+async def link(ctx: Context, group: str) -> None:
+    channel = _channel(ctx)
+    target = await get_group(ctx.session, ctx.community.id, group)
+    current = ctx.link
+    if current is not None and current.group_id == target.id and current.active:
+        raise UserError(N_("This channel is linked to {group} already."), group=target.slug)
+    before = current.group_id if current is not None else None
+    await link_channel(ctx.session, channel, target, ctx.person_id, ctx.now)
+    await ctx.audit("channel.link", channel.key, group=target.slug)
+    if before is not None and before != target.id:
+        ctx.say(
+            *ctx.fmt(
+                N_("This channel now shows the group {group} (it showed another group before)."),
+                group=Bold(text=target.slug),
+            )
+        )
+    else:
+        ctx.say(
+            *ctx.fmt(
+                N_(
+                    "This channel is now linked to the group {group}. Type /help to "
+                    "see what you can do here."
+                ),
+                group=Bold(text=target.slug),
+            )
+        )
+
+
+async def unlink(ctx: Context) -> None:
+    channel = _channel(ctx)
+    group = await unlink_channel(ctx.session, channel)
+    if group is None:
+        raise UserError(N_("This channel is not linked to a group."))
+    await ctx.audit("channel.unlink", channel.key, group=group.slug)
+    ctx.say(
+        *ctx.fmt(N_("This channel no longer shows the group {group}."), group=Bold(text=group.slug))
+    )

@@ -6,6 +6,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError
 from bridge.i18n import N_
-from bridge.messages import AccountRef, Mention
+from bridge.messages import AccountRef, Code, Mention
 from bridge.models import Account, ConnectCode, Person, RoleGrant
 from bridge.plugins import can_always_dm
 from bridge.registry import registry
+
+if TYPE_CHECKING:
+    from bridge.context import Context
 
 __all__ = [
     "accounts_of",
@@ -271,4 +275,38 @@ async def resolve_account(
             "@name of someone who has used the bot here."
         ),
         who=text,
+    )
+
+
+# ------------------------------------------------------------------ one use case per command
+# Each takes the command's Context and its parsed arguments; the command module only
+# declares the grammar and calls these.
+
+
+async def connect(ctx: Context, code: str | None) -> None:
+    if not code:
+        new_code = await create_connect_code(ctx.session, ctx.account, ctx.now)
+        ctx.reply(
+            *ctx.fmt(
+                N_(
+                    "Your code is {code}. Within 15 minutes, send {command} from your account on "
+                    "the other platform. Keep it to yourself: whoever uses it joins your accounts."
+                ),
+                code=Code(text=new_code),
+                command=Code(text=f"/connect {new_code}"),
+            ),
+            private=True,
+        )
+        return
+    _person, origin = await redeem_connect_code(ctx.session, ctx.account, code, ctx.now)
+    await ctx.audit("account.connect", ctx.account.key, joined_to=origin.key)
+    ctx.reply(
+        *ctx.fmt(
+            N_(
+                "Done: this account ({here}) and {there} are now one person. Your votes and "
+                "answers count once, wherever you use them."
+            ),
+            here=ctx.account.key,
+            there=origin.key,
+        )
     )

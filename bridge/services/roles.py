@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.db import affected, insert_ignore
+from bridge.errors import UserError
+from bridge.i18n import N_
+from bridge.messages import Bold
 from bridge.models import Account, RoleGrant
+from bridge.services import groups as groups_svc
+from bridge.services import identity
+
+if TYPE_CHECKING:
+    from bridge.context import Context
 
 __all__ = ["admin_person_ids", "grant", "has_role", "host_person_ids", "is_host", "rank_of"]
 
@@ -142,3 +151,52 @@ async def admin_person_ids(session: AsyncSession) -> list[int]:
         .all()
     )
     return sorted(set(ids))
+
+
+# ------------------------------------------------------------------ one use case per command
+# Each takes the command's Context and its parsed arguments; the command module only
+# declares the grammar and calls these.
+
+
+ROLES = ("member", "host", "admin")
+
+
+async def role(ctx: Context, person: str, role: str, group: str | None) -> None:
+    account = await identity.resolve_account(
+        ctx.session,
+        ctx.community.id,
+        ctx.account.platform,
+        person,
+        ctx.now,
+        ctx.bridge.parse_mention,
+    )
+    target_group = (
+        await groups_svc.get_group(ctx.session, ctx.community.id, group) if group else None
+    )
+    if role == "admin" and target_group is not None:
+        raise UserError(N_("Admins are community-wide; grant 'host' for one group."))
+    added = await grant(
+        ctx.session,
+        account.person_id,
+        role,
+        target_group.id if target_group else None,
+        ctx.person_id,
+        ctx.now,
+    )
+    who = identity.mention(account)
+    where = target_group.slug if target_group else ctx._("the whole community")
+    if not added:
+        raise UserError(
+            N_("{who} is {role} in {where} already."),
+            who=f"@{who.text}",
+            role=ctx._(role),
+            where=where,
+        )
+    await ctx.audit(
+        "role.grant", account.key, role=role, group=target_group.slug if target_group else None
+    )
+    ctx.reply(
+        *ctx.fmt(
+            N_("{who} is now {role} in {where}."), who=who, role=Bold(text=ctx._(role)), where=where
+        )
+    )

@@ -6,14 +6,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge.cards.ideas import status_label
+from bridge.durations import format_duration, parse_duration
+from bridge.errors import UsageError
+from bridge.i18n import N_
+from bridge.messages import Bold, Part, Text
 from bridge.models import Person
 from bridge.models.ideas import IDEA_STATUSES, Idea, IdeaComment, IdeaVote
 from bridge.models.questions import Question, QuestionAnswer
 from bridge.models.surveys import Survey, SurveyRespondent
+
+if TYPE_CHECKING:
+    from bridge.context import Context
 
 __all__ = ["FUNNEL", "Stats", "collect"]
 
@@ -154,3 +163,86 @@ def _median(values: list[timedelta]) -> timedelta | None:
     if not values:
         return None
     return timedelta(seconds=median(v.total_seconds() for v in values))
+
+
+# ------------------------------------------------------------------ one use case per command
+# Each takes the command's Context and its parsed arguments; the command module only
+# declares the grammar and calls these.
+
+
+async def stats(ctx: Context, period: str | None) -> None:
+    try:
+        span = parse_duration(period or "30d")
+    except ValueError:
+        raise UsageError(N_("'{word}' is not a period like 7d or 12w."), word=period) from None
+    group = ctx.group
+    figures = await collect(
+        ctx.session,
+        ctx.community.id,
+        group.id if group else None,
+        ctx.now - span,
+        ctx.now,
+        ctx.bridge.config.questions.answer_within,
+    )
+    where = group.slug if group else ctx.community.name
+    parts: list[Part] = [
+        *ctx.fmt(
+            N_("Statistics for {where}, last {period}"),
+            where=Bold(text=where),
+            period=format_duration(span),
+        )
+    ]
+
+    def line(text: str) -> None:
+        parts.append(Text(text="\n" + text))
+
+    line(
+        ctx._(
+            "Activity: {ideas} ideas, {votes} votes, {comments} comments, {questions} "
+            "questions, {answers} answers, {surveys} surveys with {responses} responses."
+        ).format(
+            ideas=figures.ideas,
+            votes=figures.votes,
+            comments=figures.comments,
+            questions=figures.questions,
+            answers=figures.answers,
+            surveys=figures.surveys,
+            responses=figures.survey_responses,
+        )
+    )
+    if figures.super_users:
+        users = ", ".join(f"{name} ({n})" for name, n in figures.super_users)
+        line(ctx._("Super users: {users}").format(users=users))
+    else:
+        line(ctx._("Super users: nobody has contributed yet."))
+    none = ctx._("n/a")
+    line(
+        ctx._(
+            "Answer times: median first response {first}, median answer {answer}; "
+            "{within} of {answered} answered within the SLA of {sla}."
+        ).format(
+            first=format_duration(figures.first_response)
+            if figures.first_response is not None
+            else none,
+            answer=format_duration(figures.time_to_answer)
+            if figures.time_to_answer is not None
+            else none,
+            within=figures.within_sla,
+            answered=figures.answered,
+            sla=format_duration(ctx.bridge.config.questions.answer_within),
+        )
+    )
+    line(
+        ctx._("Open questions now: {open}, overdue: {overdue}.").format(
+            open=figures.open_now, overdue=figures.overdue_now
+        )
+    )
+    funnel = " → ".join(
+        f"{status_label(ctx.t, s)} {figures.funnel[s]}" for s in FUNNEL if s != "rejected"
+    )
+    line(
+        ctx._("Idea funnel: {funnel}; rejected {rejected}.").format(
+            funnel=funnel, rejected=figures.funnel["rejected"]
+        )
+    )
+    ctx.reply(*parts, private=True)
