@@ -5,6 +5,7 @@ Declarations only: the use cases live in ``bridge/services/questions.py``.
 
 from __future__ import annotations
 
+from bridge.cards import questions as cards
 from bridge.context import ActionContext, Context
 from bridge.i18n import N_
 from bridge.registry import Param, action, command, deadline, merge_hook, renderer
@@ -93,10 +94,10 @@ async def claim_button(ctx: ActionContext, question_id: str = "") -> None:
     await svc.claim_button(ctx, question_id)
 
 
-renderer(svc.CARD)(svc.render_card)
+renderer(svc.CARD)(cards.render_card)
 
 
-renderer(svc.DESK)(svc.render_desk)
+renderer(svc.DESK)(cards.render_desk)
 
 
 deadline(svc.SLA_KIND)(svc.sla_due)

@@ -7,6 +7,7 @@ Declarations only: the use cases live in ``bridge/services/surveys.py``.
 from __future__ import annotations
 
 from bridge import exports
+from bridge.cards import surveys as cards
 from bridge.context import ActionContext, Context
 from bridge.i18n import N_
 from bridge.registry import (
@@ -22,10 +23,10 @@ from bridge.registry import (
 from bridge.services import surveys as svc
 
 http_route(exports.mount)  # GET /exports/{token}.csv: one-time links to exports
-renderer("survey")(svc.render_card)
+renderer("survey")(cards.render_card)
 
 
-renderer("survey-result")(svc.render_result)
+renderer("survey-result")(cards.render_result)
 
 
 merge_hook(svc.merge_person)

@@ -46,11 +46,9 @@ __all__ = [
     "accept",
     "add_answer",
     "by_id",
-    "card_message",
     "claim",
     "close",
     "create",
-    "desk_message",
     "find",
     "group_slug",
     "name_of",
@@ -428,115 +426,18 @@ async def _tell_hosts(
     if hosts:
         for person_id in hosts:
             t = translator(await person_locale(session, bridge, person_id))
-            message = await desk_message(session, bridge, q, t) if tracked else build(t)
+            message = await _cards().desk_message(session, bridge, q, t) if tracked else build(t)
             assert message is not None
             await bridge.outbox.notify(session, person_id, message)
         return "hosts"
     t = translator(bridge.default_locale)
-    message = await desk_message(session, bridge, q, t) if tracked else build(t)
+    message = await _cards().desk_message(session, bridge, q, t) if tracked else build(t)
     assert message is not None
     await bridge.notify_admins(session, message)
     return "admins"
 
 
 # ---------------------------------------------------------------------------- cards
-
-
-def _action_buttons(t: Translator, q: Question, claim: bool = True) -> list[Button]:
-    buttons = []
-    if claim and q.status == "open" and q.claimed_by_id is None:
-        buttons.append(
-            Button(
-                label=t.gettext(N_("Claim")), action="q.claim", args=(str(q.id),), style="primary"
-            )
-        )
-    if q.status != "closed":
-        buttons.append(Button(label=t.gettext(N_("Answer")), action="q.ans", args=(str(q.id),)))
-    return buttons
-
-
-async def card_message(
-    session: AsyncSession, bridge: Bridge, q: Question, t: Translator
-) -> Message | None:
-    """The question as the group's channels see it (never drawn for a private question)."""
-    if q.private:
-        return None
-    asker = await name_of(session, q.asker_id)
-    lines: list[list[Part]] = [
-        _f(t, N_("{ref}: question from {who}"), ref=Bold(text=q.ref), who=Bold(text=asker)),
-        [Text(text=q.text)],
-    ]
-    if q.status == "open":
-        lines.append(
-            _f(
-                t,
-                N_("Open: the hosts have been told. Anyone here may answer with {command}."),
-                command=Code(text=f"/answer {q.ref} <text>"),
-            )
-        )
-    elif q.status == "answered":
-        lines.append(
-            _f(t, N_("Answered by {who}."), who=Bold(text=await name_of(session, q.answered_by_id)))
-        )
-    else:
-        lines.append([Text(text=t.gettext(N_("Closed.")))])
-    buttons = (
-        []
-        if q.status == "closed"
-        else [Button(label=t.gettext(N_("Answer")), action="q.ans", args=(str(q.id),))]
-    )
-    return _message(lines, buttons)
-
-
-async def desk_message(
-    session: AsyncSession, bridge: Bridge, q: Question, t: Translator
-) -> Message:
-    """The question as the hosts see it: who, where, claim state, Claim and Answer buttons."""
-    group = await session.get(Group, q.group_id)
-    values: dict[str, Any] = {
-        "ref": Bold(text=q.ref),
-        "who": Bold(text=await name_of(session, q.asker_id)),
-        "where": await where_label(session, q.origin_channel_key),
-        "group": group.slug if group else "?",
-    }
-    if q.private:
-        head = _f(t, N_("{ref} (private) from {who} in {where}, group {group}:"), **values)
-    else:
-        head = _f(t, N_("{ref} from {who} in {where}, group {group}:"), **values)
-    lines: list[list[Part]] = [head, [Text(text=q.text)]]
-    due = _utc(q.asked_at + bridge.config.questions.answer_within)
-    if q.status == "open" and q.claimed_by_id is None:
-        lines.append(_f(t, N_("Nobody has claimed it yet. Answer by {due}."), due=due))
-    elif q.status == "open":
-        lines.append(
-            _f(
-                t,
-                N_("Claimed by {who}. Answer by {due}."),
-                who=Bold(text=await name_of(session, q.claimed_by_id)),
-                due=due,
-            )
-        )
-    elif q.status == "answered":
-        lines.append(
-            _f(t, N_("Answered by {who}."), who=Bold(text=await name_of(session, q.answered_by_id)))
-        )
-    else:
-        lines.append([Text(text=t.gettext(N_("Closed.")))])
-    return _message(lines, _action_buttons(t, q))
-
-
-async def render(
-    session: AsyncSession, bridge: Bridge, ident: str, locale: str, desk: bool
-) -> Message | None:
-    if not ident.isdigit():
-        return None
-    q = await session.get(Question, int(ident))
-    if q is None:
-        return None
-    t = translator(locale)
-    if desk:
-        return await desk_message(session, bridge, q, t)
-    return await card_message(session, bridge, q, t)
 
 
 async def _refresh(bridge: Bridge, session: AsyncSession, q: Question) -> None:
@@ -915,7 +816,7 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
                 [Text(text=q.text)],
                 claim_line(t),
             ],
-            _action_buttons(t, q),
+            _cards().action_buttons(t, q),
         )
 
     desks = await desk_channel_keys(session, q.community_id)
@@ -1254,13 +1155,8 @@ async def claim_button(ctx: ActionContext, question_id: str = "") -> None:
     await _claim(ctx, await _question_of_button(ctx, question_id))
 
 
-async def render_card(
-    session: AsyncSession, bridge: Bridge, ident: str, locale: str
-) -> Message | None:
-    return await render(session, bridge, ident, locale, desk=False)
+def _cards() -> Any:
+    """The question cards (``bridge/cards/questions.py``), which read through this module."""
+    from bridge.cards import questions
 
-
-async def render_desk(
-    session: AsyncSession, bridge: Bridge, ident: str, locale: str
-) -> Message | None:
-    return await render(session, bridge, ident, locale, desk=True)
+    return questions
