@@ -918,3 +918,47 @@ async def promote(ctx: Context, ref: str) -> None:
             )
         )
     ctx.reply(*parts)
+
+
+# ------------------------------------------------------------------ figures for /stats
+
+
+async def activity(
+    session: AsyncSession, community_id: int, group_id: int | None, since: datetime
+) -> dict[str, dict[int, int]]:
+    """Per person since ``since``: ideas proposed, votes cast, comments written (in SQL)."""
+    scope = [Idea.community_id == community_id]
+    if group_id is not None:
+        scope.append(Idea.group_id == group_id)
+    queries = {
+        "ideas": select(Idea.proposer_id, func.count())
+        .where(*scope, Idea.created_at >= since)
+        .group_by(Idea.proposer_id),
+        "votes": select(IdeaVote.person_id, func.count())
+        .join(Idea, Idea.id == IdeaVote.idea_id)
+        .where(*scope, IdeaVote.updated_at >= since)
+        .group_by(IdeaVote.person_id),
+        "comments": select(IdeaComment.person_id, func.count())
+        .join(Idea, Idea.id == IdeaComment.idea_id)
+        .where(*scope, IdeaComment.created_at >= since)
+        .group_by(IdeaComment.person_id),
+    }
+    out: dict[str, dict[int, int]] = {}
+    for name, stmt in queries.items():
+        out[name] = {int(p): int(n) for p, n in (await session.execute(stmt)).all()}
+    return out
+
+
+async def funnel(session: AsyncSession, community_id: int, group_id: int | None) -> dict[str, int]:
+    """How many ideas stand at each status now, in lifecycle order."""
+    scope = [Idea.community_id == community_id]
+    if group_id is not None:
+        scope.append(Idea.group_id == group_id)
+    counts = dict(
+        (
+            await session.execute(
+                select(Idea.status, func.count()).where(*scope).group_by(Idea.status)
+            )
+        ).all()
+    )
+    return {status: int(counts.get(status, 0)) for status in IDEA_STATUSES}

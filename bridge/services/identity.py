@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "accounts_of",
     "create_connect_code",
+    "display_names",
     "ensure_account",
     "find_account",
     "last_account",
@@ -97,6 +98,14 @@ async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:
         .scalars()
         .all()
     )
+
+
+async def display_names(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
+    """Persons' names, by id."""
+    rows = await session.execute(
+        select(Person.id, Person.display_name).where(Person.id.in_(person_ids))
+    )
+    return {int(p): name for p, name in rows.all()}
 
 
 async def find_account(session: AsyncSession, platform: str, user_id: str) -> Account | None:

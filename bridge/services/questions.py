@@ -1160,3 +1160,70 @@ def _cards() -> Any:
     from bridge.cards import questions
 
     return questions
+
+
+# ---------------------------------------------------------------------------- figures for /stats
+
+
+def _scope(community_id: int, group_id: int | None) -> list[Any]:
+    scope: list[Any] = [Question.community_id == community_id]
+    if group_id is not None:
+        scope.append(Question.group_id == group_id)
+    return scope
+
+
+async def activity(
+    session: AsyncSession, community_id: int, group_id: int | None, since: datetime
+) -> dict[str, dict[int, int]]:
+    """Per person since ``since``: questions asked, answers given (in SQL)."""
+    scope = _scope(community_id, group_id)
+    queries = {
+        "questions": select(Question.asker_id, func.count())
+        .where(*scope, Question.asked_at >= since)
+        .group_by(Question.asker_id),
+        "answers": select(QuestionAnswer.author_id, func.count())
+        .join(Question, Question.id == QuestionAnswer.question_id)
+        .where(*scope, QuestionAnswer.at >= since)
+        .group_by(QuestionAnswer.author_id),
+    }
+    out: dict[str, dict[int, int]] = {}
+    for name, stmt in queries.items():
+        out[name] = {int(p): int(n) for p, n in (await session.execute(stmt)).all()}
+    return out
+
+
+async def response_times(
+    session: AsyncSession, community_id: int, group_id: int | None, since: datetime
+) -> tuple[list[timedelta], list[timedelta]]:
+    """Times to the first response and to the answer, of the questions asked since then."""
+    rows = (
+        await session.execute(
+            select(Question.asked_at, Question.first_response_at, Question.answered_at).where(
+                *_scope(community_id, group_id),
+                Question.asked_at >= since,
+                or_(Question.first_response_at.is_not(None), Question.answered_at.is_not(None)),
+            )
+        )
+    ).all()
+    firsts = [f - a for a, f, _ in rows if f is not None]
+    answers = [d - a for a, _, d in rows if d is not None]
+    return firsts, answers
+
+
+async def open_counts(
+    session: AsyncSession,
+    community_id: int,
+    group_id: int | None,
+    now: datetime,
+    answer_within: timedelta,
+) -> tuple[int, int]:
+    """Open questions now, and how many of them are past the answer time (in SQL)."""
+    total, overdue = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(Question.asked_at < now - answer_within),
+            ).where(*_scope(community_id, group_id), Question.status == "open")
+        )
+    ).one()
+    return int(total), int(overdue or 0)

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.cards.ideas import status_label
@@ -16,10 +15,8 @@ from bridge.durations import format_duration, parse_duration
 from bridge.errors import UsageError
 from bridge.i18n import N_
 from bridge.messages import Bold, Part, Text
-from bridge.models import Person
-from bridge.models.ideas import IDEA_STATUSES, Idea, IdeaComment, IdeaVote
-from bridge.models.questions import Question, QuestionAnswer
-from bridge.models.surveys import Survey, SurveyRespondent
+from bridge.models.ideas import IDEA_STATUSES
+from bridge.services import ideas, identity, questions, surveys
 
 if TYPE_CHECKING:
     from bridge.context import Context
@@ -57,105 +54,40 @@ async def collect(
     now: datetime,
     answer_within: timedelta,
 ) -> Stats:
-    """Figures since ``since`` for one group, or the whole community (``group_id`` None)."""
+    """Figures since ``since`` for one group, or the whole community (``group_id`` None).
+
+    Each feature's service counts its own records (aggregated in SQL); this only adds up.
+    """
     stats = Stats(since=since)
-    idea_scope = [Idea.community_id == community_id]
-    q_scope = [Question.community_id == community_id]
-    s_scope = [Survey.community_id == community_id]
-    if group_id is not None:
-        idea_scope.append(Idea.group_id == group_id)
-        q_scope.append(Question.group_id == group_id)
-        s_scope.append(Survey.group_id == group_id)
+    idea_counts = await ideas.activity(session, community_id, group_id, since)
+    question_counts = await questions.activity(session, community_id, group_id, since)
+    survey_owners, stats.survey_responses = await surveys.activity(
+        session, community_id, group_id, since
+    )
+    stats.ideas = sum(idea_counts["ideas"].values())
+    stats.votes = sum(idea_counts["votes"].values())
+    stats.comments = sum(idea_counts["comments"].values())
+    stats.questions = sum(question_counts["questions"].values())
+    stats.answers = sum(question_counts["answers"].values())
+    stats.surveys = sum(survey_owners.values())
 
     contributions: Counter[int] = Counter()
-
-    async def people(stmt: object, weight: int = 1) -> int:
-        rows = (await session.execute(stmt)).scalars().all()  # type: ignore[call-overload]
-        for person_id in rows:
-            contributions[person_id] += weight
-        return len(rows)
-
-    stats.ideas = await people(
-        select(Idea.proposer_id).where(*idea_scope, Idea.created_at >= since)
-    )
-    stats.votes = await people(
-        select(IdeaVote.person_id)
-        .join(Idea, Idea.id == IdeaVote.idea_id)
-        .where(*idea_scope, IdeaVote.updated_at >= since)
-    )
-    stats.comments = await people(
-        select(IdeaComment.person_id)
-        .join(Idea, Idea.id == IdeaComment.idea_id)
-        .where(*idea_scope, IdeaComment.created_at >= since)
-    )
-    stats.questions = await people(
-        select(Question.asker_id).where(*q_scope, Question.asked_at >= since)
-    )
-    stats.answers = await people(
-        select(QuestionAnswer.author_id)
-        .join(Question, Question.id == QuestionAnswer.question_id)
-        .where(*q_scope, QuestionAnswer.at >= since)
-    )
-    stats.surveys = await people(
-        select(Survey.owner_id).where(
-            *s_scope, Survey.created_at >= since, Survey.owner_id.is_not(None)
-        )
-    )
-    stats.survey_responses = int(
-        (
-            await session.execute(
-                select(func.count())
-                .select_from(SurveyRespondent)
-                .join(Survey, Survey.id == SurveyRespondent.survey_id)
-                .where(*s_scope, Survey.created_at >= since)
-            )
-        ).scalar_one()
-    )
-
+    for per_person in (*idea_counts.values(), *question_counts.values(), survey_owners):
+        contributions.update(per_person)
     top = contributions.most_common(5)
     if top:
-        names = dict(
-            (
-                await session.execute(
-                    select(Person.id, Person.display_name).where(Person.id.in_([p for p, _ in top]))
-                )
-            ).all()
-        )
+        names = await identity.display_names(session, [p for p, _ in top])
         stats.super_users = [(names.get(p) or f"#{p}", n) for p, n in top]
 
-    asked = (
-        await session.execute(
-            select(Question.asked_at, Question.first_response_at, Question.answered_at).where(
-                *q_scope, Question.asked_at >= since
-            )
-        )
-    ).all()
-    firsts = [(f - a) for a, f, _ in asked if f is not None]
-    answers = [(d - a) for a, _, d in asked if d is not None]
+    firsts, answers = await questions.response_times(session, community_id, group_id, since)
     stats.answered = len(answers)
     stats.within_sla = sum(1 for d in answers if d <= answer_within)
     stats.first_response = _median(firsts)
     stats.time_to_answer = _median(answers)
-    open_asked = (
-        (
-            await session.execute(
-                select(Question.asked_at).where(*q_scope, Question.status == "open")
-            )
-        )
-        .scalars()
-        .all()
+    stats.open_now, stats.overdue_now = await questions.open_counts(
+        session, community_id, group_id, now, answer_within
     )
-    stats.open_now = len(open_asked)
-    stats.overdue_now = sum(1 for a in open_asked if now - a > answer_within)
-
-    funnel = dict(
-        (
-            await session.execute(
-                select(Idea.status, func.count()).where(*idea_scope).group_by(Idea.status)
-            )
-        ).all()
-    )
-    stats.funnel = {status: int(funnel.get(status, 0)) for status in FUNNEL}
+    stats.funnel = await ideas.funnel(session, community_id, group_id)
     return stats
 
 

@@ -1448,3 +1448,34 @@ async def _results_parts(*args: Any, **kwargs: Any) -> list[Part]:
     from bridge.cards.surveys import results_parts
 
     return await results_parts(*args, **kwargs)
+
+
+# ---------------------------------------------------------------- figures for /stats
+
+
+async def activity(
+    session: AsyncSession, community_id: int, group_id: int | None, since: datetime
+) -> tuple[dict[int, int], int]:
+    """Surveys started per person since ``since``, and the responses to them (in SQL)."""
+    scope: list[Any] = [Survey.community_id == community_id, Survey.created_at >= since]
+    if group_id is not None:
+        scope.append(Survey.group_id == group_id)
+    owners = {
+        int(p or 0): int(n)
+        for p, n in (
+            await session.execute(
+                select(Survey.owner_id, func.count())
+                .where(*scope, Survey.owner_id.is_not(None))
+                .group_by(Survey.owner_id)
+            )
+        ).all()
+    }
+    responses = (
+        await session.execute(
+            select(func.count())
+            .select_from(SurveyRespondent)
+            .join(Survey, Survey.id == SurveyRespondent.survey_id)
+            .where(*scope)
+        )
+    ).scalar_one()
+    return owners, int(responses)
