@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 
 from adapters.slack import SlackAdapter, build_manifest, from_slack, render
@@ -662,3 +663,54 @@ async def test_run_starts_the_slack_adapter(db_url: str, fake: FakeSlack) -> Non
         assert fake.replies_to(user.last_response_url)
     finally:
         await runtime.stop()
+
+
+# ---------------------------------------------------------------------- replies for one person
+
+
+async def test_a_private_reply_whose_ephemeral_is_refused_comes_by_dm_never_in_the_channel(
+    slack: SlackEnv,
+) -> None:
+    """In a private channel the bot was not invited to, with the response_url expired,
+    Slack refuses the ephemeral (channel_not_found): the /connect code comes privately."""
+    slack.fake.add_channel("G9", "secret-room", private=True, bot_member=False)
+    status, _ = await slack.user.command("/connect", "", user="U1", channel="G9")
+    assert status == 200
+    slack.fake.expire_response_urls()
+    await slack.flush()
+    assert slack.fake.posted("G9") == []
+    [dm] = slack.fake.posted("DU1")
+    assert "Your code is" in dm.shown
+
+
+async def test_the_fake_refuses_ephemerals_as_slack_does(slack: SlackEnv) -> None:
+    slack.fake.add_channel("G8", "hidden", private=True, bot_member=False)
+    slack.fake.add_channel("C8", "few", members={"U1"})
+    slack.fake.add_channel("C7", "public-no-bot", bot_member=False)
+    client = slack.adapter.client
+    for channel, user, error in (
+        ("G8", "U1", "channel_not_found"),
+        ("C8", "U2", "user_not_in_channel"),
+        ("C7", "U1", "not_in_channel"),
+    ):
+        with pytest.raises(SlackApiError) as info:
+            await client.chat_postEphemeral(channel=channel, user=user, text="x")
+        assert info.value.response["error"] == error
+    assert (await client.chat_postEphemeral(channel="C8", user="U1", text="x"))["ok"]
+
+
+async def test_the_fake_response_url_takes_five_uses_within_thirty_minutes(
+    slack: SlackEnv,
+) -> None:
+    url = slack.user.new_response_url()
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for _ in range(6):
+            async with http.post(url, json={"text": "x"}) as resp:
+                statuses.append((resp.status, await resp.text()))
+        assert statuses[:5] == [(200, "ok")] * 5
+        assert statuses[5] == (404, "used_url")
+        other = slack.user.new_response_url()
+        slack.fake.expire_response_urls()
+        async with http.post(other, json={"text": "x"}) as resp:
+            assert (resp.status, await resp.text()) == (404, "expired_url")

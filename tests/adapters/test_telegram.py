@@ -803,3 +803,70 @@ async def test_added_to_a_group_it_says_how_to_start(start_world: StartWorld) ->
     assert "/link <group>" in text_of(hello) and "I only see commands here" in text_of(hello)
     [help_] = await w.command(w.bob, chat, "/start")  # in a group: what the bot can do
     assert text_of(help_).startswith("Befehle, die du hier nutzen kannst:")
+
+
+# ------------------------------------------------------------------ replies for one person
+
+
+async def _in_group(w: World, user: JSON, text: str) -> list[str]:
+    """What the group chat shows after ``user`` typed ``text`` there (and deliveries ran)."""
+    before = len(w.fake.texts(GROUP))
+    w.fake.command(user, w.group, text)
+    await w.fake.wait_for(lambda: len(w.fake.texts(GROUP)) > before)
+    await w.drain()
+    await asyncio.sleep(0.05)
+    return w.fake.texts(GROUP)[before:]
+
+
+async def test_a_private_reply_never_shows_in_the_group_and_waits_for_the_person(
+    start_world: StartWorld,
+) -> None:
+    """Bob never started the bot. What is for him alone (his /connect code, his survey's
+    results with who chose what, its CSV export, the host queue) is never posted in the
+    group: he gets a hint there, and the replies wait until he opens the private chat."""
+    w = await start_world()
+    fake = w.fake
+    fake.start_bot(w.admin)
+    await fake.wait_sent(1, chat_id=ADMIN)
+    await w.command(w.admin, w.group, "/group new ideas")
+    await w.command(w.admin, w.group, "/link ideas")
+    await w.command(w.admin, w.group, "/role telegram:7 host ideas")
+    await w.command(w.admin, w.group, '/ask "Where is the key?"')
+    await _in_group(w, w.bob, '/survey new "Lunch?" "Pizza" "Salad"')
+    fake.press(w.admin, _last_card(w), button=0)  # Ada chooses Pizza
+    await fake.wait_sent(1, method="answerCallbackQuery")
+    await w.drain()
+
+    hint = (
+        "Ich kann dir noch nicht privat schreiben. Öffne einen privaten Chat mit mir: "
+        "Dort wartet meine Antwort auf dich."
+    )
+    for command in ("/connect", "/survey results S-1", "/survey export S-1", "/queue"):
+        shown = await _in_group(w, w.bob, command)
+        assert shown == [hint], command
+    group_calls = [c for c in fake.calls if str(c.params.get("chat_id")) == str(GROUP)]
+    assert not [c for c in group_calls if c.method == "sendDocument"]
+    assert not [t for t in fake.texts(GROUP) if "Dein Code" in t]
+    assert fake.texts(chat_id=7) == []
+
+    fake.start_bot(w.bob, payload="hello")
+    await fake.wait_sent(1, chat_id=7)
+    await w.drain()
+    private = fake.texts(chat_id=7)
+    # the four replies, and the news of the question that reached Bob as a host
+    assert "5 Nachrichten haben auf dich gewartet" in private[0]
+    assert any("Dein Code lautet" in t for t in private)
+    assert any("Pizza" in t and "Ada" in t for t in private)  # who chose what
+    assert [c for c in fake.sent(method="sendDocument", chat_id=7)]  # the export
+    assert any("Where is the key?" in t for t in private)  # the queue
+
+
+def _last_card(w: World) -> JSON:
+    """The newest survey card in the group, as the bot sent it."""
+    calls = [
+        c
+        for c in w.fake.sent(chat_id=GROUP)
+        if c.result.get("reply_markup") and "Lunch" in text_of(c)
+    ]
+    result: JSON = calls[-1].result
+    return result

@@ -90,6 +90,8 @@ class FakeDiscord:
         self.messages: dict[str, dict[str, Any]] = {}
         self.nonces: dict[tuple[str, str], str] = {}
         self.dm_channels: dict[str, str] = {}  # user id -> DM channel id
+        #: users who accept no DMs from the bot (privacy settings, no shared server)
+        self.closed_dms: set[str] = set()
         self.interactions: dict[str, Interaction] = {}
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[str, list[dict[str, Any]]] = {}
@@ -906,6 +908,9 @@ class FakeDiscord:
     def _writable(self, channel_id: str) -> None:
         if channel_id not in self.channels and channel_id not in self.dm_channels.values():
             raise _Reject(404, 10003, "Unknown Channel")
+        for user_id, dm in self.dm_channels.items():
+            if dm == channel_id and user_id in self.closed_dms:
+                raise _Reject(403, 50007, "Cannot send messages to this user")
         if channel_id in self.forbidden:
             raise _Reject(403, 50001, "Missing Access")
 

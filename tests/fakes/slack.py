@@ -125,6 +125,10 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.channel_errors: dict[str, str] = {}
+        self.members: dict[str, set[str]] = {}
+        self.bot_absent: set[str] = set()
+        #: response_url key -> (issued at, uses): Slack allows 5 uses within 30 minutes
+        self.response_keys: dict[str, tuple[float, int]] = {}
         self.scripts: list[Script] = []
         self.socket_acks: list[dict[str, Any]] = []
         self._sockets: list[web.WebSocketResponse] = []
@@ -194,13 +198,34 @@ class FakeSlack:
             },
         }
 
-    def add_channel(self, channel_id: str, name: str, private: bool = False) -> None:
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        private: bool = False,
+        members: set[str] | None = None,
+        bot_member: bool = True,
+    ) -> None:
+        """A channel; ``members`` (when given) are its users, and the bot is in it unless
+        ``bot_member`` is false (Slack hides a private channel from a bot not in it)."""
         self.channels[channel_id] = {
             "id": channel_id,
             "name": name,
             "is_private": private,
             "is_channel": not private,
         }
+        if members is not None:
+            self.members[channel_id] = set(members)
+        if not bot_member:
+            self.bot_absent.add(channel_id)
+
+    def expire_response_urls(self) -> None:
+        """Every response_url issued so far is past its 30 minutes."""
+        for key in self.response_keys:
+            self.response_keys[key] = (
+                self.response_keys[key][0] - 1801,
+                self.response_keys[key][1],
+            )
 
     def sender(self, events_url: str, secret: str | None = None) -> SlackSender:
         return SlackSender(self, events_url, secret or self.secret)
@@ -336,6 +361,12 @@ class FakeSlack:
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any] | str:
         if not args.get("user"):
             return "user_not_found"
+        channel = str(args.get("channel", ""))
+        if channel in self.bot_absent:
+            info = self.channels.get(channel, {})
+            return "channel_not_found" if info.get("is_private") else "not_in_channel"
+        if channel in self.members and args["user"] not in self.members[channel]:
+            return "user_not_in_channel"
         self.ephemerals.append(
             {
                 "channel": args.get("channel"),
@@ -414,8 +445,15 @@ class FakeSlack:
         return web.Response(text="OK - " + str(len(upload["content"])))
 
     async def _response(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        issued = self.response_keys.get(key)
+        if issued is None or time.time() - issued[0] > 1800:
+            return web.Response(status=404, text="expired_url")
+        if issued[1] >= 5:
+            return web.Response(status=404, text="used_url")
+        self.response_keys[key] = (issued[0], issued[1] + 1)
         payload = await request.json()
-        self.responses.append({"key": request.match_info["key"], "payload": payload})
+        self.responses.append({"key": key, "payload": payload})
         return web.Response(text="ok")
 
     # ------------------------------------------------------------------ socket mode
@@ -463,7 +501,9 @@ class SlackSender:
         self.last_response_url = ""
 
     def new_response_url(self) -> str:
-        self.last_response_url = f"{self.fake.url}/response/{secrets.token_hex(6)}"
+        key = secrets.token_hex(6)
+        self.fake.response_keys[key] = (time.time(), 0)
+        self.last_response_url = f"{self.fake.url}/response/{key}"
         return self.last_response_url
 
     def trigger(self) -> str:
