@@ -40,6 +40,16 @@ def _duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
+def _delay(value: Any) -> timedelta:
+    if value in ("0", "0s", 0):
+        return timedelta(0)
+    return _duration(value)
+
+
+#: a duration that may also be "0s" (no wait)
+Delay = Annotated[timedelta, BeforeValidator(_delay)]
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -107,7 +117,7 @@ class SurveysConfig(Section):
     ``anonymous_delay`` after the previous redraw, whichever comes last."""
 
     anonymous_batch: int = Field(default=3, ge=1, le=1000)
-    anonymous_delay: Duration = timedelta(minutes=1)
+    anonymous_delay: Delay = timedelta(minutes=1)
 
 
 class Config(Section):

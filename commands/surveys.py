@@ -36,6 +36,7 @@ SURVEY_PARAM = Param("survey", N_("the survey, e.g. S-3"))
 
 
 deadline(svc.CLOSE_DEADLINE)(svc.close_due)
+deadline(svc.REDRAW_DEADLINE)(svc.redraw_due)
 
 
 @subcommand(

@@ -128,6 +128,8 @@ def make_config(db_url: str, **sections: dict[str, Any]) -> Config:
         "database": {"url": db_url},
         "http": {"host": "127.0.0.1", "port": 0},
         "delivery": {"poll_interval": "1s", "edit_delay": "2s"},
+        # live counts on every response (the default batches anonymous ones; tested apart)
+        "surveys": {"anonymous_batch": 1, "anonymous_delay": "0s"},
     }
     for key, value in sections.items():
         data.setdefault(key, {}).update(value)

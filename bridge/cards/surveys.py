@@ -13,6 +13,7 @@ from bridge.services.surveys import (
     BAR_WIDTH,
     Question,
     _name,
+    card_counts,
     load_questions,
     option_counts,
     percent,
@@ -97,8 +98,7 @@ async def render_card(
         return None
     t = translator(locale)
     questions = await load_questions(session, survey.id)
-    total = await respondent_count(session, survey.id)
-    counts = await option_counts(session, survey)
+    total, counts = await card_counts(session, survey)
     closed = survey.status != "open"
     head = f"📊 {survey.ref}: {survey.title}"
     parts: list[Part] = [Bold(text=head)]

@@ -61,6 +61,11 @@ class Survey(Base):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the cards of an open anonymous survey show: counts redrawn in batches only, so
+    # nobody watching a card learns one person's choice (None: nothing shown yet).
+    shown_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shown_counts: Mapped[str | None] = mapped_column(Text, nullable=True)
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
     def ref(self) -> str:

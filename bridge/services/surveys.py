@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 import secrets
 import sys
@@ -72,6 +73,7 @@ MAX_QUESTIONS = 30
 MAX_TEXT_ANSWER = 2000
 EXPORT_TTL = timedelta(hours=24)
 CLOSE_DEADLINE = "survey.close"
+REDRAW_DEADLINE = "survey.redraw"  # an anonymous survey's next batch of counts
 QUESTION_KINDS = ("single", "multi", "text")
 BAR_WIDTH = 10
 
@@ -390,6 +392,46 @@ async def option_counts(session: AsyncSession, survey: Survey) -> dict[int, int]
             )
         ).all()
     return {int(option_id): int(n) for option_id, n in rows}
+
+
+async def card_counts(session: AsyncSession, survey: Survey) -> tuple[int, dict[int, int]]:
+    """(respondents, option counts) as the cards show them: the stored state, except for
+    an open anonymous survey, whose cards show the last batch only."""
+    if survey.anonymous and survey.status == "open":
+        shown = json.loads(survey.shown_counts) if survey.shown_counts else {}
+        return survey.shown_total or 0, {int(k): int(v) for k, v in shown.items()}
+    return await respondent_count(session, survey.id), await option_counts(session, survey)
+
+
+async def redraw(session: AsyncSession, bridge: Bridge, survey: Survey) -> None:
+    """A response changed the counts: redraw the cards. An anonymous survey's cards are
+    redrawn only once at least ``[surveys] anonymous_batch`` new responses have come and
+    ``anonymous_delay`` has passed since the last redraw (whichever comes last)."""
+    if not survey.anonymous or survey.status != "open":
+        await bridge.outbox.refresh(session, card_ref(survey.id))
+        return
+    settings = bridge.config.surveys
+    total = await respondent_count(session, survey.id)
+    if total - (survey.shown_total or 0) < settings.anonymous_batch:
+        return  # not enough new answers to hide each one among the others
+    due = (survey.shown_at or survey.created_at) + settings.anonymous_delay
+    now = bridge.clock.now()
+    if now < due:
+        await bridge.deadlines.schedule(session, REDRAW_DEADLINE, str(survey.id), due)
+        return
+    counts = await option_counts(session, survey)
+    survey.shown_total = total
+    survey.shown_counts = json.dumps({str(k): v for k, v in sorted(counts.items())})
+    survey.shown_at = now
+    await session.flush()
+    await bridge.outbox.refresh(session, card_ref(survey.id), delay=timedelta(0))
+
+
+async def redraw_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
+    """The delay of an anonymous survey's batch has passed."""
+    survey = await session.get(Survey, int(ref)) if ref.isdigit() else None
+    if survey is not None:
+        await redraw(session, bridge, survey)
 
 
 async def respondent_count(session: AsyncSession, survey_id: int) -> int:
@@ -1079,7 +1121,8 @@ async def press_option(ctx: ActionContext, survey_id: str, position: str) -> Non
                 ),
                 option=label,
                 survey=ref,
-            )
+            ),
+            private=True,
         )
         return
     resp, _created = await lock_respondent(ctx.session, survey, ctx.person_id, ctx.now)
@@ -1137,7 +1180,8 @@ async def press_option(ctx: ActionContext, survey_id: str, position: str) -> Non
             )
     resp.answered = bool(chosen)
     resp.responded_at = ctx.now
-    await ctx.bridge.outbox.refresh(ctx.session, card_ref(survey.id))
+    await ctx.session.flush()
+    await redraw(ctx.session, ctx.bridge, survey)
 
 
 async def _answer_anonymously(ctx: Context, survey: Survey, option_ids: list[int]) -> None:
@@ -1153,7 +1197,8 @@ async def _answer_anonymously(ctx: Context, survey: Survey, option_ids: list[int
         )
     resp.answered = True
     await add_to_tallies(ctx.session, option_ids)
-    await ctx.bridge.outbox.refresh(ctx.session, card_ref(survey.id))
+    await ctx.session.flush()
+    await redraw(ctx.session, ctx.bridge, survey)
 
 
 async def _show_picker(ctx: Context, survey: Survey, question: Question, mask: int) -> None:
@@ -1194,6 +1239,7 @@ async def _show_picker(ctx: Context, survey: Survey, question: Question, mask: i
             selection=selection,
         ),
         buttons=buttons,
+        private=True,
     )
 
 
@@ -1372,7 +1418,8 @@ async def _answer(
     if not survey.anonymous:
         resp.responded_at = ctx.now
     resp.step += 1
-    await ctx.bridge.outbox.refresh(ctx.session, card_ref(survey.id))
+    await ctx.session.flush()
+    await redraw(ctx.session, ctx.bridge, survey)
     if resp.step < len(questions):
         message = question_message(ctx.t, survey, questions, resp.step, [*noted, Text(text="\n\n")])
         ctx.say(list(message.parts), buttons=message.buttons)

@@ -497,3 +497,39 @@ async def test_closed_group_results_stay_in_their_channels(chat: Chat) -> None:
     assert "Munich" in await chat("/survey results S-1")
     await chat(":channel @")
     assert "Munich" in await chat("/survey results S-1")
+
+
+async def test_anonymous_counts_are_redrawn_in_batches_only(
+    make_bridge: BridgeFactory, clock: FakeClock
+) -> None:
+    """Watching the card of an anonymous survey never tells one person's choice: the
+    counts change only after 3 new answers and a minute since the last redraw."""
+    bridge = await make_bridge(surveys={"anonymous_batch": 3, "anonymous_delay": "1m"})
+    printed: list[str] = []
+    chat = Chat(bridge, attach_console(bridge, printed), printed)
+    await chat("/group new team", "/link team")
+    await chat('/survey new "Lunch?" Pizza Salad anonymous')
+    card = "[1] Pizza (0)  [2] Salad (0)"
+    for voter, button in (("bob", 1), ("carol", 2)):
+        await chat.as_(voter)
+        out = await chat(f":press {button}")
+        assert "Recorded your anonymous answer" in out
+        assert "(edited)" not in out  # the card stays as it was
+    await chat.as_("dave")
+    out = await chat(":press 1")  # the third answer, but within the minute: still nothing
+    assert "(edited)" not in out
+    clock.advance(timedelta(seconds=61))
+    assert await bridge.deadlines.tick() == 1
+    await bridge.outbox.drain(include_delayed=True)
+    assert "[1] Pizza (2)  [2] Salad (1)" in "\n".join(printed)
+    assert card in "\n".join(printed)
+    start = len(printed)
+    await chat.as_("erin")
+    out = await chat(":press 2")
+    assert "(edited)" not in out  # one new answer is not shown alone
+    await chat.as_("admin")
+    await chat("/survey close S-1")
+    await bridge.outbox.drain(include_delayed=True)
+    closed = "\n".join(printed[start:])
+    assert "[#general] (edited) 📊 S-1: Lunch? — closed" in closed  # final counts at the close
+    assert "Salad  █████░░░░░  2 (50%)\n  4 respondents" in closed
