@@ -203,11 +203,14 @@ class Bridge:
             if sub is not None:
                 return sub, sub.params, sub.who, sub.handler, rest
             if cmd.handler is None:
+                choices = ", ".join(cmd.subcommands)
                 if sub_name:
-                    raise UsageError(N_("I did not expect '{word}'."), word=sub_name)
-                raise UsageError(
-                    N_("Choose one of: {choices}."), choices=", ".join(cmd.subcommands)
-                )
+                    raise UsageError(
+                        N_("I did not expect '{word}'. Choose one of: {choices}."),
+                        word=sub_name[:40],
+                        choices=choices,
+                    )
+                raise UsageError(N_("Choose one of: {choices}."), choices=choices)
         assert cmd.handler is not None
         return cmd, cmd.params, cmd.who, cmd.handler, raw
 

@@ -129,6 +129,22 @@ def insert_ignore(
     return stmt.on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
 
 
+def upsert(
+    session: AsyncSession,
+    model: Any,
+    values: dict[str, Any],
+    index_elements: list[str],
+    update: list[str],
+) -> Any:
+    """An INSERT that updates ``update`` when the unique key exists (both dialects)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(model).values(**values)
+    return stmt.on_conflict_do_update(
+        index_elements=index_elements, set_={key: stmt.excluded[key] for key in update}
+    )
+
+
 def affected(result: Any) -> int:
     """Rows changed by an INSERT/UPDATE/DELETE result (typed helper for ``rowcount``)."""
     return int(getattr(result, "rowcount", 0) or 0)

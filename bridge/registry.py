@@ -66,6 +66,9 @@ class Param:
     metavar: str | None = None
     quoted: bool = False
     """Show the placeholder in quotes (``"<question>"``): a value of several words."""
+    minimum: int = 1
+    maximum: int = 10_000
+    """The range of an ``int``; a number outside it is refused with the range."""
 
     def usage(self) -> str:
         if self.kind == "flag":
@@ -367,7 +370,7 @@ def parse_args(params: list[Param], raw: str) -> dict[str, Any]:
             i += 1
             continue
         if pos_i >= len(positional):
-            raise UsageError(N_("I did not expect '{word}'."), word=tok.value)
+            raise UsageError(N_("I did not expect '{word}'."), word=tok.value[:40])
         p = positional[pos_i]
         if p.kind == "text":
             values[p.name] = raw[tok.start :].strip()
@@ -385,10 +388,16 @@ def parse_args(params: list[Param], raw: str) -> dict[str, Any]:
                 )
             values[p.name] = low
         elif p.kind == "int":
-            try:
-                values[p.name] = int(tok.value)
-            except ValueError:
-                raise UsageError(N_("'{word}' is not a number."), word=tok.value) from None
+            number = int(tok.value) if tok.value.isdigit() and len(tok.value) < 12 else None
+            if number is None or not p.minimum <= number <= p.maximum:
+                raise UsageError(
+                    N_("<{name}>: '{word}' is not a number from {low} to {high}."),
+                    name=p.metavar or p.name,
+                    word=tok.value[:40],
+                    low=p.minimum,
+                    high=p.maximum,
+                )
+            values[p.name] = number
         else:
             values[p.name] = tok.value
         pos_i += 1

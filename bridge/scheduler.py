@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.db import affected
+from bridge.db import affected, insert_ignore
 from bridge.models import Deadline, OutboxRow, ProcessedEvent
 
 if TYPE_CHECKING:
@@ -41,6 +41,24 @@ class Deadlines:
         await self.cancel(session, kind, ref)
         session.add(Deadline(kind=kind, ref=ref, due_at=due_at, created_at=self.bridge.clock.now()))
         await session.flush()
+
+    async def ensure(self, session: AsyncSession, kind: str, ref: str, due_at: datetime) -> None:
+        """A pending deadline of (kind, ref), unless one is pending already (safe when two
+        transactions ask at once: the unique index keeps one)."""
+        await session.execute(
+            insert_ignore(
+                session,
+                Deadline,
+                {
+                    "kind": kind,
+                    "ref": ref,
+                    "due_at": due_at,
+                    "created_at": self.bridge.clock.now(),
+                },
+                ["kind", "ref"],
+                index_where=text("fired_at IS NULL"),
+            )
+        )
 
     async def cancel(self, session: AsyncSession, kind: str, ref: str) -> None:
         await session.execute(

@@ -61,15 +61,22 @@ class Survey(Base):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # What the cards of an open anonymous survey show: counts redrawn in batches only, so
-    # nobody watching a card learns one person's choice (None: nothing shown yet).
-    shown_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    shown_counts: Mapped[str | None] = mapped_column(Text, nullable=True)
-    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
     def ref(self) -> str:
         return f"S-{self.number}"
+
+
+class SurveyView(Base):
+    """What the cards of an open anonymous survey show: counts redrawn in batches only, so
+    nobody watching a card learns one person's choice. A table of its own, so recording an
+    answer (which holds a shared lock on the survey row) never writes the survey row."""
+
+    __tablename__ = "survey_views"
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), primary_key=True)
+    shown_total: Mapped[int] = mapped_column(Integer, default=0)
+    shown_counts: Mapped[str] = mapped_column(Text, default="{}")
+    shown_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SurveyQuestion(Base):

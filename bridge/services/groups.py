@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.db import affected, insert_ignore
-from bridge.errors import NotFound, UserError
+from bridge.errors import NotFound, UserError, check_length
 from bridge.i18n import N_
 from bridge.messages import Bold, ChannelRef, Code
 from bridge.models import Channel, ChannelLink, Group, RoleGrant
@@ -33,6 +33,9 @@ __all__ = [
     "unlink_channel",
     "visible_groups",
 ]
+
+
+NAME_MAX = 64  # a group's name: typed in commands
 
 
 def slugify(name: str) -> str:
@@ -67,6 +70,7 @@ async def create_group(
     hostdesk: bool = False,
 ) -> Group:
     """A new group; the name must be free (enforced by the unique constraint)."""
+    check_length(name, NAME_MAX, N_("The group name"))
     slug = slugify(name)
     if not slug:
         raise UserError(N_("A group name needs letters or digits."))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
 from bridge.db import affected, insert_ignore
-from bridge.errors import Denied, NotFound, UserError
+from bridge.errors import Denied, NotFound, UserError, check_length
 from bridge.i18n import N_, translator
 from bridge.messages import Bold, Button, Code, FormRequest, Message, Part, Text, fmt
 from bridge.models import Account, Group
@@ -202,21 +202,8 @@ async def similar_ideas(
 def check_text(title: str, description: str) -> None:
     if not title:
         raise UserError(N_("Your idea needs a title: /idea <title> | <description>."))
-    if len(title) > TITLE_MAX:
-        raise UserError(
-            N_(
-                "The title is too long ({length} characters, at most {limit}). Put the details "
-                "after a | as description."
-            ),
-            length=len(title),
-            limit=TITLE_MAX,
-        )
-    if len(description) > DESCRIPTION_MAX:
-        raise UserError(
-            N_("The description is too long ({length} characters, at most {limit})."),
-            length=len(description),
-            limit=DESCRIPTION_MAX,
-        )
+    check_length(title, TITLE_MAX, N_("The title"), N_("Put the details after a | as description."))
+    check_length(description, DESCRIPTION_MAX, N_("The description"))
 
 
 async def create_idea(
@@ -482,6 +469,7 @@ ORDER_LABELS = {
 }
 PAGE_SIZE = 10
 COMMENT_MAX = 2000
+REASON_MAX = 500
 DIRECTIONS: dict[str, int | None] = {"up": 1, "down": -1, "withdraw": None}
 
 
@@ -651,12 +639,7 @@ async def comment(ctx: Context, ref: str, text: str) -> None:
     """``/comment``: stored, and shown under the idea's cards."""
     item, group = await find_visible(ctx, ref)
     text = text.strip()
-    if len(text) > COMMENT_MAX:
-        raise UserError(
-            N_("The comment is too long ({length} characters, at most {limit})."),
-            length=len(text),
-            limit=COMMENT_MAX,
-        )
+    check_length(text, COMMENT_MAX, N_("The comment"))
     await add_comment(ctx.session, item, ctx.person_id, text, ctx.now)
     t = translator(ctx.bridge.default_locale)
     message = Message(
@@ -785,9 +768,10 @@ async def change_status(ctx: Context, ref: str, status: str, reason: str | None)
             idea=item.ref,
             status=status_label(ctx.t, status),
         )
+    reason = check_length((reason or "").strip(), REASON_MAX, N_("The reason"))
     before = item.status
     item.status = status
-    item.status_reason = (reason or "").strip() or None
+    item.status_reason = reason or None
     item.updated_at = ctx.now
     project: Group | None = None
     if status == "project":

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
 from bridge.durations import format_duration
-from bridge.errors import Denied, NotFound, UsageError, UserError
+from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, Translator, translator
 from bridge.messages import (
     Bold,
@@ -549,8 +549,7 @@ async def add_answer(
     text = text.strip()
     if not text:
         raise UserError(N_("Your answer is empty."))
-    if len(text) > MAX_ANSWER:
-        raise UserError(N_("Please keep an answer under {limit} characters."), limit=MAX_ANSWER)
+    check_length(text, MAX_ANSWER, N_("The answer"))
     if q.status == "closed":
         raise UserError(N_("{ref} is closed; it takes no more answers."), ref=q.ref)
     host = await is_host_for(session, bridge, actor.person_id, q.group_id)
@@ -897,8 +896,7 @@ def _actor(ctx: Context) -> Actor:
 async def ask(ctx: Context, private: bool, question: str) -> None:
     group = ctx.require_group()
     text = question.strip()
-    if len(text) > MAX_QUESTION:
-        raise UserError(N_("Please keep a question under {limit} characters."), limit=MAX_QUESTION)
+    check_length(text, MAX_QUESTION, N_("The question"))
     actor = _actor(ctx)
     found = await similar(ctx.session, ctx.community.id, actor, text)
     if found:

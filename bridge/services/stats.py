@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.cards.ideas import status_label
-from bridge.durations import format_duration, parse_duration
-from bridge.errors import UsageError
+from bridge.durations import format_duration, user_duration
 from bridge.i18n import N_
 from bridge.messages import Bold, Part, Text
 from bridge.models.ideas import IDEA_STATUSES
@@ -103,10 +102,9 @@ def _median(values: list[timedelta]) -> timedelta | None:
 
 
 async def stats(ctx: Context, period: str | None) -> None:
-    try:
-        span = parse_duration(period or "30d")
-    except ValueError:
-        raise UsageError(N_("'{word}' is not a period like 7d or 12w."), word=period) from None
+    span = user_duration(
+        period or "30d", timedelta(days=3650), N_("'{value}' is not a period like 7d or 12w.")
+    )
     group = ctx.group
     figures = await collect(
         ctx.session,

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.db import affected, insert_ignore
-from bridge.durations import parse_duration
-from bridge.errors import Denied, NotFound, UsageError, UserError
+from bridge.db import affected, insert_ignore, upsert
+from bridge.durations import user_duration
+from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, Translator
 from bridge.messages import Bold, Button, Code, FileAttachment, Italic, Message, Part, Text
 from bridge.models import Account, Group, Person
@@ -42,6 +42,7 @@ from bridge.models.surveys import (
     SurveyRespondent,
     SurveyTally,
     SurveyTextAnswer,
+    SurveyView,
 )
 from bridge.services import counters, identity
 from bridge.services import groups as groups_svc
@@ -115,12 +116,7 @@ def check_options(options: Iterable[str]) -> list[str]:
             n=len(cleaned),
         )
     for option in cleaned:
-        if len(option) > MAX_OPTION_LEN:
-            raise UserError(
-                N_("The option '{option}' is longer than {max} characters."),
-                option=option[:30] + "…",
-                max=MAX_OPTION_LEN,
-            )
+        check_length(option, MAX_OPTION_LEN, N_("An option"))
     seen: dict[str, str] = {}
     for option in cleaned:
         key = option.casefold()
@@ -136,18 +132,16 @@ def check_title(title: str) -> str:
     cleaned = " ".join(title.split())
     if not cleaned:
         raise UsageError(N_("The question is empty."))
-    if len(cleaned) > MAX_TITLE_LEN:
-        raise UserError(N_("The question is longer than {max} characters."), max=MAX_TITLE_LEN)
+    check_length(cleaned, MAX_TITLE_LEN, N_("The question"))
     return cleaned
 
 
+#: the longest a survey may stay open
+LONGEST_OPEN = timedelta(days=365)
+
+
 def check_duration(text: str) -> timedelta:
-    try:
-        return parse_duration(text)
-    except ValueError:
-        raise UsageError(
-            N_("'{value}' is not a duration; use for example 30m, 2h or 3d."), value=text
-        ) from None
+    return user_duration(text, LONGEST_OPEN)
 
 
 class SpecError(Exception):
@@ -398,8 +392,11 @@ async def card_counts(session: AsyncSession, survey: Survey) -> tuple[int, dict[
     """(respondents, option counts) as the cards show them: the stored state, except for
     an open anonymous survey, whose cards show the last batch only."""
     if survey.anonymous and survey.status == "open":
-        shown = json.loads(survey.shown_counts) if survey.shown_counts else {}
-        return survey.shown_total or 0, {int(k): int(v) for k, v in shown.items()}
+        view = await session.get(SurveyView, survey.id, populate_existing=True)
+        if view is None:
+            return 0, {}
+        shown = json.loads(view.shown_counts)
+        return view.shown_total, {int(k): int(v) for k, v in shown.items()}
     return await respondent_count(session, survey.id), await option_counts(session, survey)
 
 
@@ -412,18 +409,29 @@ async def redraw(session: AsyncSession, bridge: Bridge, survey: Survey) -> None:
         return
     settings = bridge.config.surveys
     total = await respondent_count(session, survey.id)
-    if total - (survey.shown_total or 0) < settings.anonymous_batch:
+    view = await session.get(SurveyView, survey.id, populate_existing=True)
+    if total - (view.shown_total if view else 0) < settings.anonymous_batch:
         return  # not enough new answers to hide each one among the others
-    due = (survey.shown_at or survey.created_at) + settings.anonymous_delay
+    due = (view.shown_at if view else survey.created_at) + settings.anonymous_delay
     now = bridge.clock.now()
     if now < due:
-        await bridge.deadlines.schedule(session, REDRAW_DEADLINE, str(survey.id), due)
+        await bridge.deadlines.ensure(session, REDRAW_DEADLINE, str(survey.id), due)
         return
     counts = await option_counts(session, survey)
-    survey.shown_total = total
-    survey.shown_counts = json.dumps({str(k): v for k, v in sorted(counts.items())})
-    survey.shown_at = now
-    await session.flush()
+    await session.execute(
+        upsert(
+            session,
+            SurveyView,
+            {
+                "survey_id": survey.id,
+                "shown_total": total,
+                "shown_counts": json.dumps({str(k): v for k, v in sorted(counts.items())}),
+                "shown_at": now,
+            },
+            ["survey_id"],
+            ["shown_total", "shown_counts", "shown_at"],
+        )
+    )
     await bridge.outbox.refresh(session, card_ref(survey.id), delay=timedelta(0))
 
 
@@ -1475,10 +1483,7 @@ async def answer_in_private(ctx: Context, text: str) -> bool:
     if question.row.kind == "text":
         if not answer:
             raise UserError(N_("Please write your answer as text."))
-        if len(answer) > MAX_TEXT_ANSWER:
-            raise UserError(
-                N_("Please keep your answer under {max} characters."), max=MAX_TEXT_ANSWER
-            )
+        check_length(answer, MAX_TEXT_ANSWER, N_("The answer"))
     else:
         found = parse_choice(answer, question)
         if found is None:

@@ -64,7 +64,14 @@ def test_text_is_verbatim_to_the_end() -> None:
         (GROUP_NEW, "a b", "I did not expect '{word}'."),
         (SURVEY_NEW, '"Q" "A" closes', "'{word}' needs a value."),
         (SURVEY_NEW, '"Q" "A', "A quote is not closed."),
-        ([Param("n", kind="int")], "x", "'{word}' is not a number."),
+        # issue 16: the message names the parameter and the range
+        ([Param("n", kind="int")], "x", "<{name}>: '{word}' is not a number from {low} to {high}."),
+        (
+            [Param("n", kind="int")],
+            "99999999999999999999",
+            "<{name}>: '{word}' is not a number from {low} to {high}.",
+        ),
+        ([Param("n", kind="int")], "0", "<{name}>: '{word}' is not a number from {low} to {high}."),
         (
             [Param("r", kind="choice", choices=("up", "down"))],
             "sideways",

@@ -349,7 +349,8 @@ async def test_bad_input_is_answered_and_changes_nothing(chat: Chat, bridge: Bri
         "/ask": "<question> is missing.",
         "/ask private": "<question> is missing.",
         "/queue": "Only hosts may use /queue.",
-        "/ask " + "x" * 2001: "Please keep a question under 2000 characters.",
+        # issue 16: one wording for every text over its limit
+        "/ask " + "x" * 2001: "The question is too long (2001 characters, at most 2000).",
     }
     for line, expected in cases.items():
         out = await chat(line)
