@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import secrets
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bridge.adapter import Adapter, CliVerb
@@ -28,6 +30,28 @@ HELP = (
     "console: /command args | plain text | :user NAME | :channel NAME | :channel @ (private "
     "chat with the bot) | :press N | :quit"
 )
+
+
+#: control characters (ANSI/OSC escapes, NUL, bell, …) and bidi overrides in user text
+#: are shown as ``\x1b``-style escapes, never passed to the terminal to execute
+_UNSAFE = {
+    c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    for c in [
+        *range(0x00, 0x09),
+        *range(0x0B, 0x20),
+        0x7F,
+        *range(0x80, 0xA0),
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+}
+
+
+def safe(line: str) -> str:
+    """A line as text the terminal shows, not runs."""
+    return line.translate(_UNSAFE)
 
 
 @dataclass
@@ -98,18 +122,18 @@ class ConsoleAdapter(Adapter):
             head += f" {note}"
         if message.reply_to:
             head += " ↳"
-        lines = message.text.split("\n") if message.parts else [""]
+        lines = [safe(line) for line in message.text.split("\n")] if message.parts else [""]
         self._out(f"{head} {lines[0]}".rstrip())
         for line in lines[1:]:
             self._out(f"  {line}".rstrip())
         if message.buttons:
             self._out(
-                "  " + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(message.buttons, 1))
+                "  " + "  ".join(f"[{i}] {safe(b.label)}" for i, b in enumerate(message.buttons, 1))
             )
         if message.file is not None:
-            self._out(f"  [file {message.file.name}, {len(message.file.content)} bytes]")
+            self._out(f"  [file {safe(message.file.name)}, {len(message.file.content)} bytes]")
             for line in message.file.content.decode("utf-8", "replace").splitlines():
-                self._out(f"  | {line}")
+                self._out(f"  | {safe(line)}")
 
     def _remember(self, channel: ChannelRef, message: Message) -> str:
         message = message.model_copy(update={"delivery_id": None})  # content is what counts
@@ -218,6 +242,10 @@ class ConsoleAdapter(Adapter):
     async def serve(self, stdin: TextIO | None = None) -> None:
         await self.interact(stdin)
 
+    def prompt(self) -> str:
+        where = "@" if self.dm else f"#{self.channel}"
+        return f"{self.user}@{where}> "
+
     async def interact(
         self,
         stream: TextIO | None = None,
@@ -227,17 +255,33 @@ class ConsoleAdapter(Adapter):
         """Read lines until EOF or ``:quit`` (stdin by default), then deliver what is left."""
         stream = stream or sys.stdin
         show_prompt = stream.isatty() if prompt is None else prompt
-        lines = _read_lines(stream)
+        lines = _read_lines(stream, self.prompt if show_prompt else None)
         while stop is None or not stop.is_set():
-            if show_prompt:
-                where = "@" if self.dm else f"#{self.channel}"
-                print(f"{self.user}@{where}> ", end="", flush=True)
             line = await lines.get()
             if line is None:
                 break
             if not await self.line(line):
                 break
         await self.port.settle()
+
+
+def _history() -> Callable[[], None] | None:
+    """Line editing and a history file (``~/.community_bridge_history``) where readline
+    exists; returns what saves the history."""
+    try:
+        import readline
+    except ImportError:  # not on every platform
+        return None
+    path = Path.home() / ".community_bridge_history"
+    with contextlib.suppress(OSError):
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(path)
+
+    return save
 
 
 def _console_arguments(parser: argparse.ArgumentParser) -> None:
@@ -255,19 +299,30 @@ def _console_cli(config: Config, args: argparse.Namespace) -> int:
     return asyncio.run(Runtime(config, ["console"], http=False).run())
 
 
-def _read_lines(stream: TextIO) -> asyncio.Queue[str | None]:
+def _read_lines(
+    stream: TextIO, prompt: Callable[[], str] | None = None
+) -> asyncio.Queue[str | None]:
     """Lines of a blocking stream, read on a daemon thread (None at EOF).
 
     A daemon thread, not the loop's executor: a shutdown never waits for a pending read.
+    With a ``prompt`` (a terminal), lines are read with readline: editing and history.
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
+    history = _history() if prompt is not None else None
 
     def pump() -> None:
         try:
-            for line in iter(stream.readline, ""):
-                loop.call_soon_threadsafe(queue.put_nowait, line)
-        except (OSError, ValueError, RuntimeError):
+            if prompt is not None and stream is sys.stdin:
+                while True:
+                    line = input(prompt())
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+                    if history is not None:
+                        history()
+            else:
+                for line in iter(stream.readline, ""):
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+        except (OSError, ValueError, RuntimeError, EOFError, KeyboardInterrupt):
             pass
         try:
             loop.call_soon_threadsafe(queue.put_nowait, None)

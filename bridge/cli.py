@@ -69,7 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("aiosqlite", "sqlalchemy", "apscheduler", "httpx", "telegram", "discord"):
+    for noisy in (
+        "aiosqlite",
+        "alembic",
+        "sqlalchemy",
+        "apscheduler",
+        "httpx",
+        "telegram",
+        "discord",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = _config(args)
@@ -78,12 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        from bridge.db import describe_error
         from bridge.runtime import StartError
 
-        if not isinstance(exc, StartError):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        if isinstance(exc, StartError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, OperationalError | DBAPIError | OSError):
+            where = _safe_url(config.database.url) if "config" in locals() else "the database"
+            print(f"error: cannot use the database {where}: {describe_error(exc)}", file=sys.stderr)
+            return 2
+        raise
     except KeyboardInterrupt:
         return 130
 
@@ -139,6 +154,16 @@ def _safe_url(url: str) -> str:
 
 
 def _check(config: Config) -> int:
+    from bridge.db import probe
+
+    if not config.database.url.startswith("sqlite"):
+        problem = asyncio.run(probe(config.database.url))
+        if problem is not None:
+            print(
+                f"error: database.url: cannot reach {_safe_url(config.database.url)}: {problem}",
+                file=sys.stderr,
+            )
+            return 2
     print(f"config OK: {config.path}")
     print(
         f"  community: {config.community.name} (locale {config.community.locale}, "

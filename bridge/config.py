@@ -69,16 +69,53 @@ class CommunityConfig(Section):
         return value
 
 
+#: what SQLAlchemy's async engine takes, and the common spellings that mean the same
+_DB_SCHEMES = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
 class DatabaseConfig(Section):
     url: str = DEFAULT_DATABASE_URL
     echo: bool = False
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or not rest:
+            raise ValueError(
+                f"{value!r} is not a database URL (use sqlite+aiosqlite:///community.db or "
+                "postgresql+asyncpg://user@host/db)"
+            )
+        driver = _DB_SCHEMES.get(scheme.lower())
+        if driver is None:
+            raise ValueError(
+                f"{scheme}:// is not supported: use SQLite (sqlite+aiosqlite://) or "
+                "PostgreSQL (postgresql+asyncpg://)"
+            )
+        return f"{driver}://{rest}"
+
 
 class HttpConfig(Section):
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     enabled: bool = True
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL such as https://bot.example.com")
+        return value
 
 
 class QuestionsConfig(Section):
@@ -108,7 +145,7 @@ class DeliveryConfig(Section):
 
     poll_interval: Duration = timedelta(seconds=1)
     edit_delay: Duration = timedelta(seconds=2)
-    max_attempts: int = 8
+    max_attempts: int = Field(default=8, ge=1, le=100)
 
 
 class SurveysConfig(Section):
@@ -217,7 +254,8 @@ def load_config(
     one line that names the key path.
     """
     env = dict(os.environ if env is None else env)
-    chosen = Path(path or env.get("BRIDGE_CONFIG") or "bot.toml")
+    named = path or env.get("BRIDGE_CONFIG")
+    chosen = Path(named or "bot.toml")
     data: dict[str, Any] = {}
     if chosen.exists():
         try:
@@ -226,8 +264,9 @@ def load_config(
             raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"{chosen}: cannot be read: {exc.strerror}") from None
-    elif path is not None:
-        raise ConfigError(f"{chosen}: no such file")
+    elif named:
+        source = "" if path is not None else " (from BRIDGE_CONFIG)"
+        raise ConfigError(f"{chosen}: no such file{source}")
     for var, (section, key) in _env_vars().items():
         if env.get(var):
             block = data.setdefault(section, {})

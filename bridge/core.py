@@ -10,6 +10,7 @@ for the person.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -34,6 +35,7 @@ from bridge.outbox import Outbox
 from bridge.pipeline import Event, Pipeline, error_reply
 from bridge.plugins import adapter_classes
 from bridge.registry import Command, Param, Who, parse_args, registry
+from bridge.sanitize import clean
 from bridge.scheduler import Deadlines
 from bridge.services import groups as groups_svc
 from bridge.services import identity, roles
@@ -42,6 +44,16 @@ if TYPE_CHECKING:
     from bridge.adapter import Adapter
 
 __all__ = ["Bridge"]
+
+
+def _clean_account(account: AccountRef) -> AccountRef:
+    name = clean(account.display_name)
+    return (
+        account
+        if name == account.display_name
+        else account.model_copy(update={"display_name": name})
+    )
+
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +151,13 @@ class Bridge:
         return self.registry.commands.get(name.lower().lstrip("/"))
 
     async def settle(self) -> None:
-        await self.outbox.drain(include_delayed=True)
+        await self.outbox.drain(include_delayed=True, in_order=True)
 
     # ------------------------------------------------------------------ commands
 
     async def handle(self, inv: Invocation) -> list[Message]:
         """Run a chat command; return the replies for the person/channel it came from."""
+        inv = dataclasses.replace(inv, args=clean(inv.args), account=_clean_account(inv.account))
         t = translator(self.locale_for(inv.account.locale))
         cmd = self.command_for(inv.command)
         if cmd is None:
@@ -229,6 +242,7 @@ class Bridge:
 
     async def press(self, press: ActionPress) -> list[Message]:
         """A button was pressed; the token is verified before anything else happens."""
+        press = dataclasses.replace(press, account=_clean_account(press.account))
         t = translator(self.locale_for(press.account.locale))
         assert self.codec is not None
         try:
@@ -265,6 +279,7 @@ class Bridge:
         """A plain message (not a command): offered to text handlers (private surveys)."""
         if not self.registry.text_handlers:
             return []
+        text, account = clean(text), _clean_account(account)
 
         async def run(ctx: Context) -> None:
             for handler in self.registry.text_handlers:

@@ -160,6 +160,39 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for a database that cannot be reached or used."""
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip().splitlines()[0] if str(inner).strip() else type(inner).__name__
+    return f"{type(inner).__name__}: {text}"[:300]
+
+
+PROBE_SECONDS = 5.0
+
+
+async def probe(url: str) -> str | None:
+    """None when the database answers within a few seconds; else what is wrong, in one line."""
+    from sqlalchemy import text
+
+    kwargs: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        kwargs["connect_args"] = {"timeout": PROBE_SECONDS}
+    engine = create_async_engine(url, **kwargs)
+    try:
+        async with asyncio.timeout(PROBE_SECONDS + 1):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return describe_error(exc) if not isinstance(exc, TimeoutError) else "no answer in time"
+    finally:
+        await engine.dispose()
+    return None
+
+
+#: one migration run at a time on a PostgreSQL database (processes starting together)
+MIGRATION_LOCK = 0x63622D6D  # "cb-m"
+
+
 def _upgrade_sync(url: str) -> None:
     from alembic import command
 

@@ -256,17 +256,21 @@ class Outbox:
             except TimeoutError:
                 pass
 
-    async def drain(self, include_delayed: bool = False, max_passes: int = 20) -> int:
-        """Deliver until nothing is due (console and tests)."""
+    async def drain(
+        self, include_delayed: bool = False, max_passes: int = 20, in_order: bool = False
+    ) -> int:
+        """Deliver until nothing is due (console and tests). ``in_order``: one row after the
+        other in the order they were written (a scripted console session is the same on
+        every run)."""
         total = 0
         for _ in range(max_passes):
-            n = await self.deliver_due(include_delayed=include_delayed)
+            n = await self.deliver_due(include_delayed=include_delayed, in_order=in_order)
             total += n
             if n == 0:
                 break
         return total
 
-    async def deliver_due(self, include_delayed: bool = False) -> int:
+    async def deliver_due(self, include_delayed: bool = False, in_order: bool = False) -> int:
         platforms = [p for p, a in self.bridge.adapters.items() if a.state == "ready"]
         if not platforms:
             return 0
@@ -291,6 +295,8 @@ class Outbox:
         for row_id, channel_key, ref_key, kind in rows:
             lane = channel_key if kind == "send" else f"refresh:{ref_key}"
             lanes.setdefault(lane, []).append(row_id)
+        if in_order:
+            return sum([await self._lane(ids) for ids in lanes.values()])
         results = await asyncio.gather(*(self._lane(ids) for ids in lanes.values()))
         return sum(results)
 

@@ -117,7 +117,7 @@ class Runtime:
         self.stop_event.set()
         if bridge is not None:
             bridge.ready = False
-            bridge.deadlines.stop()
+            await bridge.deadlines.aclose()
         for task in self._tasks:
             if not task.done():
                 task.cancel()

@@ -9,7 +9,9 @@ finds it claimed. Nothing lives only in memory, so a restart loses no deadline.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -35,6 +37,7 @@ class Deadlines:
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
         self._scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[object]] = set()
 
     async def schedule(self, session: AsyncSession, kind: str, ref: str, due_at: datetime) -> None:
         """Set the one pending deadline of (kind, ref) to ``due_at`` (replacing an earlier one)."""
@@ -149,8 +152,9 @@ class Deadlines:
         hourly."""
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(
-            self.tick,
+            self._job,
             "interval",
+            args=(self.tick,),
             seconds=1,
             max_instances=1,
             coalesce=True,
@@ -158,8 +162,9 @@ class Deadlines:
             misfire_grace_time=30,
         )
         self._scheduler.add_job(
-            self.prune,
+            self._job,
             "interval",
+            args=(self.prune,),
             hours=1,
             max_instances=1,
             coalesce=True,
@@ -167,7 +172,33 @@ class Deadlines:
         )
         self._scheduler.start()
 
+    async def _job(self, fn: Callable[[], Awaitable[object]]) -> None:
+        """One run of a job; a stop in the middle ends it quietly (its transaction rolls
+        back, so the deadline fires on the next start)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await fn()
+        except asyncio.CancelledError:
+            log.debug("job %s stopped", getattr(fn, "__name__", fn))
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
     def stop(self) -> None:
+        """No new runs; a run in progress is left to finish (``aclose`` waits for it)."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+
+    async def aclose(self, grace: float = 1.0) -> None:
+        """Stop, and end a run still in progress (after ``grace`` seconds)."""
+        self.stop()
+        running = list(self._running)
+        if not running:
+            return
+        _done, pending = await asyncio.wait(running, timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

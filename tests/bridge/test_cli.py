@@ -176,3 +176,120 @@ def test_run_with_a_busy_port_says_so(tmp_path: Path, db_url: str) -> None:
     assert "Traceback" not in result.stderr
     assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "choose another [http] port" in result.stderr
+
+
+# ------------------------------------------------------------------ the first hour (issue 16)
+
+
+def test_console_prints_user_text_as_text_not_terminal_codes(cli_config: Path) -> None:
+    script = (
+        "/group new ideas\n/link ideas\n"
+        "/idea Red \x1b[31malert\x1b[0m \x1b]0;owned\x07 bi\u202edi | zero\x00byte\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "console", "--config", str(cli_config)],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cli_config.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\x00" not in result.stdout and "\u202e" not in result.stdout
+    assert "Red \\x1b[31malert\\x1b[0m \\x1b]0;owned\\x07 bi\\u202edi" in result.stdout
+    assert "zerobyte" in result.stdout  # the NUL byte is gone before anything stores it
+
+
+def test_console_ends_quietly_at_end_of_input_and_on_sigterm(cli_config: Path) -> None:
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-m", "bridge", "console", "--config", str(cli_config)],
+            input="/help\n/groups\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=cli_config.parent,
+        )
+        assert result.returncode == 0
+        assert result.stderr == ""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "console", "--config", str(cli_config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cli_config.parent,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("/help\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline().startswith("[#general] (only admin) Commands you can use")
+    proc.send_signal(signal.SIGTERM)  # stdin still open: the session ends all the same
+    try:
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "Traceback" not in err and "CancelledError" not in err
+
+
+def test_check_and_run_say_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[database]\nurl = "postgresql://nobody@127.0.0.1:{port}/x"\n')
+    for command in (["check"], ["run"], ["db", "upgrade"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "bridge", *command, "--config", str(config)],
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 2, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert f"postgresql+asyncpg://nobody@127.0.0.1:{port}/x" in result.stderr
+        assert "ConnectionRefusedError" in result.stderr
+
+
+@pytest.mark.postgres
+def test_two_processes_migrating_a_fresh_database_at_once_both_succeed(
+    tmp_path: Path, pg_url: str
+) -> None:
+    import asyncio
+
+    import asyncpg
+
+    name = f"cb_race_{os.getpid()}"
+    admin = pg_url.replace("postgresql+asyncpg://", "postgresql://").rsplit("/", 1)[0]
+
+    async def sql(statement: str) -> None:
+        conn = await asyncpg.connect(admin + "/postgres")
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(sql(f'CREATE DATABASE "{name}"'))
+    try:
+        config = tmp_path / "bot.toml"
+        url = pg_url.rsplit("/", 1)[0] + "/" + name
+        config.write_text(f'[database]\nurl = "{url}"\n')
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "bridge", "db", "upgrade", "--config", str(config)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+        assert [code for code, _ in results] == [0, 0], results
+    finally:
+        asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

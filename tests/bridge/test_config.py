@@ -15,8 +15,11 @@ from bridge.config import ConfigError, load_config
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_missing_file_means_defaults(tmp_path: Path) -> None:
-    config = load_config(None, env={"BRIDGE_CONFIG": str(tmp_path / "absent.toml")})
+def test_missing_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # no ./bot.toml and none named: the defaults (a named file that is missing is an error,
+    # see test_bridge_config_naming_a_missing_file_is_an_error; issue 16 changed that)
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None, env={})
     assert config.database.url == "sqlite+aiosqlite:///community.db"
     assert config.questions.answer_within == timedelta(hours=4)
     assert config.configured_platforms() == []
@@ -72,6 +75,34 @@ def test_environment_wins_over_the_file(tmp_config: Callable[[str], Path]) -> No
 def test_bridge_config_variable_names_the_file(tmp_config: Callable[[str], Path]) -> None:
     path = tmp_config('[community]\nname = "From Env"\n')
     assert load_config(None, env={"BRIDGE_CONFIG": str(path)}).community.name == "From Env"
+
+
+def test_bridge_config_naming_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"absent.toml: no such file \(from BRIDGE_CONFIG\)"):
+        load_config(None, env={"BRIDGE_CONFIG": str(tmp_path / "absent.toml")})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[database]\nurl = "not a url"\n', "database.url: 'not a url' is not a database URL"),
+        ('[database]\nurl = "mysql://u@h/db"\n', "database.url: mysql:// is not supported"),
+        ("[http]\nport = 99999\n", "http.port: Input should be less than or equal to 65535"),
+        ('[http]\npublic_url = "not-a-url"\n', "http.public_url: 'not-a-url' is not an http(s)"),
+        ("[delivery]\nmax_attempts = -5\n", "delivery.max_attempts: Input should be greater"),
+    ],
+)
+def test_values_the_bot_cannot_use_are_refused_with_the_key(
+    tmp_config: Callable[[str], Path], text: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_config(text), env={})
+    assert expected in str(info.value)
+
+
+def test_the_common_postgresql_url_means_asyncpg(tmp_config: Callable[[str], Path]) -> None:
+    config = load_config(tmp_config('[database]\nurl = "postgresql://u@h/db"\n'), env={})
+    assert config.database.url == "postgresql+asyncpg://u@h/db"
 
 
 def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
