@@ -58,6 +58,18 @@ class CommunityConfig(Section):
     name: str = "Community"
     locale: Literal["de", "en"] = "en"
     admins: list[str] = []
+    timezone: str = "Europe/Berlin"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone such as Europe/Berlin") from None
+        return value
 
     @field_validator("admins")
     @classmethod

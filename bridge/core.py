@@ -27,7 +27,7 @@ from bridge.config import Config
 from bridge.context import ActionContext, Context
 from bridge.db import Database, insert_ignore
 from bridge.errors import UsageError
-from bridge.i18n import N_, pick_locale, translator
+from bridge.i18n import N_, pick_locale, set_timezone, translator
 from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation, Message, Text
 from bridge.metrics import Metrics
 from bridge.models import Channel, ChannelLink, Community, Setting
@@ -74,6 +74,7 @@ class Bridge:
         self.clock = clock or Clock()
         self.registry = registry.load()
         self.pipeline = Pipeline(self)
+        set_timezone(config.community.timezone)
         self.adapters: dict[str, Adapter] = {}
         self.outbox = Outbox(self)
         self.deadlines = Deadlines(self)

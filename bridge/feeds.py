@@ -6,6 +6,7 @@ or does not exist, answers 404 either way, so a feed never tells what a closed g
 
 from __future__ import annotations
 
+import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,9 +57,9 @@ def _base(bridge: Bridge) -> str:
     return bridge.config.http.public_url.rstrip("/")
 
 
-async def render_feed(bridge: Bridge, name: str, kind: str) -> bytes | None:
-    """The feed document, or None when there is no public group of that name."""
-    if bridge.community_id is None or kind not in MIME:
+async def _public_items(bridge: Bridge, name: str) -> tuple[Group, list[FeedItem]] | None:
+    """A public group and its newest entries; None when there is no public group so named."""
+    if bridge.community_id is None:
         return None
     async with bridge.db.transaction() as session:
         group = (
@@ -74,7 +75,15 @@ async def render_feed(bridge: Bridge, name: str, kind: str) -> bytes | None:
         for source in SOURCES:
             items.extend(await source(session, bridge, group))
     items.sort(key=lambda i: (i.updated, i.key), reverse=True)
-    items = items[:MAX_ITEMS]
+    return group, items[:MAX_ITEMS]
+
+
+async def render_feed(bridge: Bridge, name: str, kind: str) -> bytes | None:
+    """The feed document, or None when there is no public group of that name."""
+    found = await _public_items(bridge, name) if kind in MIME else None
+    if found is None:
+        return None
+    group, items = found
 
     t = translator(bridge.default_locale)
     base = f"{_base(bridge)}/feeds/{group.slug}"
@@ -91,7 +100,7 @@ async def render_feed(bridge: Bridge, name: str, kind: str) -> bytes | None:
         entry.id(f"{base}#{item.key}")
         entry.guid(f"{base}#{item.key}", permalink=False)
         entry.title(item.title)
-        entry.link(href=f"{base}.atom#{item.key}")
+        entry.link(href=f"{base}/{item.key}")
         entry.description(item.summary)
         entry.published(item.published)
         entry.updated(item.updated)
@@ -115,5 +124,40 @@ def mount(app: web.Application, bridge: Bridge) -> None:
 
         return serve
 
+    async def item_page(request: web.Request) -> web.Response:
+        body = await render_item(bridge, request.match_info["group"], request.match_info["key"])
+        if body is None:
+            raise web.HTTPNotFound(text="no such public entry\n")
+        return web.Response(
+            text=body,
+            content_type="text/html",
+            charset="utf-8",
+            headers={"Cache-Control": "public, max-age=60"},
+        )
+
     app.router.add_get("/feeds/{group}.atom", handler("atom"))
     app.router.add_get("/feeds/{group}.rss", handler("rss"))
+    app.router.add_get("/feeds/{group}/{key}", item_page)
+
+
+async def render_item(bridge: Bridge, name: str, key: str) -> str | None:
+    """One entry of a public group's feed as a small HTML page (what an entry links to)."""
+    found = await _public_items(bridge, name)
+    if found is None:
+        return None
+    group, items = found
+    item = next((i for i in items if i.key.lower() == key.lower()), None)
+    if item is None:
+        return None
+    t = translator(bridge.default_locale)
+    feed = f"{_base(bridge)}/feeds/{group.slug}.atom"
+    summary = html.escape(item.summary).replace("\n", "<br>\n")
+    return (
+        f'<!doctype html>\n<html lang="{bridge.default_locale}"><head><meta charset="utf-8">'
+        f"<title>{html.escape(item.title)}</title>"
+        f'<link rel="alternate" type="application/atom+xml" href="{html.escape(feed)}">'
+        f"</head><body><main><h1>{html.escape(item.title)}</h1><p>{summary}</p>"
+        f"<p><small>{html.escape(t.when(item.updated))} · "
+        f'<a href="{html.escape(feed)}">{html.escape(group.name)}</a></small></p>'
+        "</main></body></html>\n"
+    )

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["N_", "ROLE_PLURALS", "SUPPORTED", "WORDS", "Translator", "pick_locale", "translator"]
+__all__ = [
+    "N_",
+    "ROLE_PLURALS",
+    "SUPPORTED",
+    "WORDS",
+    "Translator",
+    "pick_locale",
+    "set_timezone",
+    "translator",
+]
 
 SUPPORTED = ("en", "de")
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -52,6 +63,31 @@ class Translator:
 
     __call__ = gettext
 
+    def when(self, at: datetime) -> str:
+        """A moment as the reader writes it, in the community's time zone
+        (``01.12.2026, 16:41`` in German, ``Dec 1, 2026, 4:41 PM`` in English)."""
+        from babel.dates import format_date, format_time
+
+        local = at.astimezone(ZoneInfo(_ZONE[0]))
+        day = format_date(local, "medium", locale=self.locale)
+        return f"{day}, {format_time(local, 'short', locale=self.locale)}"
+
+    def span(self, delta: timedelta) -> str:
+        """A duration in words, its two largest units (``1 Tag, 2 Stunden``, ``45 minutes``)."""
+        from babel.units import format_unit
+
+        total = abs(int(delta.total_seconds()))
+        pieces: list[str] = []
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+            if total >= size or (unit == "second" and not pieces):
+                value, total = divmod(total, size)
+                pieces.append(
+                    format_unit(value, f"duration-{unit}", length="long", locale=self.locale)
+                )
+            if len(pieces) == 2:
+                break
+        return ("-" if delta.total_seconds() < 0 else "") + " ".join(pieces)
+
 
 def _load(locale: str) -> _gettext.NullTranslations:
     folder = LOCALE_DIR / locale / "LC_MESSAGES"
@@ -77,6 +113,14 @@ def translator(locale: str) -> Translator:
     if locale == "en":
         return Translator("en", _gettext.NullTranslations())
     return Translator(locale, _load(locale))
+
+
+#: the community's time zone (``[community] timezone``), set once at start
+_ZONE = ["Europe/Berlin"]
+
+
+def set_timezone(name: str) -> None:
+    _ZONE[0] = name
 
 
 def pick_locale(platform_locale: str | None, default: str) -> str:

@@ -1,6 +1,7 @@
 """Print the msgids used in the code that the German catalog lacks, as .po entries.
 
     python scripts/missing_translations.py [PATH ...]  >> bridge/locale/de/LC_MESSAGES/<feature>.po
+    python scripts/missing_translations.py --check      # CI: exit 1 on any gap
 
 With no PATH, every source file of bridge/, commands/ and adapters/ is read. Uses Babel's
 own extractor (keywords _, N_, gettext, ngettext, and ctx._ / ctx.fmt / t.gettext calls).
@@ -69,8 +70,15 @@ def _quote(text: str) -> str:
 
 
 def main() -> int:
-    paths = [Path(p).resolve() for p in sys.argv[1:]] or None
-    for msg, path, line in missing(paths):
+    args = sys.argv[1:]
+    check = "--check" in args
+    paths = [Path(p).resolve() for p in args if p != "--check"] or None
+    gaps = missing(paths)
+    if check:
+        for msg, path, line in gaps:
+            print(f"untranslated: {path.relative_to(ROOT)}:{line}: {msg!r}", file=sys.stderr)
+        return 1 if gaps else 0
+    for msg, path, line in gaps:
         print(f"#: {path.relative_to(ROOT)}:{line}")
         if isinstance(msg, tuple):
             print(f"msgid {_quote(msg[0])}\nmsgid_plural {_quote(msg[1])}")

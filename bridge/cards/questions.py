@@ -13,7 +13,6 @@ from bridge.models.questions import Question
 from bridge.services.questions import (
     _f,
     _message,
-    _utc,
     name_of,
     where_label,
 )
@@ -84,7 +83,7 @@ async def desk_message(
     else:
         head = _f(t, N_("{ref} from {who} in {where}, group {group}:"), **values)
     lines: list[list[Part]] = [head, [Text(text=q.text)]]
-    due = _utc(q.asked_at + bridge.config.questions.answer_within)
+    due = t.when(q.asked_at + bridge.config.questions.answer_within)
     if q.status == "open" and q.claimed_by_id is None:
         lines.append(_f(t, N_("Nobody has claimed it yet. Answer by {due}."), due=due))
     elif q.status == "open":

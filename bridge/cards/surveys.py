@@ -21,7 +21,6 @@ from bridge.services.surveys import (
     short,
     text_answers,
     voters,
-    when,
 )
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ def kind_line(t: Translator, survey: Survey, questions: list[Question]) -> str:
     if survey.anonymous:
         bits.append(t.gettext(N_("anonymous")))
     if survey.status == "open" and survey.closes_at is not None:
-        bits.append(t.gettext(N_("closes {when}")).format(when=when(survey.closes_at)))
+        bits.append(t.gettext(N_("closes {when}")).format(when=t.when(survey.closes_at)))
     return " · ".join(bits)
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
-from bridge.durations import format_duration
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, Translator, translator
 from bridge.messages import (
@@ -104,10 +103,6 @@ def _message(lines: list[list[Part]], buttons: list[Button] | None = None) -> Me
             parts.append(Text(text="\n"))
         parts.extend(line)
     return Message(parts=tuple(parts), buttons=tuple(buttons or ()))
-
-
-def _utc(when: datetime) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def short(text: str, limit: int = 80) -> str:
@@ -766,8 +761,8 @@ def time_left(t: Translator, bridge: Bridge, q: Question, now: datetime) -> str:
     """``3h 10m left`` or ``overdue by 1h 5m`` (against the configured ``answer_within``)."""
     left = q.asked_at + bridge.config.questions.answer_within - now
     if left.total_seconds() > 0:
-        return t.gettext(N_("{left} left")).format(left=format_duration(left))
-    return t.gettext(N_("overdue by {late}")).format(late=format_duration(-left))
+        return t.gettext(N_("{left} left")).format(left=t.span(left))
+    return t.gettext(N_("overdue by {late}")).format(late=t.span(-left))
 
 
 # ---------------------------------------------------------------------------- the SLA
@@ -787,7 +782,7 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
     now = bridge.clock.now()
     q.reminders += 1
     n = q.reminders
-    waited = format_duration(now - q.asked_at)
+    waited = now - q.asked_at
     asker = await name_of(session, q.asker_id)
     claimer = await name_of(session, q.claimed_by_id) if q.claimed_by_id is not None else None
     group = await session.get(Group, q.group_id)
@@ -795,7 +790,6 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
         "n": n,
         "ref": Bold(text=q.ref),
         "who": Bold(text=asker),
-        "waited": waited,
         "group": group.slug if group else "?",
     }
 
@@ -811,6 +805,7 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
                     t,
                     N_("Reminder {n}: {ref} from {who} has waited {waited} for an answer."),
                     **values,
+                    waited=t.span(waited),
                 ),
                 [Text(text=q.text)],
                 claim_line(t),
@@ -831,6 +826,7 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
                     "answer; the hosts were reminded {count} times."
                 ),
                 **values,
+                waited=t.span(waited),
                 count=n - 1,
             ),
             [Text(text=q.text)],
@@ -1049,7 +1045,8 @@ async def answer_button(ctx: ActionContext, question_id: str = "") -> None:
     if q.private and not await is_host_for(ctx.session, ctx.bridge, ctx.person_id, q.group_id):
         raise UserError(N_("Only hosts can answer the private question {ref}."), ref=q.ref)
     parts: list[Part] = ctx.fmt(
-        N_("Type {command}"), command=Code(text=f"/answer {q.ref} <your answer>")
+        N_("Type {command}"),
+        command=Code(text=f"/answer {q.ref} {ctx._('<your answer>')}"),
     )
     if q.claimed_by_id is not None and q.claimed_by_id != ctx.person_id:
         parts += ctx.fmt(

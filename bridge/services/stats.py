@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.cards.ideas import status_label
-from bridge.durations import format_duration, user_duration
+from bridge.durations import user_duration
 from bridge.i18n import N_
 from bridge.messages import Bold, Part, Text
 from bridge.models.ideas import IDEA_STATUSES
@@ -119,27 +119,31 @@ async def stats(ctx: Context, period: str | None) -> None:
         *ctx.fmt(
             N_("Statistics for {where}, last {period}"),
             where=Bold(text=where),
-            period=format_duration(span),
+            period=ctx.t.span(span),
         )
     ]
 
     def line(text: str) -> None:
         parts.append(Text(text="\n" + text))
 
-    line(
-        ctx._(
-            "Activity: {ideas} ideas, {votes} votes, {comments} comments, {questions} "
-            "questions, {answers} answers, {surveys} surveys with {responses} responses."
-        ).format(
-            ideas=figures.ideas,
-            votes=figures.votes,
-            comments=figures.comments,
-            questions=figures.questions,
-            answers=figures.answers,
-            surveys=figures.surveys,
-            responses=figures.survey_responses,
-        )
+    counted = [
+        ctx.ngettext("{n} idea", "{n} ideas", figures.ideas).format(n=figures.ideas),
+        ctx.ngettext("{n} vote", "{n} votes", figures.votes).format(n=figures.votes),
+        ctx.ngettext("{n} comment", "{n} comments", figures.comments).format(n=figures.comments),
+        ctx.ngettext("{n} question", "{n} questions", figures.questions).format(
+            n=figures.questions
+        ),
+        ctx.ngettext("{n} answer", "{n} answers", figures.answers).format(n=figures.answers),
+    ]
+    surveys = ctx.ngettext(
+        "{n} survey with {responses}", "{n} surveys with {responses}", figures.surveys
+    ).format(
+        n=figures.surveys,
+        responses=ctx.ngettext("{n} response", "{n} responses", figures.survey_responses).format(
+            n=figures.survey_responses
+        ),
     )
+    line(ctx._("Activity: {counts}, {surveys}.").format(counts=", ".join(counted), surveys=surveys))
     if figures.super_users:
         users = ", ".join(f"{name} ({n})" for name, n in figures.super_users)
         line(ctx._("Super users: {users}").format(users=users))
@@ -151,15 +155,15 @@ async def stats(ctx: Context, period: str | None) -> None:
             "Answer times: median first response {first}, median answer {answer}; "
             "{within} of {answered} answered within the SLA of {sla}."
         ).format(
-            first=format_duration(figures.first_response)
+            first=ctx.t.span(figures.first_response)
             if figures.first_response is not None
             else none,
-            answer=format_duration(figures.time_to_answer)
+            answer=ctx.t.span(figures.time_to_answer)
             if figures.time_to_answer is not None
             else none,
             within=figures.within_sla,
             answered=figures.answered,
-            sla=format_duration(ctx.bridge.config.questions.answer_within),
+            sla=ctx.t.span(ctx.bridge.config.questions.answer_within),
         )
     )
     line(

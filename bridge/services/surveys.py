@@ -635,10 +635,6 @@ def percent(count: int, total: int) -> int:
     return round(100 * count / total) if total else 0
 
 
-def when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC")
-
-
 async def voters(session: AsyncSession, question: Question) -> dict[int, list[int]]:
     """Who chose which option of a question (not anonymous), in the order they chose."""
     rows = (
@@ -990,7 +986,7 @@ async def survey_new(
                 ),
                 survey=ref,
                 group=Bold(text=group.slug),
-                when=when(survey.closes_at),
+                when=ctx.t.when(survey.closes_at),
                 command=Code(text=f"/survey close {survey.ref}"),
             )
         )

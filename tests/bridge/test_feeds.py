@@ -69,9 +69,14 @@ async def test_public_group_feed_lists_newest_ideas_with_status(
     ]
     first = entries[0]
     assert first.findtext(f"{ATOM}id") == "https://community.example.com/feeds/news#I-1"
-    assert (
-        first.find(f"{ATOM}link").get("href") == "https://community.example.com/feeds/news.atom#I-1"
-    )  # type: ignore[union-attr]
+    # issue 16: an entry links to its own page, not to the feed
+    assert first.find(f"{ATOM}link").get("href") == "https://community.example.com/feeds/news/I-1"  # type: ignore[union-attr]
+    page = await client.get("/feeds/news/I-1")
+    assert page.status == 200 and page.content_type == "text/html"
+    text = await page.text()
+    assert "<h1>I-1: Open office hours [shortlisted]</h1>" in text
+    assert "Every Friday &lt;b&gt;afternoon&lt;/b&gt;" in text  # user text, escaped
+    assert (await client.get("/feeds/news/I-99")).status == 404
     summary = first.findtext(f"{ATOM}summary") or first.findtext(f"{ATOM}content") or ""
     assert "Every Friday <b>afternoon</b>" in summary  # user text, escaped as text
     assert "Status: shortlisted · 1 supporter (Popular)" in summary
@@ -105,6 +110,8 @@ async def test_groups_that_are_not_public_have_no_feed(
         "/feeds/board.atom",
         "/feeds/nothing.atom",
         "/feeds/news.json",
+        "/feeds/staff/I-1",
+        "/feeds/board/I-2",
     ):
         resp = await client.get(path)
         assert resp.status == 404, path

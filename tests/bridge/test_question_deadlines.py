@@ -52,29 +52,29 @@ async def test_reminds_at_the_sla_repeats_and_escalates(
     assert await fire(bridge, chat) == []
     clock.advance(SECOND)  # answer_within (4h) is reached
     out = await fire(bridge, chat)
-    assert out == ["[#desk] Reminder 1: Q-1 from bob has waited 4h for an answer."]
+    assert out == ["[#desk] Reminder 1: Q-1 from bob has waited 4 hours for an answer."]
     assert await fire(bridge, chat) == []  # a second tick at the same time: nothing new
 
     clock.advance(HOUR - SECOND)
     assert await fire(bridge, chat) == []
     clock.advance(SECOND)  # remind_every (1h) later
     assert await fire(bridge, chat) == [
-        "[#desk] Reminder 2: Q-1 from bob has waited 5h for an answer."
+        "[#desk] Reminder 2: Q-1 from bob has waited 5 hours for an answer."
     ]
 
     clock.advance(HOUR)  # after the second reminder the admins are told too
     await bridge.deadlines.tick()
     shown = await chat.flush()
     assert sorted(reminders(shown)) == [
-        "[#desk] Reminder 3: Q-1 from bob has waited 6h for an answer.",
-        "[@admin] Escalation: Q-1 from bob in group support has waited 6h for an answer; "
+        "[#desk] Reminder 3: Q-1 from bob has waited 6 hours for an answer.",
+        "[@admin] Escalation: Q-1 from bob in group support has waited 6 hours for an answer; "
         "the hosts were reminded 2 times.",
     ]
     assert "Nobody has claimed it yet." in shown
 
     clock.advance(HOUR)  # hosts keep being reminded; the admins were told once
     assert await fire(bridge, chat) == [
-        "[#desk] Reminder 4: Q-1 from bob has waited 7h for an answer."
+        "[#desk] Reminder 4: Q-1 from bob has waited 7 hours for an answer."
     ]
 
     await chat.as_("carol", "#desk")
@@ -97,11 +97,11 @@ async def test_settings_from_bot_toml(make_bridge: BridgeFactory, clock: FakeClo
     await chat("/ask Is the hotline open today?")
     clock.advance(timedelta(minutes=30))
     assert await fire(bridge, chat) == [
-        "[#desk] Reminder 1: Q-1 from bob has waited 30m for an answer."
+        "[#desk] Reminder 1: Q-1 from bob has waited 30 minutes for an answer."
     ]
     clock.advance(timedelta(minutes=10))
     assert await fire(bridge, chat) == [
-        "[#desk] Reminder 2: Q-1 from bob has waited 40m for an answer."
+        "[#desk] Reminder 2: Q-1 from bob has waited 40 minutes for an answer."
     ]
 
 
@@ -118,7 +118,7 @@ async def test_no_desk_reminds_hosts_by_direct_message(
     clock.advance(4 * HOUR)
     await bridge.deadlines.tick()
     out = await chat.flush()
-    assert "[@carol] Reminder 1: Q-1 from bob has waited 4h for an answer." in out
+    assert "[@carol] Reminder 1: Q-1 from bob has waited 4 hours for an answer." in out
     assert "  Claimed by carol." in out
     assert "[#general]" not in out
 
@@ -150,7 +150,7 @@ async def test_the_bot_was_down_for_hours_reminds_once(
     assert await fire(bridge, chat) == []  # not one reminder per missed hour
     clock.advance(HOUR)
     assert await fire(bridge, chat) == [
-        "[#desk] Reminder 2: Q-1 from bob has waited 13h for an answer."
+        "[#desk] Reminder 2: Q-1 from bob has waited 13 hours for an answer."
     ]
 
 
@@ -172,12 +172,12 @@ async def test_restart_between_ask_and_sla_fires_exactly_once(
     for _ in range(3):
         await second.deadlines.tick()
     assert reminders(await chat2.flush()) == [
-        "[#desk] Reminder 1: Q-1 from bob has waited 4h for an answer."
+        "[#desk] Reminder 1: Q-1 from bob has waited 4 hours for an answer."
     ]
     clock.advance(HOUR)
     await second.deadlines.tick()
     assert reminders(await chat2.flush()) == [
-        "[#desk] Reminder 2: Q-1 from bob has waited 5h for an answer."
+        "[#desk] Reminder 2: Q-1 from bob has waited 5 hours for an answer."
     ]
 
 
@@ -203,8 +203,8 @@ async def test_two_processes_on_postgres_fire_each_reminder_once(
     clock.advance(4 * HOUR)
     await both_tick()
     assert sorted(reminders("\n".join(printed[seen:]))) == [
-        "[#desk] Reminder 1: Q-1 from bob has waited 4h for an answer.",
-        "[#desk] Reminder 1: Q-2 from bob has waited 4h for an answer.",
+        "[#desk] Reminder 1: Q-1 from bob has waited 4 hours for an answer.",
+        "[#desk] Reminder 1: Q-2 from bob has waited 4 hours for an answer.",
     ]
     for n in (2, 3):
         seen = len(printed)

@@ -82,7 +82,7 @@ async def test_console_session_ask_suggest_desk_claim_answer(chat: Chat, bridge:
     assert sorted(messages(out)) == [
         "[#desk] Q-1 from bob in #general (console), group support:\n"
         "  When does the X200 ship to Austria?\n"
-        "  Nobody has claimed it yet. Answer by 2026-01-05 13:00 UTC.\n"
+        "  Nobody has claimed it yet. Answer by Jan 5, 2026, 2:00\u202fPM.\n"
         "  [1] Claim  [2] Answer",
         "[#general] (only bob) Asked as Q-1; the hosts have been told. Answers will appear here.",
         "[#general] Q-1: question from bob\n"
@@ -98,11 +98,11 @@ async def test_console_session_ask_suggest_desk_claim_answer(chat: Chat, bridge:
         "[#desk] (only carol) You claimed Q-1. Answer with /answer Q-1 <text>.",
         "[#desk] (edited) Q-1 from bob in #general (console), group support:",
         "  When does the X200 ship to Austria?",
-        "  Claimed by carol. Answer by 2026-01-05 13:00 UTC.",
+        "  Claimed by carol. Answer by Jan 5, 2026, 2:00\u202fPM.",
         "  [1] Answer",
     ]
     out = await chat("/queue")
-    assert "Q-1 · 4h left · claimed by carol · group support · bob: When does the X200" in out
+    assert "Q-1 · 4 hours left · claimed by carol · group support · bob: When does the X200" in out
 
     # carol answers from the desk: bob gets it in #general, under his question
     out = await chat("/answer Q-1 Next week, from the Vienna warehouse.")
@@ -302,8 +302,8 @@ async def test_queue_oldest_first_with_time_left(
     out = await chat("/queue")
     assert out.lines == [
         "[#desk] (only carol) 2 open questions, oldest first:",
-        "  Q-1 · overdue by 1h · unclaimed · group support · bob: Is the shop open on Sunday?",
-        "  Q-2 (private) · 2h left · unclaimed · group support · bob: Where is my parcel 123?",
+        "  Q-1 · overdue by 1 hour · unclaimed · group support · bob: Is the shop open on Sunday?",
+        "  Q-2 (private) · 2 hours left · unclaimed · group support · bob: Where is my parcel 123?",
         "  Claim one with /queue claim Q-n, answer with /answer Q-n <text>.",
     ]
     await chat("/answer Q-1 Yes, 10 to 16.", "/queue close Q-2")

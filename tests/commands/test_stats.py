@@ -21,15 +21,14 @@ async def test_stats_report_for_a_group(chat: Chat, clock: FakeClock) -> None:
     clock.advance(timedelta(hours=5))
     out = await chat("/stats")
     lines = out.lines
-    assert lines[0] == "[#general] (only carol) Statistics for ideas, last 30d"
+    assert lines[0] == "[#general] (only carol) Statistics for ideas, last 30 days"
     assert (
-        "  Activity: 1 ideas, 2 votes, 1 comments, 2 questions, 1 answers, 0 surveys "
-        "with 0 responses."
+        "  Activity: 1 idea, 2 votes, 1 comment, 2 questions, 1 answer, 0 surveys with 0 responses."
     ) in lines
     assert "  Super users: bob (3), dora (2), admin (1), carol (1)" in lines
     assert (
-        "  Answer times: median first response 30m, median answer 30m; 1 of 1 answered "
-        "within the SLA of 4h."
+        "  Answer times: median first response 30 minutes, median answer 30 minutes; 1 of 1 "
+        "answered within the SLA of 4 hours."
     ) in lines
     assert "  Open questions now: 1, overdue: 1." in lines
     assert (
@@ -42,7 +41,7 @@ async def test_stats_are_for_hosts_and_take_a_period(chat: Chat) -> None:
     await chat.as_("bob")
     assert "Only hosts may use /stats." in await chat("/stats")
     await chat.as_("admin")
-    assert "last 7d" in await chat("/stats 7d")
+    assert "last 7 days" in await chat("/stats 7d")
     out = await chat("/stats soon")
     assert "'soon' is not a period like 7d or 12w." in out
     await chat(":channel elsewhere")

@@ -42,12 +42,12 @@ async def test_console_session(chat: Chat, bridge: Bridge, clock: FakeClock) -> 
     )
     assert out.lines[0] == (
         "[#general] (only admin) Survey S-1 started in meetups; it closes "
-        "2026-01-05 11:00 UTC. Close it earlier with /survey close S-1."
+        "Jan 5, 2026, 12:00\u202fPM. Close it earlier with /survey close S-1."
     )
     for channel in ("#general", "#lounge"):
         assert (
             f"[{channel}] 📊 S-1: Which day for the meetup?\n"
-            "  Single choice · closes 2026-01-05 11:00 UTC\n"
+            "  Single choice · closes Jan 5, 2026, 12:00\u202fPM\n"
         ) in out
     assert out.count("  [1] Monday (0)  [2] Tuesday evening (0)  [3] Friday (0)") == 2
 
@@ -69,7 +69,7 @@ async def test_console_session(chat: Chat, bridge: Bridge, clock: FakeClock) -> 
     for channel in ("#general", "#lounge"):
         assert (
             f"[{channel}] (edited) 📊 S-1: Which day for the meetup?\n"
-            "  Single choice · closes 2026-01-05 11:00 UTC\n"
+            "  Single choice · closes Jan 5, 2026, 12:00\u202fPM\n"
             "  Monday           ███████░░░  2 (67%)\n"
             "  Tuesday evening  ░░░░░░░░░░  0 (0%)\n"
             "  Friday           ███░░░░░░░  1 (33%)\n"
@@ -340,7 +340,7 @@ async def test_form_is_answered_in_a_private_chat(chat: Chat, bridge: Bridge) ->
     assert out == (
         "[#general] 📊 S-1: Customer survey 2026\n"
         "  Five minutes that shape next year's roadmap.\n"
-        "  3 questions · closes 2026-01-08 09:00 UTC\n"
+        "  3 questions · closes Jan 8, 2026, 10:00\u202fAM\n"
         "  0 respondents\n"
         "  Press Take part: I will ask you the questions in a private chat.\n"
         "  [1] Take part"
@@ -478,7 +478,7 @@ async def test_german_card(make_bridge: BridgeFactory) -> None:
     await chat("/group new team", "/link team")
     out = await chat('/survey new "Mittagessen?" Pizza Sushi anonymous closes 1d')
     assert "Umfrage S-1 läuft in team" in out
-    assert "Einfachauswahl · anonym · endet 2026-01-06 09:00 UTC" in out
+    assert "Einfachauswahl · anonym · endet 06.01.2026, 10:00" in out
     assert "0 Personen haben teilgenommen" in out
     assert (
         "Anonym: niemand, auch keine Gastgeber oder Admins, kann sehen, wer was gewählt hat." in out
