@@ -212,12 +212,12 @@ async def test_two_processes_on_postgres_fire_each_reminder_once(
         await both_tick()
         new = reminders("\n".join(printed[seen:]))
         expected = [
-            f"[#desk] Reminder {n}: Q-{i} from bob has waited {3 + n}h for an answer."
+            f"[#desk] Reminder {n}: Q-{i} from bob has waited {3 + n} hours for an answer."
             for i in (1, 2)
         ]
         if n == 3:
             expected += [
-                f"[@admin] Escalation: Q-{i} from bob in group support has waited 6h "
+                f"[@admin] Escalation: Q-{i} from bob in group support has waited 6 hours "
                 "for an answer; the hosts were reminded 2 times."
                 for i in (1, 2)
             ]
