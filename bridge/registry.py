@@ -293,8 +293,26 @@ class Token:
 _QUOTES = {'"': '"', "“": "”", "„": "“", "'": "'", "«": "»", "»": "«"}
 
 
+class Quoted(str):
+    """A value that was typed in quotes (``"Where do we eat?"``)."""
+
+    __slots__ = ()
+
+
+def _single_quote_end(raw: str, i: int) -> int | None:
+    """Where a ``'…'`` opened at ``i`` closes (a ``'`` before a space or the end), if it
+    does: ``'Wo essen wir?'`` groups words, an apostrophe (``don't``, ``'90s``) does not."""
+    j = raw.find("'", i + 1)
+    while j != -1:
+        if j + 1 == len(raw) or raw[j + 1].isspace():
+            return j
+        j = raw.find("'", j + 1)
+    return None
+
+
 def tokenize(raw: str) -> list[Token]:
-    """Split on whitespace; double/typographic quotes group words (German „…“ too)."""
+    """Split on whitespace; double, single and typographic quotes group words (German „…“
+    too)."""
     tokens: list[Token] = []
     i, n = 0, len(raw)
     while i < n:
@@ -303,6 +321,12 @@ def tokenize(raw: str) -> list[Token]:
             continue
         start = i
         ch = raw[i]
+        if ch == "'":
+            end = _single_quote_end(raw, i)
+            if end is not None:
+                tokens.append(Token(raw[i + 1 : end], start, True))
+                i = end + 1
+                continue
         if ch in _QUOTES and ch != "'":
             close = _QUOTES[ch]
             j = i + 1
@@ -376,7 +400,7 @@ def parse_args(params: list[Param], raw: str) -> dict[str, Any]:
             values[p.name] = raw[tok.start :].strip()
             break
         if p.kind == "words":
-            values[p.name].append(tok.value)
+            values[p.name].append(Quoted(tok.value) if tok.quoted else tok.value)
             i += 1
             continue
         if p.kind == "choice":
@@ -399,7 +423,7 @@ def parse_args(params: list[Param], raw: str) -> dict[str, Any]:
                 )
             values[p.name] = number
         else:
-            values[p.name] = tok.value
+            values[p.name] = Quoted(tok.value) if tok.quoted else tok.value
         pos_i += 1
         i += 1
     for p in params:

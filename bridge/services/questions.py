@@ -1001,6 +1001,12 @@ async def answer(ctx: Context, question: str, text: str) -> None:
     actor = _actor(ctx)
     q = await find_visible(ctx.session, ctx.bridge, ctx.community.id, actor, question, lock=True)
     accepting = ACCEPT.fullmatch(text.strip())
+    first, _, rest = text.strip().partition(" ")
+    if accepting is None and first.lower() == "accept" and len(rest.split()) == 1:
+        raise UsageError(
+            N_("To accept an answer, give its number: {command}"),
+            command=f"/answer {q.ref} accept <n>",
+        )
     if accepting is not None:
         number = int(accepting.group(1))
         chosen = await accept(ctx.session, ctx.bridge, actor, q, number, ctx.now)

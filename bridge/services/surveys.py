@@ -953,6 +953,46 @@ async def close_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
     await close_survey(session, bridge, int(ref))
 
 
+#: words that look like the survey's settings, typed where an option stands
+_SETTING_LIKE = re.compile(
+    r"^(?:--?)?(?:multi(?:ple)?|mehrfach|anon(?:ym(?:ous)?)?|close[sd]?|endet|schließt)"
+    r"(?:[=:]?\d+[smhdw])?$",
+    re.IGNORECASE,
+)
+
+
+def _check_reading(question: str, options: list[str], locale: str) -> None:
+    """A survey goes to every linked channel: when the words could mean something else,
+    say how they were read and how to write it, instead of posting it."""
+    from bridge.registry import Quoted
+
+    unquoted_question = not isinstance(question, Quoted) and not question.endswith("?")
+    split_question = any(not isinstance(o, Quoted) and o.endswith("?") for o in options)
+    settings = [o for o in options if not isinstance(o, Quoted) and _SETTING_LIKE.match(o)]
+    if not (unquoted_question or split_question or settings):
+        return
+    opening, closing = ("„", "“") if locale == "de" else ("“", "”")
+    shown = ", ".join(f"{opening}{o}{closing}" for o in options)
+    if settings:
+        raise UsageError(
+            N_(
+                "I read the options {options}. {word} looks like a setting: write anonymous, "
+                "multi or closes 2h on their own, or put an option in quotes."
+            ),
+            options=shown,
+            word=f"{opening}{settings[0]}{closing}",
+        )
+    raise UsageError(
+        N_(
+            "I read the question “{question}” and the options {options}. If you meant "
+            "otherwise, put the question and each option in quotes: {example}"
+        ),
+        question=question,
+        options=shown,
+        example='/survey new "Where do we eat?" "Pizza" "Salad"',
+    )
+
+
 async def survey_new(
     ctx: Context,
     question: str,
@@ -966,6 +1006,7 @@ async def survey_new(
         raise Denied(N_("In the group {group} only hosts may start surveys."), group=group.slug)
     title = check_title(question)
     labels = check_options(options)
+    _check_reading(question, options, ctx.locale)
     duration = check_duration(closes) if closes else None
     spec = SurveySpec(
         title=title,

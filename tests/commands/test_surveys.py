@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import func, select
 
 from bridge.clock import FakeClock
@@ -533,3 +535,52 @@ async def test_anonymous_counts_are_redrawn_in_batches_only(
     closed = "\n".join(printed[start:])
     assert "[#general] (edited) 📊 S-1: Lunch? — closed" in closed  # final counts at the close
     assert "Salad  █████░░░░░  2 (50%)\n  4 respondents" in closed
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "/survey new Where do we eat? Pizza Salad",
+            "I read the question “Where” and the options “do”, “we”, “eat?”, “Pizza”, "
+            "“Salad”. If you meant otherwise, put the question and each option in quotes: "
+            '/survey new "Where do we eat?" "Pizza" "Salad"',
+        ),
+        (
+            '/survey new "Lunch?" Pizza Salad multiple',
+            "I read the options “Pizza”, “Salad”, “multiple”. “multiple” looks like a "
+            "setting: write anonymous, multi or closes 2h on their own",
+        ),
+        (
+            '/survey new "Lunch?" Pizza Salad closes=2h',
+            "“closes=2h” looks like a setting",
+        ),
+    ],
+)
+async def test_a_doubtful_survey_is_read_back_not_posted(
+    chat: Chat, bridge: Bridge, line: str, expected: str
+) -> None:
+    await chat("/group new team", "/link team")
+    out = await chat(line)
+    assert expected in out
+    async with bridge.db.transaction() as session:
+        assert (await session.execute(select(func.count()).select_from(Survey))).scalar_one() == 0
+
+
+async def test_single_quotes_group_words_and_apostrophes_stay(chat: Chat) -> None:
+    await chat("/group new team", "/link team")
+    out = await chat("/survey new 'Where do we eat?' 'Luigi's Pizza' Salad")
+    assert "Survey S-1 started in team" in out
+    assert "[1] Luigi's Pizza (0)  [2] Salad (0)" in out
+
+
+async def test_doubtful_survey_in_german(make_bridge: BridgeFactory) -> None:
+    bridge = await make_bridge(community={"locale": "de"})
+    printed: list[str] = []
+    chat = Chat(bridge, attach_console(bridge, printed), printed)
+    await chat("/group new team", "/link team")
+    out = await chat("/survey new Wo essen wir? Pizza Salat")
+    assert (
+        "Ich lese die Frage „Wo“ und die Optionen „essen“, „wir?“, „Pizza“, „Salat“. Wenn du "
+        "es anders meinst, setz die Frage und jede Option in Anführungszeichen:"
+    ) in out
