@@ -235,7 +235,20 @@ def command_payloads(commands: Iterable[Command], guild: bool = False) -> list[d
     for cmd in sorted(commands, key=lambda c: c.name):
         body: dict[str, Any] = {"name": _option_name(cmd.name), "type": 1}
         body.update(_described(cmd.help, cmd.name))
-        if cmd.subcommands:
+        if cmd.subcommands and cmd.handler is not None:
+            # Discord: a command with subcommands has no form of its own. The command keeps
+            # its own options; each further form is a command of its own: /idea-edit
+            body["options"] = _param_options(cmd.params)
+            for sub in cmd.subcommands.values():
+                extra: dict[str, Any] = {
+                    "name": _option_name(f"{cmd.name}-{sub.name}"),
+                    "type": 1,
+                    **_described(sub.help, sub.name),
+                    "options": _param_options(sub.params),
+                }
+                _permissions(extra, sub.who, guild)
+                out.append(extra)
+        elif cmd.subcommands:
             body["options"] = [
                 {
                     "type": SUB_COMMAND,
@@ -247,14 +260,34 @@ def command_payloads(commands: Iterable[Command], guild: bool = False) -> list[d
             ]
         else:
             body["options"] = _param_options(cmd.params)
-        admin = cmd.min_who == "admin"
-        if admin:
-            body["default_member_permissions"] = str(MANAGE_GUILD)
-        if not guild:
-            body["contexts"] = [0] if admin else [0, 1]
-            body["integration_types"] = [0]
+        _permissions(body, cmd.who if cmd.handler is not None else cmd.min_who, guild)
         out.append(body)
-    return out
+    return sorted(out, key=lambda b: str(b["name"]))
+
+
+def _permissions(body: dict[str, Any], who: str, guild: bool) -> None:
+    """Admin-only commands are hidden behind Manage Server and offered in servers only."""
+    admin = who == "admin"
+    if admin:
+        body["default_member_permissions"] = str(MANAGE_GUILD)
+    if not guild:
+        body["contexts"] = [0] if admin else [0, 1]
+        body["integration_types"] = [0]
+
+
+def resolve(port: Port, name: str, options: Sequence[dict[str, Any]]) -> tuple[str, str] | None:
+    """The command and its arguments for an interaction named ``name`` (``idea`` or a
+    further form such as ``idea-edit``); None for a name no command has."""
+    cmd = port.command_for(name)
+    if cmd is not None:
+        return cmd.name, command_args(cmd, options)
+    base, _, sub_name = name.rpartition("-")
+    cmd = port.command_for(base) if base else None
+    sub = cmd.subcommands.get(sub_name) if cmd is not None else None
+    if cmd is None or sub is None:
+        return None
+    rest = compose_args(sub.params, _values(sub.params, options))
+    return cmd.name, f"{sub.name} {rest}".strip()
 
 
 def _values(params: Sequence[Param], options: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -270,7 +303,7 @@ def _values(params: Sequence[Param], options: Sequence[dict[str, Any]]) -> dict[
 
 def command_args(cmd: Command, options: Sequence[dict[str, Any]]) -> str:
     """The typed options of an interaction in the one command grammar (``compose_args``)."""
-    if cmd.subcommands:
+    if cmd.subcommands and cmd.handler is None:
         chosen = next((o for o in options if o.get("type") == SUB_COMMAND), None)
         if chosen is None:
             return ""
@@ -550,8 +583,8 @@ class DiscordAdapter(Adapter):
     async def _command(self, interaction: discord.Interaction[Any]) -> None:
         data = self._data(interaction)
         name = str(data.get("name", ""))
-        cmd = self.port.command_for(name)
-        args = command_args(cmd, data.get("options") or []) if cmd is not None else ""
+        found = resolve(self.port, name, data.get("options") or [])
+        name, args = found if found is not None else (name, "")
         channel, channel_name = self._where(interaction)
         inv = Invocation(
             channel=channel,

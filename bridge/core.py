@@ -192,7 +192,7 @@ class Bridge:
                 self.metrics.commands.labels(inv.platform, cmd.name, "refused").inc()
                 return [self._usage(t, cmd, raw, exc.render(t.gettext))]
             event.who = who
-            event.in_group = cmd.in_group
+            event.in_group = target.in_group
             event.label = cmd.name if target is cmd else f"{cmd.name} {target.name}"
 
             async def run(ctx: Context) -> None:

@@ -101,6 +101,7 @@ class Subcommand:
     params: list[Param]
     handler: Callable[..., Awaitable[None]]
     who: Who = "member"
+    in_group: bool = False
 
 
 @dataclass
@@ -118,14 +119,14 @@ class Command:
         if sub and sub in self.subcommands:
             s = self.subcommands[sub]
             return " ".join([f"/{self.name} {s.name}", *(p.usage() for p in s.params)])
-        if self.subcommands:
+        if self.subcommands and self.handler is None:
             return f"/{self.name} " + "|".join(self.subcommands)
         return " ".join([f"/{self.name}", *(p.usage() for p in self.params)])
 
     def usages(self) -> list[str]:
-        if self.subcommands:
-            return [self.usage(name) for name in self.subcommands]
-        return [self.usage()]
+        """Every form: the command's own (when it has a handler), then its subcommands'."""
+        own = [self.usage()] if self.handler is not None else []
+        return own + [self.usage(name) for name in self.subcommands]
 
     @property
     def min_who(self) -> Who:
@@ -193,7 +194,12 @@ def command(
             raise RuntimeError(f"command /{name} declared twice")
         existing = registry.commands.get(name)
         cmd = Command(
-            name=name, help=help, who=who, params=params or [], handler=fn, in_group=in_group
+            name=name,
+            help=help,
+            who=who,
+            params=params or [],
+            handler=fn,
+            in_group=in_group,
         )
         if existing:
             cmd.subcommands = existing.subcommands
@@ -224,7 +230,7 @@ def subcommand(
         elif parent_help:
             cmd.help = parent_help
         cmd.subcommands[name] = Subcommand(
-            name=name, help=help, params=params or [], handler=fn, who=who
+            name=name, help=help, params=params or [], handler=fn, who=who, in_group=in_group
         )
         return fn
 

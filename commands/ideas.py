@@ -11,13 +11,14 @@ from bridge.context import Context
 from bridge.errors import UserError
 from bridge.feeds import feed_source
 from bridge.i18n import N_
-from bridge.registry import Param, action, command, merge_hook, renderer
+from bridge.registry import Param, action, command, merge_hook, renderer, subcommand
 from bridge.services import ideas as svc
 
 IDEA_PARAM = Param("idea", N_("the idea, e.g. I-12"))
 
 renderer("idea")(cards.render_idea)
 renderer("showcase")(cards.render_showcase)
+renderer("comment")(cards.render_comment)
 merge_hook(svc.merge_votes)
 feed_source(svc.idea_feed)
 
@@ -25,8 +26,7 @@ feed_source(svc.idea_feed)
 @command(
     "idea",
     who="member",
-    in_group=True,
-    help=N_("Propose an idea to this channel's group."),
+    help=N_("Propose an idea to this channel's group, or show one: /idea I-3."),
     params=[
         Param(
             "text",
@@ -37,7 +37,83 @@ feed_source(svc.idea_feed)
     ],
 )
 async def idea(ctx: Context, text: str) -> None:
+    if svc.IDEA_REF.match(text.strip()):  # /idea I-3: show it
+        await svc.show(ctx, text.strip())
+        return
     await svc.propose(ctx, text)
+
+
+@subcommand(
+    "idea",
+    "edit",
+    who="member",
+    help=N_("Change an idea's title and description (its proposer while new; hosts)."),
+    params=[IDEA_PARAM, Param("text", N_("the new title, then | and a description"), kind="text")],
+)
+async def idea_edit(ctx: Context, idea: str, text: str) -> None:
+    await svc.edit(ctx, idea, text)
+
+
+@subcommand(
+    "idea",
+    "withdraw",
+    who="member",
+    help=N_("Take an idea back (its proposer while new; hosts, with a reason)."),
+    params=[IDEA_PARAM, Param("reason", N_("why"), kind="text", required=False)],
+)
+async def idea_withdraw(ctx: Context, idea: str, reason: str | None) -> None:
+    await svc.withdraw(ctx, idea, reason)
+
+
+@subcommand(
+    "ideas",
+    "search",
+    who="member",
+    help=N_("Find ideas by words in their title or description."),
+    params=[Param("words", N_("the words to look for"), kind="text")],
+)
+async def ideas_search(ctx: Context, words: str) -> None:
+    await svc.search(ctx, words)
+
+
+@subcommand(
+    "ideas",
+    "export",
+    who="host",
+    in_group=True,
+    help=N_("The group's ideas as a CSV file (hosts)."),
+)
+async def ideas_export(ctx: Context) -> None:
+    await svc.export(ctx)
+
+
+@subcommand(
+    "comment",
+    "edit",
+    who="member",
+    help=N_("Change a comment (its author; hosts)."),
+    params=[
+        IDEA_PARAM,
+        Param("number", N_("the comment's number, as /idea shows it"), kind="int", maximum=100_000),
+        Param("text", N_("the new text"), kind="text"),
+    ],
+)
+async def comment_edit(ctx: Context, idea: str, number: int, text: str) -> None:
+    await svc.comment_edit(ctx, idea, number, text)
+
+
+@subcommand(
+    "comment",
+    "delete",
+    who="member",
+    help=N_("Delete a comment (its author; hosts)."),
+    params=[
+        IDEA_PARAM,
+        Param("number", N_("the comment's number, as /idea shows it"), kind="int", maximum=100_000),
+    ],
+)
+async def comment_delete(ctx: Context, idea: str, number: int) -> None:
+    await svc.comment_delete(ctx, idea, number)
 
 
 @action("i.new", who="member")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from bridge.cards import questions as cards
 from bridge.context import ActionContext, Context
 from bridge.i18n import N_
-from bridge.registry import Param, action, command, deadline, merge_hook, renderer
+from bridge.registry import Param, action, command, deadline, merge_hook, renderer, subcommand
 from bridge.services import questions as svc
 
 
@@ -29,6 +29,17 @@ from bridge.services import questions as svc
 )
 async def ask(ctx: Context, private: bool, question: str) -> None:
     await svc.ask(ctx, private, question)
+
+
+@subcommand(
+    "ask",
+    "search",
+    who="member",
+    help=N_("Find questions asked before, with their answers."),
+    params=[Param("words", N_("the words to look for"), kind="text")],
+)
+async def ask_search(ctx: Context, words: str) -> None:
+    await svc.search(ctx, words)
 
 
 @action("q.ok")

@@ -10,7 +10,7 @@ from bridge.feeds import FeedItem
 from bridge.i18n import N_, Translator, translator
 from bridge.messages import Bold, Button, Code, Message, Part, Text, fmt
 from bridge.models import Group
-from bridge.models.ideas import Idea
+from bridge.models.ideas import Idea, IdeaComment
 from bridge.services import ideas as svc
 from bridge.services import identity
 
@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 STATUS_LABELS = {
+    "withdrawn": N_("withdrawn"),
     "new": N_("new"),
     "review": N_("in review"),
     "shortlisted": N_("shortlisted"),
@@ -121,6 +122,56 @@ async def render_showcase(
         t = translator(locale)
         return Message(parts=(Text(text=t.gettext(N_("This idea is no longer shown here."))),))
     return await card(session, idea, locale, showcase=True)
+
+
+async def render_comment(
+    session: AsyncSession, bridge: Bridge, ident: str, locale: str
+) -> Message | None:
+    """A comment under an idea's cards (tracked as ``comment:<id>``): edits and deletions
+    follow."""
+    comment = await session.get(IdeaComment, int(ident)) if ident.isdigit() else None
+    if comment is None:
+        return None
+    idea = await session.get(Idea, comment.idea_id)
+    if idea is None:
+        return None
+    t = translator(locale)
+    if comment.deleted_at is not None:
+        return Message(
+            parts=tuple(
+                fmt(t.gettext(N_("💬 A comment on {idea} was deleted.")), idea=Code(text=idea.ref))
+            )
+        )
+    who = await identity.person_mention(session, comment.person_id)
+    parts = fmt(
+        t.gettext(N_("💬 {who} on {idea}: {text}")),
+        who=who,
+        idea=Code(text=idea.ref),
+        text=comment.text,
+    )
+    if comment.edited_at is not None:
+        parts.append(Text(text=" " + t.gettext(N_("(edited)"))))
+    return Message(parts=tuple(parts))
+
+
+def comment_lines(t: Translator, comments: list[IdeaComment], names: dict[int, str]) -> list[Part]:
+    """An idea's comments, numbered as ``/comment edit`` names them."""
+    if not comments:
+        return [Text(text="\n" + t.gettext(N_("No comments yet.")))]
+    parts: list[Part] = [
+        Text(
+            text="\n"
+            + t.ngettext("{n} comment:", "{n} comments:", len(comments)).format(n=len(comments))
+        )
+    ]
+    for number, comment in enumerate(comments, 1):
+        if comment.deleted_at is not None:
+            parts.append(Text(text=f"\n{number}. " + t.gettext(N_("(deleted)"))))
+            continue
+        parts.append(Text(text=f"\n{number}. "))
+        parts.append(Bold(text=names.get(comment.person_id, "?")))
+        parts.append(Text(text=": " + comment.text))
+    return parts
 
 
 def status_notice(t: Translator, idea: Idea, to_proposer: bool, project: Group | None) -> Message:

@@ -73,6 +73,8 @@ class Person(Base):
     locale: Mapped[str | None] = mapped_column(String(8), nullable=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: private notifications: "on", "off" or "digest" (one summary a day)
+    notify: Mapped[str] = mapped_column(String(8), default="on", server_default="on")
     accounts: Mapped[list[Account]] = relationship(
         back_populates="person", lazy="selectin", foreign_keys="Account.person_id"
     )

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import Base, UTCDateTime
 
-__all__ = ["IDEA_STATUSES", "Idea", "IdeaComment", "IdeaDraft", "IdeaVote"]
+__all__ = ["IDEA_STATUSES", "WITHDRAWN", "Idea", "IdeaComment", "IdeaDraft", "IdeaVote"]
 
 IDEA_STATUSES = ("new", "review", "shortlisted", "project", "done", "rejected")
+#: the proposer (or a host) took the idea back; it is shown no more in lists
+WITHDRAWN = "withdrawn"
 
 
 class Idea(Base):
@@ -29,7 +31,8 @@ class Idea(Base):
     __table_args__ = (
         UniqueConstraint("community_id", "number"),
         CheckConstraint(
-            "status in ('new', 'review', 'shortlisted', 'project', 'done', 'rejected')",
+            "status in ('new', 'review', 'shortlisted', 'project', 'done', 'rejected', "
+            "'withdrawn')",
             name="status",
         ),
         Index("ix_ideas_group_created", "group_id", "created_at"),
@@ -77,6 +80,9 @@ class IdeaComment(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: deleted comments keep their place, so comment numbers never change
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class IdeaDraft(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,11 +13,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
 from bridge.db import affected, insert_ignore
-from bridge.errors import Denied, NotFound, UserError, check_length
+from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, translator
-from bridge.messages import Bold, Button, Code, FormRequest, Message, Part, Text, fmt
+from bridge.messages import (
+    Bold,
+    Button,
+    Code,
+    FileAttachment,
+    FormRequest,
+    Part,
+    Text,
+)
 from bridge.models import Account, Group
-from bridge.models.ideas import IDEA_STATUSES, Idea, IdeaComment, IdeaDraft, IdeaVote
+from bridge.models.ideas import (
+    IDEA_STATUSES,
+    WITHDRAWN,
+    Idea,
+    IdeaComment,
+    IdeaDraft,
+    IdeaVote,
+)
 from bridge.services import counters
 from bridge.services import groups as groups_svc
 
@@ -55,7 +71,7 @@ __all__ = [
 
 STATUSES = IDEA_STATUSES
 #: no new support or opposition once an idea is finished
-VOTING_CLOSED = ("done", "rejected")
+VOTING_CLOSED = ("done", "rejected", WITHDRAWN)
 DRAFT_TTL = timedelta(hours=1)
 TITLE_MAX = 200
 DESCRIPTION_MAX = 4000
@@ -131,7 +147,7 @@ async def list_ideas(
         .group_by(IdeaVote.idea_id)
         .subquery()
     )
-    where = [Idea.group_id == group_id]
+    where = [Idea.group_id == group_id, Idea.status != WITHDRAWN]
     if order == "mine":
         where.append(Idea.proposer_id == person_id)
     elif order == "shortlisted":
@@ -343,6 +359,23 @@ async def add_comment(
     session.add(comment)
     await session.flush()
     return comment
+
+
+async def comments_of(session: AsyncSession, idea_id: int) -> list[IdeaComment]:
+    """An idea's comments in order; their position (from 1) is their number."""
+    return list(
+        (
+            await session.execute(
+                select(IdeaComment).where(IdeaComment.idea_id == idea_id).order_by(IdeaComment.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+def comment_ref(comment_id: int) -> str:
+    return f"comment:{comment_id}"
 
 
 async def supporters(session: AsyncSession, idea_id: int) -> list[int]:
@@ -640,23 +673,13 @@ async def comment(ctx: Context, ref: str, text: str) -> None:
     item, group = await find_visible(ctx, ref)
     text = text.strip()
     check_length(text, COMMENT_MAX, N_("The comment"))
-    await add_comment(ctx.session, item, ctx.person_id, text, ctx.now)
-    t = translator(ctx.bridge.default_locale)
-    message = Message(
-        parts=tuple(
-            fmt(
-                t.gettext(N_("💬 {who} on {idea}: {text}")),
-                who=ctx.me(),
-                idea=Code(text=item.ref),
-                text=text,
-            )
-        )
-    )
+    posted = await add_comment(ctx.session, item, ctx.person_id, text, ctx.now)
+    ref_key = comment_ref(posted.id)  # drawn at send time, re-drawn on edit and delete
     outbox = ctx.bridge.outbox
-    await outbox.post_to_group(ctx.session, group.id, message, reply_to_ref=card_ref(item))
+    await outbox.post_to_group(ctx.session, group.id, ref_key=ref_key, reply_to_ref=card_ref(item))
     if item.showcase_group_id is not None and group.visibility != "closed":
         await outbox.post_to_group(
-            ctx.session, item.showcase_group_id, message, reply_to_ref=showcase_ref(item)
+            ctx.session, item.showcase_group_id, ref_key=ref_key, reply_to_ref=showcase_ref(item)
         )
     ctx.reply(*ctx.fmt(N_("Your comment is posted under {idea}."), idea=Code(text=item.ref)))
 
@@ -946,3 +969,245 @@ async def funnel(session: AsyncSession, community_id: int, group_id: int | None)
         ).all()
     )
     return {status: int(counts.get(status, 0)) for status in IDEA_STATUSES}
+
+
+# ---- one idea on its own: show, edit, withdraw; search; export; comments edited
+
+
+IDEA_REF = re.compile(r"^(?:[Ii]-)?\d{1,9}$")
+
+
+async def show(ctx: Context, ref: str) -> None:
+    """``/idea I-3``: the card and its comments, for the person alone."""
+    from bridge.cards.ideas import card, comment_lines
+    from bridge.services import identity
+
+    item, _group = await find_visible(ctx, ref)
+    drawn = await card(ctx.session, item, ctx.locale)
+    assert drawn is not None
+    comments = await comments_of(ctx.session, item.id)
+    names = await identity.display_names(ctx.session, sorted({c.person_id for c in comments}))
+    parts: list[Part] = [*drawn.parts, *comment_lines(ctx.t, comments, names)]
+    ctx.reply(parts, buttons=drawn.buttons)
+
+
+async def _may_change(ctx: Context, item: Idea, group: Group) -> bool:
+    """The proposer while the idea is new; hosts of its group always. True for a host."""
+    if await ctx.is_host_of(group.id):
+        return True
+    if item.proposer_id != ctx.person_id:
+        raise Denied(
+            N_("Only its proposer or the hosts of {group} may change {idea}."),
+            group=group.slug,
+            idea=item.ref,
+        )
+    if item.status != "new":
+        raise UserError(
+            N_("{idea} is being looked at already ({status}); ask a host to change it."),
+            idea=item.ref,
+            status=_label(ctx, item.status),
+        )
+    return False
+
+
+def _label(ctx: Context, status: str) -> str:
+    from bridge.cards.ideas import status_label
+
+    return status_label(ctx.t, status)
+
+
+async def edit(ctx: Context, ref: str, text: str) -> None:
+    """``/idea edit I-3 <title> [| description]``: every card follows."""
+    if not IDEA_REF.match(ref):  # "/idea edit the wiki": an idea titled so
+        await propose(ctx, f"edit {ref} {text}".strip())
+        return
+    item, group = await find_visible(ctx, ref)
+    host = await _may_change(ctx, item, group)
+    title, _, description = text.partition("|")
+    title, description = " ".join(title.split()), description.strip()
+    if not title:
+        raise UsageError(N_("<{name}> is missing."), name="title")
+    check_text(title, description)
+    before = item.title
+    item.title, item.description, item.updated_at = title, description, ctx.now
+    await ctx.session.flush()
+    await ctx.audit("idea.edit", item.ref, before=before, by_host=host)
+    await refresh_idea(ctx.session, ctx.bridge, item)
+    ctx.reply(*ctx.fmt(N_("{idea} is changed; its cards follow."), idea=Code(text=item.ref)))
+
+
+async def withdraw(ctx: Context, ref: str, reason: str | None) -> None:
+    """``/idea withdraw I-3 [reason]``: out of the lists, voting closed, supporters told."""
+    item, group = await find_visible(ctx, ref)
+    if item.status == WITHDRAWN:
+        raise UserError(N_("{idea} is withdrawn already."), idea=item.ref)
+    host = await _may_change(ctx, item, group)
+    reason = check_length((reason or "").strip(), REASON_MAX, N_("The reason"))
+    before = item.status
+    item.status, item.status_reason, item.updated_at = WITHDRAWN, reason or None, ctx.now
+    await ctx.session.flush()
+    await ctx.audit("idea.withdraw", item.ref, before=before, reason=reason, by_host=host)
+    told = await _notify(ctx, item, group, None)
+    await refresh_idea(ctx.session, ctx.bridge, item)
+    ctx.reply(
+        *ctx.fmt(N_("{idea} is withdrawn."), idea=Code(text=item.ref)),
+        " "
+        + ctx.ngettext("I told {n} person about it.", "I told {n} people about it.", told).format(
+            n=told
+        ),
+    )
+
+
+SEARCH_LIMIT = 10
+
+
+async def search(ctx: Context, words: str) -> None:
+    """``/ideas search <words>``: ideas whose title or description has every word, in the
+    groups whose content may be shown here."""
+    from bridge.cards.ideas import idea_line
+
+    terms = [w for w in words.split() if len(w) > 1][:8]
+    if not terms:
+        raise UsageError(N_("<{name}> is missing."), name="words")
+    shown = await groups_svc.showable_group_ids(
+        ctx.session,
+        ctx.community.id,
+        ctx.person_id,
+        ctx.group.id if ctx.group else None,
+        ctx.is_dm,
+        ctx.is_admin,
+    )
+    stmt = select(Idea).where(
+        Idea.community_id == ctx.community.id,
+        Idea.group_id.in_(shown),
+        Idea.status != WITHDRAWN,
+        *(
+            or_(
+                Idea.title.ilike(f"%{_like(t)}%", escape="\\"),
+                Idea.description.ilike(f"%{_like(t)}%", escape="\\"),
+            )
+            for t in terms
+        ),
+    )
+    found = list(
+        (await ctx.session.execute(stmt.order_by(Idea.number.desc()).limit(SEARCH_LIMIT + 1)))
+        .scalars()
+        .all()
+    )
+    if not found:
+        ctx.reply(*ctx.fmt(N_("No idea here matches {words}."), words=" ".join(terms)))
+        return
+    counts = await tallies(ctx.session, (i.id for i in found[:SEARCH_LIMIT]))
+    parts: list[Part] = ctx.fmt(N_("Ideas matching {words}:"), words=" ".join(terms))
+    for item in found[:SEARCH_LIMIT]:
+        parts.append(Text(text="\n"))
+        parts.extend(idea_line(ctx.t, item, counts[item.id]))
+    if len(found) > SEARCH_LIMIT:
+        parts.append(Text(text="\n" + ctx._("… and more; add words to narrow it down.")))
+    ctx.reply(*parts)
+
+
+def _like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def export(ctx: Context) -> None:
+    """``/ideas export`` (hosts): the group's ideas as a CSV file, for the host alone."""
+    import csv
+    import io
+
+    from bridge.cards.ideas import status_label
+    from bridge.services import identity
+
+    group = ctx.require_group()
+    if not await ctx.is_host_of(group.id):
+        raise Denied(N_("Only hosts of the group {group} may export its ideas."), group=group.slug)
+    rows = list(
+        (
+            await ctx.session.execute(
+                select(Idea).where(Idea.group_id == group.id).order_by(Idea.number)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    counts = await tallies(ctx.session, (i.id for i in rows))
+    names = await identity.display_names(ctx.session, sorted({i.proposer_id for i in rows}))
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(EXPORT_COLUMNS)
+    for item in rows:
+        tally = counts[item.id]
+        out.writerow(
+            [
+                item.ref,
+                _cell(item.title),
+                _cell(item.description),
+                status_label(ctx.t, item.status),
+                _cell(item.status_reason or ""),
+                _cell(names.get(item.proposer_id, "")),
+                tally.up,
+                tally.down,
+                item.created_at.isoformat(timespec="seconds"),
+                item.updated_at.isoformat(timespec="seconds"),
+            ]
+        )
+    await ctx.audit("ideas.export", group.slug, count=len(rows))
+    ctx.reply(
+        *ctx.fmt(N_("The ideas of {group} as CSV."), group=Bold(text=group.slug)),
+        file=FileAttachment(
+            name=f"ideas-{group.slug}.csv", content=buf.getvalue().encode(), mime="text/csv"
+        ),
+        private=True,
+    )
+
+
+EXPORT_COLUMNS = (
+    "idea",
+    "title",
+    "description",
+    "status",
+    "reason",
+    "proposer",
+    "supporters",
+    "against",
+    "created",
+    "updated",
+)
+
+
+def _cell(text: str) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def _comment(ctx: Context, ref: str, number: int) -> tuple[Idea, Group, IdeaComment]:
+    item, group = await find_visible(ctx, ref)
+    found = await comments_of(ctx.session, item.id)
+    if not 1 <= number <= len(found) or found[number - 1].deleted_at is not None:
+        raise NotFound(N_("{idea} has no comment {n}."), idea=item.ref, n=number)
+    comment = found[number - 1]
+    if comment.person_id != ctx.person_id and not await ctx.is_host_of(group.id):
+        raise Denied(N_("Only its author or a host may change comment {n}."), n=number)
+    return item, group, comment
+
+
+async def comment_edit(ctx: Context, ref: str, number: int, text: str) -> None:
+    """``/comment edit I-3 2 <text>``: the comment under every card follows."""
+    item, _group, comment = await _comment(ctx, ref, number)
+    comment.text = check_length(text.strip(), COMMENT_MAX, N_("The comment"))
+    comment.edited_at = ctx.now
+    await ctx.session.flush()
+    await ctx.bridge.outbox.refresh(ctx.session, comment_ref(comment.id), delay=timedelta(0))
+    ctx.reply(*ctx.fmt(N_("Comment {n} on {idea} is changed."), n=number, idea=item.ref))
+
+
+async def comment_delete(ctx: Context, ref: str, number: int) -> None:
+    """``/comment delete I-3 2``: its copies say it was deleted; the numbers stay."""
+    item, _group, comment = await _comment(ctx, ref, number)
+    comment.deleted_at = ctx.now
+    await ctx.session.flush()
+    if comment.person_id != ctx.person_id:
+        await ctx.audit("comment.delete", f"{item.ref}#{number}")
+    await ctx.bridge.outbox.refresh(ctx.session, comment_ref(comment.id), delay=timedelta(0))
+    ctx.reply(*ctx.fmt(N_("Comment {n} on {idea} is deleted."), n=number, idea=item.ref))

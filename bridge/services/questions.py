@@ -1228,3 +1228,51 @@ async def open_counts(
         )
     ).one()
     return int(total), int(overdue or 0)
+
+
+SEARCH_LIMIT = 10
+
+
+async def search(ctx: Context, words: str) -> None:
+    """``/ask search <words>``: answered questions with every word, that the person may see
+    (never another person's private question, never a closed group's elsewhere)."""
+    terms = [w for w in words.split() if len(w) > 1][:8]
+    if not terms:
+        raise UsageError(N_("<{name}> is missing."), name="words")
+    actor = _actor(ctx)
+    visible = await _visible_group_ids(ctx.session, ctx.community.id, actor)
+
+    def like(term: str) -> str:
+        return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+    found = list(
+        (
+            await ctx.session.execute(
+                select(Question)
+                .where(
+                    Question.community_id == ctx.community.id,
+                    Question.group_id.in_(visible),
+                    or_(Question.private.is_(False), Question.asker_id == ctx.person_id),
+                    *(Question.text.ilike(like(t), escape="\\") for t in terms),
+                )
+                .order_by(Question.id.desc())
+                .limit(SEARCH_LIMIT + 1)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not found:
+        ctx.reply(*ctx.fmt(N_("No question here matches {words}."), words=" ".join(terms)))
+        return
+    parts: list[Part | str | list[Part]] = [
+        ctx.fmt(N_("Questions matching {words}:"), words=" ".join(terms))
+    ]
+    for q in found[:SEARCH_LIMIT]:
+        answer = await best_answer(ctx.session, q)
+        parts += ["\n", Bold(text=q.ref), ": " + short(q.text, 200)]
+        if answer is not None:
+            parts += ["\n  ", ctx.fmt(N_("Answer: {text}"), text=short(answer.text, 300))]
+    if len(found) > SEARCH_LIMIT:
+        parts += ["\n", ctx._("… and more; add words to narrow it down.")]
+    ctx.reply(*parts)
