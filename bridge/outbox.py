@@ -18,13 +18,13 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select, text, true, update
+from sqlalchemy import and_, func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.adapter import ChannelGone, RetryLater
 from bridge.db import affected, insert_ignore
-from bridge.messages import ChannelRef, Message
-from bridge.models import Account, Channel, ChannelLink, OutboxRow, PostedMessage
+from bridge.messages import ChannelRef, Message, Part
+from bridge.models import Account, Channel, ChannelLink, OutboxRow, Person, PostedMessage
 
 if TYPE_CHECKING:
     from bridge.core import Bridge
@@ -185,8 +185,13 @@ class Outbox:
         *,
         fallback_channel: str | None = None,
         fallback_message: Message | None = None,
+        kind: str | None = None,
     ) -> str | None:
         """Tell a person privately, on the account they used last that can get a DM.
+
+        ``kind`` ("status", "answer", "reminder") makes it a notification the person's
+        ``/notify`` setting governs: ``off`` sends nothing, ``digest`` collects it for one
+        summary a day. Replies to what the person did themselves pass no kind.
 
         Where none can (a Telegram user who never opened the bot, or blocked it), the DM is
         held until they do, and ``fallback_message`` (a short mention) goes to
@@ -206,7 +211,19 @@ class Outbox:
         )
         if not accounts:
             return None
+        setting = "on"
+        if kind is not None:
+            person = await session.get(Person, person_id)
+            setting = person.notify if person is not None else "on"
+        if setting == "off":
+            return None
         for account in accounts:
+            if setting == "digest":
+                key = f"{account.platform}:@{account.user_id}"
+                await self.post(
+                    session, key, message, status="digest", locale=account.locale or None
+                )
+                return key
             if account.dm_open:
                 key = f"{account.platform}:@{account.user_id}"
                 await self.post(
@@ -226,6 +243,47 @@ class Outbox:
                 session, fallback_channel, fallback_message.model_copy(update={"dm_invite": True})
             )
         return key
+
+    async def send_digests(self, every: timedelta = timedelta(days=1)) -> int:
+        """Send each person's collected notifications as one message, a day after the first
+        of them (``/notify digest``); returns how many summaries went out."""
+        from bridge.i18n import N_, translator
+        from bridge.messages import Text
+
+        now = self._now()
+        sent = 0
+        async with self.bridge.db.transaction() as session:
+            due = (
+                await session.execute(
+                    select(OutboxRow.channel_key)
+                    .where(OutboxRow.status == "digest")
+                    .group_by(OutboxRow.channel_key)
+                    .having(func.min(OutboxRow.created_at) <= now - every)
+                )
+            ).scalars()
+            for key in list(due):
+                rows = (
+                    (
+                        await session.execute(
+                            select(OutboxRow)
+                            .where(OutboxRow.status == "digest", OutboxRow.channel_key == key)
+                            .order_by(OutboxRow.id)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                locale = rows[0].locale
+                t = translator(locale)
+                parts: list[Part] = [Text(text=t.gettext(N_("Your summary of the last day:")))]
+                for row in rows:
+                    if row.payload is not None:
+                        parts.append(Text(text="\n\n"))
+                        parts.extend(Message.model_validate(row.payload).parts)
+                    row.status = "digested"
+                await self.post(session, key, Message(parts=tuple(parts)), locale=locale)
+                sent += 1
+        return sent
 
     async def release_held(self, session: AsyncSession, platform: str, user_id: str) -> int:
         """A person opened the bot's private chat: send what waited for it."""

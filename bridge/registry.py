@@ -142,6 +142,18 @@ DeadlineHandler = Callable[["AsyncSession", "Bridge", str], Awaitable[None]]
 MergeHook = Callable[["AsyncSession", int, int], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class GroupContent:
+    """What a feature keeps in a group: how much (``/group delete`` refuses a group that is
+    not empty), and how to delete it all (``/group delete <name> force``)."""
+
+    name: str
+    count: Callable[[AsyncSession, int], Awaitable[int]]
+    delete: Callable[[AsyncSession, int], Awaitable[None]]
+    closed: Callable[[AsyncSession, Bridge, int], Awaitable[None]] | None = None
+    """The group became closed: what of it is shown elsewhere must go now."""
+
+
 @dataclass
 class Action:
     name: str
@@ -160,6 +172,7 @@ class Registry:
         self.merge_hooks: list[MergeHook] = []
         self.text_handlers: list[Callable[..., Awaitable[bool]]] = []
         self.http_routes: list[Callable[..., None]] = []
+        self.group_content: list[GroupContent] = []
         self._loaded = False
 
     def load(self) -> Registry:
@@ -277,6 +290,16 @@ def http_route(fn: Callable[..., None]) -> Callable[..., None]:
     """``fn(app, bridge)`` mounts routes on the shared aiohttp server (feeds, exports)."""
     registry.http_routes.append(fn)
     return fn
+
+
+def group_content(
+    name: str,
+    count: Callable[[AsyncSession, int], Awaitable[int]],
+    delete: Callable[[AsyncSession, int], Awaitable[None]],
+    closed: Callable[[AsyncSession, Bridge, int], Awaitable[None]] | None = None,
+) -> None:
+    """Declare a feature's content of a group (``name`` is a msgid: "ideas")."""
+    registry.group_content.append(GroupContent(name, count, delete, closed))
 
 
 def text_handler(fn: Callable[..., Awaitable[bool]]) -> Callable[..., Awaitable[bool]]:

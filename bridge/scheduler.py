@@ -136,7 +136,7 @@ class Deadlines:
             )
             rows = await session.execute(
                 delete(OutboxRow).where(
-                    OutboxRow.status.in_(("sent", "dropped")),
+                    OutboxRow.status.in_(("sent", "dropped", "digested", "rerouted")),
                     OutboxRow.sent_at < now - HISTORY,
                 )
             )
@@ -160,6 +160,15 @@ class Deadlines:
             coalesce=True,
             id="deadlines",
             misfire_grace_time=30,
+        )
+        self._scheduler.add_job(
+            self._job,
+            "interval",
+            args=(self.bridge.outbox.send_digests,),
+            minutes=10,
+            max_instances=1,
+            coalesce=True,
+            id="digests",
         )
         self._scheduler.add_job(
             self._job,

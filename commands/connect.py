@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bridge.context import Context
 from bridge.i18n import N_
-from bridge.registry import Param, command
+from bridge.registry import Param, command, subcommand
 from bridge.services import identity
 
 
@@ -21,3 +21,31 @@ from bridge.services import identity
 )
 async def connect(ctx: Context, code: str | None) -> None:
     await identity.connect(ctx, code)
+
+
+@subcommand(
+    "connect",
+    "undo",
+    who="all",
+    help=N_("Separate this account from the others again."),
+)
+async def connect_undo(ctx: Context) -> None:
+    await identity.connect_undo(ctx)
+
+
+@command(
+    "notify",
+    who="all",
+    help=N_("Your private notifications (status changes, answers, reminders): on, off or digest."),
+    params=[
+        Param(
+            "setting",
+            N_("on (as they happen), off, or digest (once a day)"),
+            kind="choice",
+            choices=identity.NOTIFY,
+            required=False,
+        )
+    ],
+)
+async def notify(ctx: Context, setting: str | None) -> None:
+    await identity.notify(ctx, setting)

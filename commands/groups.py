@@ -62,3 +62,30 @@ async def group_new(
 )
 async def group_set(ctx: Context, name: str, setting: str) -> None:
     await svc.group_set(ctx, name, setting)
+
+
+@subcommand(
+    "group",
+    "rename",
+    who="admin",
+    help=N_("Give a group a new name (its links and content stay)."),
+    params=[Param("name", N_("the group's name")), Param("new", N_("its new name"))],
+)
+async def group_rename(ctx: Context, name: str, new: str) -> None:
+    await svc.group_rename(ctx, name, new)
+
+
+@subcommand(
+    "group",
+    "delete",
+    who="admin",
+    help=N_("Delete a group: only an empty one, or with force all its content too."),
+    params=[
+        Param("name", N_("the group's name")),
+        Param(
+            "force", N_("delete its ideas, questions and surveys too"), kind="flag", required=False
+        ),
+    ],
+)
+async def group_delete(ctx: Context, name: str, force: bool) -> None:
+    await svc.group_delete(ctx, name, force)

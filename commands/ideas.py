@@ -11,7 +11,15 @@ from bridge.context import Context
 from bridge.errors import UserError
 from bridge.feeds import feed_source
 from bridge.i18n import N_
-from bridge.registry import Param, action, command, merge_hook, renderer, subcommand
+from bridge.registry import (
+    Param,
+    action,
+    command,
+    group_content,
+    merge_hook,
+    renderer,
+    subcommand,
+)
 from bridge.services import ideas as svc
 
 IDEA_PARAM = Param("idea", N_("the idea, e.g. I-12"))
@@ -21,6 +29,7 @@ renderer("showcase")(cards.render_showcase)
 renderer("comment")(cards.render_comment)
 merge_hook(svc.merge_votes)
 feed_source(svc.idea_feed)
+group_content(N_("ideas"), svc.count_in_group, svc.delete_in_group, svc.group_closed)
 
 
 @command(

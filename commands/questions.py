@@ -8,7 +8,16 @@ from __future__ import annotations
 from bridge.cards import questions as cards
 from bridge.context import ActionContext, Context
 from bridge.i18n import N_
-from bridge.registry import Param, action, command, deadline, merge_hook, renderer, subcommand
+from bridge.registry import (
+    Param,
+    action,
+    command,
+    deadline,
+    group_content,
+    merge_hook,
+    renderer,
+    subcommand,
+)
 from bridge.services import questions as svc
 
 
@@ -115,3 +124,4 @@ deadline(svc.SLA_KIND)(svc.sla_due)
 
 
 merge_hook(svc.merge_persons)
+group_content(N_("questions"), svc.count_in_group, svc.delete_in_group)

@@ -13,7 +13,9 @@ from bridge.i18n import N_
 from bridge.registry import (
     Param,
     action,
+    command,
     deadline,
+    group_content,
     http_route,
     merge_hook,
     renderer,
@@ -30,6 +32,7 @@ renderer("survey-result")(cards.render_result)
 
 
 merge_hook(svc.merge_person)
+group_content(N_("surveys"), svc.count_in_group, svc.delete_in_group)
 
 
 SURVEY_PARAM = Param("survey", N_("the survey, e.g. S-3"))
@@ -148,3 +151,19 @@ async def press_answer(ctx: ActionContext, survey_id: str, step: str, position: 
 
 
 text_handler(svc.answer_in_private)
+
+
+@subcommand(
+    "survey",
+    "reopen",
+    who="member",
+    help=N_("Open a closed survey again (owner or hosts)."),
+    params=[SURVEY_PARAM],
+)
+async def survey_reopen(ctx: Context, survey: str) -> None:
+    await svc.survey_reopen(ctx, survey)
+
+
+@command("surveys", who="member", help=N_("The open surveys you can answer here."))
+async def surveys(ctx: Context) -> None:
+    await svc.surveys_open(ctx)

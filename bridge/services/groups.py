@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.db import affected, insert_ignore
@@ -399,6 +399,10 @@ async def group_set(ctx: Context, name: str, setting: str) -> None:
                 setting=ctx._(setting),
             )
         group.visibility = setting
+        if setting == "closed":  # e.g. its ideas leave the showcase now
+            for content in ctx.bridge.registry.group_content:
+                if content.closed is not None:
+                    await content.closed(ctx.session, ctx.bridge, group.id)
     elif setting.endswith("showcase"):
         on = not setting.startswith("-")
         if group.showcase == on:
@@ -469,4 +473,66 @@ async def unlink(ctx: Context) -> None:
     await ctx.audit("channel.unlink", channel.key, group=group.slug)
     ctx.say(
         *ctx.fmt(N_("This channel no longer shows the group {group}."), group=Bold(text=group.slug))
+    )
+
+
+# ------------------------------------------------------------------ /group rename and delete
+
+
+async def group_rename(ctx: Context, name: str, new: str) -> None:
+    group = await get_group(ctx.session, ctx.community.id, name)
+    check_length(new, NAME_MAX, N_("The group name"))
+    slug = slugify(new)
+    if not slug:
+        raise UserError(N_("A group name needs letters or digits."))
+    if slug == group.slug:
+        raise UserError(N_("The group is called {name} already."), name=slug)
+    taken = (
+        await ctx.session.execute(
+            select(Group.id).where(Group.community_id == ctx.community.id, Group.slug == slug)
+        )
+    ).first()
+    if taken is not None:
+        raise UserError(N_("There is a group called {name} already."), name=slug)
+    before = group.slug
+    group.slug, group.name = slug, new
+    await ctx.session.flush()
+    await ctx.audit("group.rename", before, to=slug)
+    ctx.reply(
+        *ctx.fmt(
+            N_("The group {before} is now called {name}."),
+            before=before,
+            name=Bold(text=slug),
+        )
+    )
+
+
+async def group_delete(ctx: Context, name: str, force: bool) -> None:
+    """Only an empty group, unless ``force``: then its content goes with it."""
+    group = await get_group(ctx.session, ctx.community.id, name)
+    registry = ctx.bridge.registry
+    counts = {c.name: await c.count(ctx.session, group.id) for c in registry.group_content}
+    held = {k: n for k, n in counts.items() if n}
+    if held and not force:
+        listed = ", ".join(f"{n} {ctx._(k)}" for k, n in held.items())
+        raise UserError(
+            N_("The group {name} still has {content}. Delete it with all of it: {command}"),
+            name=group.slug,
+            content=listed,
+            command=f"/group delete {group.slug} force",
+        )
+    for content in registry.group_content:
+        await content.delete(ctx.session, group.id)
+    links = await ctx.session.execute(delete(ChannelLink).where(ChannelLink.group_id == group.id))
+    await ctx.session.execute(delete(RoleGrant).where(RoleGrant.group_id == group.id))
+    await ctx.audit("group.delete", group.slug, **{k: n for k, n in counts.items()})
+    slug = group.slug
+    await ctx.session.delete(group)
+    await ctx.session.flush()
+    ctx.reply(
+        *ctx.fmt(N_("Deleted the group {name}."), name=Bold(text=slug)),
+        " "
+        + ctx.ngettext(
+            "{n} channel is unlinked.", "{n} channels are unlinked.", affected(links)
+        ).format(n=affected(links)),
     )

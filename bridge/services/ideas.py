@@ -871,6 +871,7 @@ async def _notify(ctx: Context, item: Idea, group: Group, project: Group | None)
             status_notice(t, item, person_id == item.proposer_id, project),
             fallback_channel=fallback_channel,
             fallback_message=status_mention(here, item, who),
+            kind="status",
         )
     return len(recipients)
 
@@ -1211,3 +1212,46 @@ async def comment_delete(ctx: Context, ref: str, number: int) -> None:
         await ctx.audit("comment.delete", f"{item.ref}#{number}")
     await ctx.bridge.outbox.refresh(ctx.session, comment_ref(comment.id), delay=timedelta(0))
     ctx.reply(*ctx.fmt(N_("Comment {n} on {idea} is deleted."), n=number, idea=item.ref))
+
+
+# ---- a group's ideas, for /group delete
+
+
+async def count_in_group(session: AsyncSession, group_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).select_from(Idea).where(Idea.group_id == group_id)
+            )
+        ).scalar_one()
+    )
+
+
+async def delete_in_group(session: AsyncSession, group_id: int) -> None:
+    """Delete the group's ideas with their votes, comments and drafts; ideas of other groups
+    lose it as their showcase or project group."""
+    ids = select(Idea.id).where(Idea.group_id == group_id).scalar_subquery()
+    await session.execute(delete(IdeaVote).where(IdeaVote.idea_id.in_(ids)))
+    await session.execute(delete(IdeaComment).where(IdeaComment.idea_id.in_(ids)))
+    await session.execute(
+        delete(IdeaDraft).where(or_(IdeaDraft.group_id == group_id, IdeaDraft.idea_id.in_(ids)))
+    )
+    await session.execute(
+        update(Idea).where(Idea.showcase_group_id == group_id).values(showcase_group_id=None)
+    )
+    await session.execute(
+        update(Idea).where(Idea.project_group_id == group_id).values(project_group_id=None)
+    )
+    await session.execute(delete(Idea).where(Idea.group_id == group_id))
+
+
+async def group_closed(session: AsyncSession, bridge: Bridge, group_id: int) -> None:
+    """A group became closed: its ideas leave the showcase now (their showcase cards say
+    so), not at their next change."""
+    promoted = (
+        await session.execute(
+            select(Idea.id).where(Idea.group_id == group_id, Idea.showcase_group_id.is_not(None))
+        )
+    ).scalars()
+    for idea_id in promoted:
+        await bridge.outbox.refresh(session, f"showcase:{idea_id}", delay=timedelta(0))

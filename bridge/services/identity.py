@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError
 from bridge.i18n import N_
-from bridge.messages import AccountRef, Code, Mention
+from bridge.messages import AccountRef, Bold, Code, Mention
 from bridge.models import Account, ConnectCode, Person, RoleGrant
 from bridge.plugins import can_always_dm
 from bridge.registry import registry
@@ -317,5 +317,66 @@ async def connect(ctx: Context, code: str | None) -> None:
             ),
             here=ctx.account.key,
             there=origin.key,
+        )
+    )
+
+
+async def connect_undo(ctx: Context) -> None:
+    """``/connect undo``: this account becomes a person of its own again. What the person
+    did (votes, ideas, answers) stays with the other joined accounts."""
+    others = [a for a in await accounts_of(ctx.session, ctx.person_id) if a.id != ctx.account.id]
+    if not others:
+        raise UserError(N_("This account is not joined to another one."))
+    person = Person(
+        community_id=ctx.community.id,
+        display_name=ctx.account.display_name or ctx.account.user_id,
+        locale=None,
+        created_at=ctx.now,
+    )
+    ctx.session.add(person)
+    await ctx.session.flush()
+    ctx.account.person_id = person.id
+    await ctx.session.flush()
+    await ctx.audit("account.separate", ctx.account.key, from_accounts=[a.key for a in others])
+    ctx.reply(
+        *ctx.fmt(
+            N_(
+                "This account ({here}) stands on its own again; {there} keep what you did "
+                "so far. Join them again with /connect."
+            ),
+            here=ctx.account.key,
+            there=", ".join(a.key for a in others),
+        )
+    )
+
+
+NOTIFY = ("on", "off", "digest")
+
+
+async def notify(ctx: Context, setting: str | None) -> None:
+    """``/notify on|off|digest``: private notifications of status changes, answers and
+    reminders, for this person on every joined account."""
+    person = await ctx.session.get(Person, ctx.person_id)
+    assert person is not None
+    labels = {
+        "on": N_("as they happen"),
+        "off": N_("off"),
+        "digest": N_("once a day, in one summary"),
+    }
+    if setting is None:
+        ctx.reply(
+            *ctx.fmt(
+                N_("Your notifications: {setting}. Change with {command}."),
+                setting=Bold(text=ctx._(labels[person.notify])),
+                command=Code(text="/notify on|off|digest"),
+            )
+        )
+        return
+    person.notify = setting
+    await ctx.session.flush()
+    ctx.reply(
+        *ctx.fmt(
+            N_("Your notifications are now {setting}."),
+            setting=Bold(text=ctx._(labels[setting])),
         )
     )

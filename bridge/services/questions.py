@@ -423,7 +423,7 @@ async def _tell_hosts(
             t = translator(await person_locale(session, bridge, person_id))
             message = await _cards().desk_message(session, bridge, q, t) if tracked else build(t)
             assert message is not None
-            await bridge.outbox.notify(session, person_id, message)
+            await bridge.outbox.notify(session, person_id, message, kind="reminder")
         return "hosts"
     t = translator(bridge.default_locale)
     message = await _cards().desk_message(session, bridge, q, t) if tracked else build(t)
@@ -652,6 +652,7 @@ async def _relay(session: AsyncSession, bridge: Bridge, q: Question, answer: Que
             await _answer_message(session, q, answer, t),
             fallback_channel=q.origin_channel_key,
             fallback_message=fallback,
+            kind="answer",
         )
         return ""
     t = translator(bridge.default_locale)
@@ -1276,3 +1277,30 @@ async def search(ctx: Context, words: str) -> None:
     if len(found) > SEARCH_LIMIT:
         parts += ["\n", ctx._("… and more; add words to narrow it down.")]
     ctx.reply(*parts)
+
+
+# ---------------------------------------------------------------------------- /group delete
+
+
+async def count_in_group(session: AsyncSession, group_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).select_from(Question).where(Question.group_id == group_id)
+            )
+        ).scalar_one()
+    )
+
+
+async def delete_in_group(session: AsyncSession, group_id: int) -> None:
+    """Delete the group's questions with their answers and drafts."""
+    from sqlalchemy import delete
+
+    ids = select(Question.id).where(Question.group_id == group_id).scalar_subquery()
+    await session.execute(delete(QuestionAnswer).where(QuestionAnswer.question_id.in_(ids)))
+    await session.execute(
+        delete(QuestionDraft).where(
+            or_(QuestionDraft.group_id == group_id, QuestionDraft.question_id.in_(ids))
+        )
+    )
+    await session.execute(delete(Question).where(Question.group_id == group_id))

@@ -6,15 +6,15 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.db import affected, insert_ignore
 from bridge.errors import UserError
 from bridge.i18n import N_
-from bridge.messages import Bold
-from bridge.models import Account, RoleGrant
+from bridge.messages import Bold, Part
+from bridge.models import Account, Group, Person, RoleGrant
 from bridge.services import groups as groups_svc
 from bridge.services import identity
 
@@ -198,5 +198,73 @@ async def role(ctx: Context, person: str, role: str, group: str | None) -> None:
     ctx.reply(
         *ctx.fmt(
             N_("{who} is now {role} in {where}."), who=who, role=Bold(text=ctx._(role)), where=where
+        )
+    )
+
+
+async def roles_list(ctx: Context, group: str | None) -> None:
+    """``/roles [group]``: who holds which role (community-wide, or in one group)."""
+    target = await groups_svc.get_group(ctx.session, ctx.community.id, group) if group else None
+    stmt = (
+        select(RoleGrant.role, RoleGrant.group_id, Person.display_name, Group.slug)
+        .join(Person, Person.id == RoleGrant.person_id)
+        .outerjoin(Group, Group.id == RoleGrant.group_id)
+        .where(Person.community_id == ctx.community.id)
+        .order_by(RoleGrant.group_id.is_not(None), Group.slug, RoleGrant.role, Person.display_name)
+    )
+    if target is not None:
+        stmt = stmt.where(RoleGrant.group_id == target.id)
+    rows = (await ctx.session.execute(stmt)).all()
+    where = target.slug if target else ctx.community.name
+    if not rows:
+        ctx.reply(*ctx.fmt(N_("Nobody has a role in {where} yet."), where=Bold(text=where)))
+        return
+    parts: list[Part | str | list[Part]] = [
+        ctx.fmt(N_("Roles in {where}:"), where=Bold(text=where))
+    ]
+    for role_name, group_id, name, slug in rows:
+        scope = slug if group_id is not None else ctx._("the whole community")
+        parts += ["\n• ", Bold(text=name or "?"), f": {ctx._(role_name)} ({scope})"]
+    for entry in ctx.bridge.config.community.admins:
+        if target is None:
+            parts += ["\n• ", Bold(text=entry), ": " + ctx._("admin (bot.toml)")]
+    ctx.reply(*parts, private=True)
+
+
+async def revoke(ctx: Context, person: str, role: str, group: str | None) -> None:
+    """``/role revoke <who> <role> [group]``: takes one grant back (audit-logged)."""
+    account = await identity.resolve_account(
+        ctx.session,
+        ctx.community.id,
+        ctx.account.platform,
+        person,
+        ctx.now,
+        ctx.bridge.parse_mention,
+    )
+    target = await groups_svc.get_group(ctx.session, ctx.community.id, group) if group else None
+    if role == "admin" and account.key in ctx.bridge.config.community.admins:
+        raise UserError(N_("{who} is an admin in bot.toml; remove them there."), who=account.key)
+    if role == "admin" and account.person_id == ctx.person_id:
+        raise UserError(N_("You cannot take your own admin role; ask another admin."))
+    result = await ctx.session.execute(
+        delete(RoleGrant).where(
+            RoleGrant.person_id == account.person_id,
+            RoleGrant.role == role,
+            RoleGrant.group_id == target.id if target else RoleGrant.group_id.is_(None),
+        )
+    )
+    where = target.slug if target else ctx._("the whole community")
+    who = identity.mention(account)
+    if affected(result) == 0:
+        raise UserError(
+            N_("{who} is not {role} in {where}."), who=f"@{who.text}", role=ctx._(role), where=where
+        )
+    await ctx.audit("role.revoke", account.key, role=role, group=target.slug if target else None)
+    ctx.reply(
+        *ctx.fmt(
+            N_("{who} is no longer {role} in {where}."),
+            who=who,
+            role=Bold(text=ctx._(role)),
+            where=where,
         )
     )

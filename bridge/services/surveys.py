@@ -1568,3 +1568,107 @@ async def activity(
         )
     ).scalar_one()
     return owners, int(responses)
+
+
+# ---------------------------------------------------------------- /surveys and reopening
+
+
+async def surveys_open(ctx: Context) -> None:
+    """``/surveys``: the open surveys whose content may be shown here."""
+    shown = await groups_svc.showable_group_ids(
+        ctx.session,
+        ctx.community.id,
+        ctx.person_id,
+        ctx.group.id if ctx.group else None,
+        ctx.is_dm,
+        ctx.is_admin,
+    )
+    rows = (
+        await ctx.session.execute(
+            select(Survey, Group.slug)
+            .join(Group, Group.id == Survey.group_id)
+            .where(
+                Survey.community_id == ctx.community.id,
+                Survey.status == "open",
+                Survey.group_id.in_(shown),
+            )
+            .order_by(Survey.number.desc())
+            .limit(25)
+        )
+    ).all()
+    if not rows:
+        ctx.reply(ctx._("No survey is open here."))
+        return
+    parts: list[Part] = [
+        Text(
+            text=ctx.ngettext("{n} open survey:", "{n} open surveys:", len(rows)).format(
+                n=len(rows)
+            )
+        )
+    ]
+    for survey, slug in rows:
+        parts += [Text(text="\n"), Code(text=survey.ref), Text(text=f" {survey.title} — {slug}")]
+        if survey.closes_at is not None:
+            parts.append(
+                Text(text=" · " + ctx._("closes {when}").format(when=ctx.t.when(survey.closes_at)))
+            )
+    ctx.reply(*parts)
+
+
+async def survey_reopen(ctx: Context, survey: str) -> None:
+    """``/survey reopen S-3`` (owner, hosts): answers are taken again; the cards follow."""
+    found = await _owned(ctx, survey)
+    if found.status == "open":
+        raise UserError(N_("{survey} is open already."), survey=found.ref)
+    if found.closes_at is not None and found.closes_at <= ctx.now:
+        found.closes_at = None  # its closing time has passed: open until closed by hand
+    found.status, found.closed_at = "open", None
+    await ctx.session.flush()
+    if found.closes_at is not None:
+        await ctx.bridge.deadlines.schedule(
+            ctx.session, CLOSE_DEADLINE, str(found.id), found.closes_at
+        )
+    await ctx.audit("survey.reopen", found.ref)
+    await ctx.bridge.outbox.refresh(ctx.session, card_ref(found.id), delay=timedelta(0))
+    ctx.reply(
+        *ctx.fmt(
+            N_("{survey} is open again; close it with {command}."),
+            survey=Code(text=found.ref),
+            command=Code(text=f"/survey close {found.ref}"),
+        )
+    )
+
+
+# ---------------------------------------------------------------- /group delete
+
+
+async def count_in_group(session: AsyncSession, group_id: int) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).select_from(Survey).where(Survey.group_id == group_id)
+            )
+        ).scalar_one()
+    )
+
+
+async def delete_in_group(session: AsyncSession, group_id: int) -> None:
+    """Delete the group's surveys with everything answered to them."""
+    surveys = select(Survey.id).where(Survey.group_id == group_id).scalar_subquery()
+    questions = (
+        select(SurveyQuestion.id).where(SurveyQuestion.survey_id.in_(surveys)).scalar_subquery()
+    )
+    options = select(SurveyOption.id).where(SurveyOption.question_id.in_(questions))
+    for stmt in (
+        delete(SurveyChoice).where(SurveyChoice.survey_id.in_(surveys)),
+        delete(SurveyTextAnswer).where(SurveyTextAnswer.survey_id.in_(surveys)),
+        delete(SurveyTally).where(SurveyTally.option_id.in_(options.scalar_subquery())),
+        delete(SurveyAnonText).where(SurveyAnonText.question_id.in_(questions)),
+        delete(SurveyOption).where(SurveyOption.question_id.in_(questions)),
+        delete(SurveyQuestion).where(SurveyQuestion.survey_id.in_(surveys)),
+        delete(SurveyRespondent).where(SurveyRespondent.survey_id.in_(surveys)),
+        delete(SurveyExport).where(SurveyExport.survey_id.in_(surveys)),
+        delete(SurveyView).where(SurveyView.survey_id.in_(surveys)),
+        delete(Survey).where(Survey.group_id == group_id),
+    ):
+        await session.execute(stmt)

@@ -34,7 +34,7 @@ async def test_duplicate_and_bad_names_change_nothing(chat: Chat, bridge: Bridge
     assert "I did not expect 'secret'." in out
     assert "/group new <name> [closed|internal|public] [showcase] [hostdesk]" in out
     out = await chat("/group")
-    assert "Choose one of: new, set." in out
+    assert "Choose one of: new, set, rename, delete." in out  # issue 16 added two
     assert await groups(bridge) == {"ideas": ("internal", False, False)}
 
 
