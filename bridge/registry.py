@@ -69,8 +69,12 @@ class Param:
     minimum: int = 1
     maximum: int = 10_000
     """The range of an ``int``; a number outside it is refused with the range."""
+    shown: str | None = None
+    """How usage writes it, where the default would mislead (``<title> [| description]``)."""
 
     def usage(self) -> str:
+        if self.shown is not None:
+            return self.shown
         if self.kind == "flag":
             inner = self.name
         elif self.kind == "option":

@@ -42,6 +42,7 @@ group_content(N_("ideas"), svc.count_in_group, svc.delete_in_group, svc.group_cl
             N_("a short title, then | and a description"),
             kind="text",
             metavar="title [| description]",
+            shown="<title> [| description]",
         )
     ],
 )
