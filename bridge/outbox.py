@@ -47,6 +47,10 @@ class Outbox:
         self.worker_id = f"w-{uuid.uuid4().hex[:10]}"
         self.install = "cb"  # replaced at start by a prefix unique to this database
         self._kick = asyncio.Event()
+        #: one row after the other, in the order written (a terminal session shows the
+        #: conversation the same way every time); else the chats' lanes run side by side
+        self.in_order = False
+        self._pass = asyncio.Lock()
 
     # ---------------------------------------------------------------- writing
 
@@ -329,6 +333,12 @@ class Outbox:
         return total
 
     async def deliver_due(self, include_delayed: bool = False, in_order: bool = False) -> int:
+        if in_order or self.in_order:
+            async with self._pass:  # the worker and a settle() never interleave
+                return await self._deliver_due(include_delayed, True)
+        return await self._deliver_due(include_delayed, False)
+
+    async def _deliver_due(self, include_delayed: bool, in_order: bool) -> int:
         platforms = [p for p, a in self.bridge.adapters.items() if a.state == "ready"]
         if not platforms:
             return 0

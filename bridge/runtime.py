@@ -73,6 +73,8 @@ class Runtime:
         await bridge.start()
         for platform in self.platforms:
             bridge.add_adapter(load_adapter(platform, bridge))
+        if any(a.interactive for a in bridge.adapters.values()):
+            bridge.outbox.in_order = True
         if self.http_enabled:
             self.http = HttpServer(bridge)
             try:

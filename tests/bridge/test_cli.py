@@ -128,6 +128,9 @@ def test_run_answers_healthz_and_stops_on_sigterm(tmp_path: Path, db_url: str) -
             assert b"bridge_adapter_ready" in r.read()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+        stderr = proc.stderr.read() if proc.stderr else ""
+        assert "setup plugin" not in stderr and "alembic" not in stderr  # quiet at INFO
+        assert "Traceback" not in stderr
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -201,11 +204,34 @@ def test_console_prints_user_text_as_text_not_terminal_codes(cli_config: Path) -
     assert "zerobyte" in result.stdout  # the NUL byte is gone before anything stores it
 
 
-def test_console_ends_quietly_at_end_of_input_and_on_sigterm(cli_config: Path) -> None:
-    for _ in range(3):
+CARDS = """\
+:channel a
+/group new ideas
+/link ideas
+:channel b
+/link ideas
+:channel c
+/link ideas
+/idea Bike racks
+/idea Standing desks
+:press 1
+"""
+
+
+def test_console_ends_quietly_at_end_of_input_and_on_sigterm(
+    cli_config: Path, tmp_path: Path
+) -> None:
+    outputs = []
+    for n in range(3):
+        config = tmp_path / f"run{n}.toml"
+        config.write_text(
+            cli_config.read_text().replace("bot.db", f"run{n}.db"), encoding="utf-8"
+        )
+        if BACKEND == "postgres":
+            config = cli_config
         result = subprocess.run(
-            [sys.executable, "-m", "bridge", "console", "--config", str(cli_config)],
-            input="/help\n/groups\n",
+            [sys.executable, "-m", "bridge", "console", "--config", str(config)],
+            input="/help\n/groups\n" if BACKEND == "postgres" else CARDS,
             capture_output=True,
             text=True,
             timeout=60,
@@ -213,6 +239,9 @@ def test_console_ends_quietly_at_end_of_input_and_on_sigterm(cli_config: Path) -
         )
         assert result.returncode == 0
         assert result.stderr == ""
+        outputs.append(result.stdout)
+    # the cards reach the three channels in the same order every run: :press 1 is the same
+    assert outputs[0] == outputs[1] == outputs[2]
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge", "console", "--config", str(cli_config)],
         stdin=subprocess.PIPE,
