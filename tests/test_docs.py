@@ -3,8 +3,8 @@ prints is compared with what the page shows, so the docs cannot drift from the b
 
 A session is a ```text block whose lines are what a user types (``/command``, ``:user``,
 ``:channel``, ``:press``) followed by what the bot printed (``[#channel] …`` and its
-indented lines). A line ``...`` stands for any number of printed lines left out; a typed line with nothing
-under it is a set-up step whose output the page leaves out.
+indented lines). A line ``...`` stands for any number of printed lines left out; a typed
+line with nothing under it is a set-up step whose output the page leaves out.
 """
 
 from __future__ import annotations

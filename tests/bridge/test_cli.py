@@ -224,9 +224,7 @@ def test_console_ends_quietly_at_end_of_input_and_on_sigterm(
     outputs = []
     for n in range(3):
         config = tmp_path / f"run{n}.toml"
-        config.write_text(
-            cli_config.read_text().replace("bot.db", f"run{n}.db"), encoding="utf-8"
-        )
+        config.write_text(cli_config.read_text().replace("bot.db", f"run{n}.db"), encoding="utf-8")
         if BACKEND == "postgres":
             config = cli_config
         result = subprocess.run(
