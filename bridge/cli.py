@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
         p = add(verb.name, verb.help)
         if verb.arguments is not None:
             verb.arguments(p)
+    export = add("export", "export records for other systems")
+    export.add_argument("what", choices=["profiles"], help="profiles: the partner profiles")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
     survey = add("survey", "surveys from files")
     survey.add_argument("action", choices=["create"])
     survey.add_argument("file", help="survey definition (TOML)")
@@ -137,11 +140,33 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
                 )
                 return 2
         return asyncio.run(Runtime(config, platforms).run())
+    if args.cmd == "export":
+        return asyncio.run(_export(config, args.format))
     if args.cmd == "survey":
         from bridge.services.surveys import create_from_file_cli
 
         return create_from_file_cli(config, args)
     return int(_adapter_verbs()[args.cmd].run(config, args) or 0)
+
+
+async def _export(config: Config, fmt: str) -> int:
+    """``community-bridge export profiles --format csv|json``: to stdout (private profiles
+    left out)."""
+    from bridge.core import Bridge
+    from bridge.db import upgrade
+    from bridge.services import partners
+
+    await upgrade(config.database.url)
+    bridge = Bridge(config)
+    try:
+        await bridge.start()
+        assert bridge.community_id is not None
+        async with bridge.db.transaction() as session:
+            rows = await partners.profile_rows(session, bridge.community_id)
+    finally:
+        await bridge.close()
+    sys.stdout.write(partners.as_json(rows) if fmt == "json" else partners.as_csv(rows))
+    return 0
 
 
 def _safe_url(url: str) -> str:

@@ -162,7 +162,9 @@ class SurveyExport(Base):
 
     __tablename__ = "survey_exports"
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), index=True)
+    survey_id: Mapped[int | None] = mapped_column(
+        ForeignKey("surveys.id"), index=True, nullable=True
+    )
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     filename: Mapped[str] = mapped_column(String(64))
     content: Mapped[str] = mapped_column(Text)

@@ -15,7 +15,7 @@ from bridge.durations import user_duration
 from bridge.i18n import N_
 from bridge.messages import Bold, Part, Text
 from bridge.models.ideas import IDEA_STATUSES
-from bridge.services import ideas, identity, questions, surveys
+from bridge.services import ideas, identity, partners, questions, surveys
 
 if TYPE_CHECKING:
     from bridge.context import Context
@@ -36,6 +36,10 @@ class Stats:
     surveys: int = 0
     survey_responses: int = 0
     super_users: list[tuple[str, int]] = field(default_factory=list)
+    most_posts: list[tuple[str, int]] = field(default_factory=list)
+    most_votes: list[tuple[str, int]] = field(default_factory=list)
+    most_answers: list[tuple[str, int]] = field(default_factory=list)
+    most_recommended: list[tuple[str, int]] = field(default_factory=list)
     answered: int = 0
     first_response: timedelta | None = None
     time_to_answer: timedelta | None = None
@@ -74,9 +78,23 @@ async def collect(
     for per_person in (*idea_counts.values(), *question_counts.values(), survey_owners):
         contributions.update(per_person)
     top = contributions.most_common(5)
-    if top:
-        names = await identity.display_names(session, [p for p, _ in top])
+    posts: Counter[int] = Counter(idea_counts["ideas"])
+    posts.update(idea_counts["comments"])
+    posts.update(question_counts["questions"])
+    leaders = {
+        "posts": posts.most_common(3),
+        "votes": Counter(idea_counts["votes"]).most_common(3),
+        "answers": Counter(question_counts["answers"]).most_common(3),
+    }
+    everyone = {p for p, _ in top} | {p for rows in leaders.values() for p, _ in rows}
+    if everyone:
+        names = await identity.display_names(session, sorted(everyone))
         stats.super_users = [(names.get(p) or f"#{p}", n) for p, n in top]
+        stats.most_posts, stats.most_votes, stats.most_answers = (
+            [(names.get(p) or f"#{p}", n) for p, n in leaders[key]]
+            for key in ("posts", "votes", "answers")
+        )
+    stats.most_recommended = await partners.most_recommended(session, community_id)
 
     firsts, answers = await questions.response_times(session, community_id, group_id, since)
     stats.answered = len(answers)
@@ -149,6 +167,22 @@ async def stats(ctx: Context, period: str | None) -> None:
         line(ctx._("Super users: {users}").format(users=users))
     else:
         line(ctx._("Super users: nobody has contributed yet."))
+
+    def people(rows: list[tuple[str, int]]) -> str:
+        return ", ".join(f"{name} ({n})" for name, n in rows) or ctx._("nobody yet")
+
+    line(
+        ctx._("Most posts: {posts}; most votes: {votes}; most answers: {answers}.").format(
+            posts=people(figures.most_posts),
+            votes=people(figures.most_votes),
+            answers=people(figures.most_answers),
+        )
+    )
+    line(
+        ctx._("Most recommended partners: {partners}").format(
+            partners=people(figures.most_recommended)
+        )
+    )
     none = ctx._("n/a")
     line(
         ctx._(
