@@ -145,6 +145,14 @@ def upsert(
     )
 
 
+async def count(session: AsyncSession, model: Any, *where: Any) -> int:
+    """How many rows of ``model`` match ``where``."""
+    from sqlalchemy import func, select
+
+    stmt = select(func.count()).select_from(model).where(*where)
+    return int((await session.execute(stmt)).scalar_one())
+
+
 def affected(result: Any) -> int:
     """Rows changed by an INSERT/UPDATE/DELETE result (typed helper for ``rowcount``)."""
     return int(getattr(result, "rowcount", 0) or 0)

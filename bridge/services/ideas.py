@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
 from bridge.db import affected, insert_ignore
+from bridge.db import count as db_count
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, translator
 from bridge.messages import (
@@ -1218,13 +1219,7 @@ async def comment_delete(ctx: Context, ref: str, number: int) -> None:
 
 
 async def count_in_group(session: AsyncSession, group_id: int) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count()).select_from(Idea).where(Idea.group_id == group_id)
-            )
-        ).scalar_one()
-    )
+    return await db_count(session, Idea, Idea.group_id == group_id)
 
 
 async def delete_in_group(session: AsyncSession, group_id: int) -> None:

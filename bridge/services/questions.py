@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
+from bridge.db import count as db_count
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, Translator, translator
 from bridge.messages import (
@@ -1283,13 +1284,7 @@ async def search(ctx: Context, words: str) -> None:
 
 
 async def count_in_group(session: AsyncSession, group_id: int) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count()).select_from(Question).where(Question.group_id == group_id)
-            )
-        ).scalar_one()
-    )
+    return await db_count(session, Question, Question.group_id == group_id)
 
 
 async def delete_in_group(session: AsyncSession, group_id: int) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.db import affected, insert_ignore, upsert
+from bridge.db import count as db_count
 from bridge.durations import user_duration
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, Translator
@@ -1643,13 +1644,7 @@ async def survey_reopen(ctx: Context, survey: str) -> None:
 
 
 async def count_in_group(session: AsyncSession, group_id: int) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count()).select_from(Survey).where(Survey.group_id == group_id)
-            )
-        ).scalar_one()
-    )
+    return await db_count(session, Survey, Survey.group_id == group_id)
 
 
 async def delete_in_group(session: AsyncSession, group_id: int) -> None:
