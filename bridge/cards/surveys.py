@@ -97,7 +97,7 @@ async def render_card(
         return None
     t = translator(locale)
     questions = await load_questions(session, survey.id)
-    total, counts = await card_counts(session, survey)
+    total, counts = await card_counts(session, bridge, survey)
     closed = survey.status != "open"
     head = f"📊 {survey.ref}: {survey.title}"
     parts: list[Part] = [Bold(text=head)]

@@ -389,16 +389,48 @@ async def option_counts(session: AsyncSession, survey: Survey) -> dict[int, int]
     return {int(option_id): int(n) for option_id, n in rows}
 
 
-async def card_counts(session: AsyncSession, survey: Survey) -> tuple[int, dict[int, int]]:
+async def card_counts(
+    session: AsyncSession, bridge: Bridge, survey: Survey
+) -> tuple[int, dict[int, int]]:
     """(respondents, option counts) as the cards show them: the stored state, except for
-    an open anonymous survey, whose cards show the last batch only."""
-    if survey.anonymous and survey.status == "open":
-        view = await session.get(SurveyView, survey.id, populate_existing=True)
-        if view is None:
-            return 0, {}
-        shown = json.loads(view.shown_counts)
-        return view.shown_total, {int(k): int(v) for k, v in shown.items()}
-    return await respondent_count(session, survey.id), await option_counts(session, survey)
+    an open anonymous survey, whose cards show the last batch only.
+
+    The batch is taken here, when a card is drawn after the answers committed (taken in
+    the answers' own transactions, two at once could each miss the other's)."""
+    if not (survey.anonymous and survey.status == "open"):
+        return await respondent_count(session, survey.id), await option_counts(session, survey)
+    view = await session.get(SurveyView, survey.id, populate_existing=True)
+    if _batch_due(bridge, survey, view, await respondent_count(session, survey.id)):
+        total = await respondent_count(session, survey.id)
+        counts = await option_counts(session, survey)
+        await session.execute(
+            upsert(
+                session,
+                SurveyView,
+                {
+                    "survey_id": survey.id,
+                    "shown_total": total,
+                    "shown_counts": json.dumps({str(k): v for k, v in sorted(counts.items())}),
+                    "shown_at": bridge.clock.now(),
+                },
+                ["survey_id"],
+                ["shown_total", "shown_counts", "shown_at"],
+            )
+        )
+        return total, counts
+    if view is None:
+        return 0, {}
+    shown = json.loads(view.shown_counts)
+    return view.shown_total, {int(k): int(v) for k, v in shown.items()}
+
+
+def _batch_due(bridge: Bridge, survey: Survey, view: SurveyView | None, total: int) -> bool:
+    """Enough new answers, and long enough since the last redraw."""
+    settings = bridge.config.surveys
+    if total - (view.shown_total if view else 0) < settings.anonymous_batch:
+        return False
+    since = view.shown_at if view else survey.created_at
+    return bridge.clock.now() >= since + settings.anonymous_delay
 
 
 async def redraw(session: AsyncSession, bridge: Bridge, survey: Survey) -> None:
@@ -414,25 +446,9 @@ async def redraw(session: AsyncSession, bridge: Bridge, survey: Survey) -> None:
     if total - (view.shown_total if view else 0) < settings.anonymous_batch:
         return  # not enough new answers to hide each one among the others
     due = (view.shown_at if view else survey.created_at) + settings.anonymous_delay
-    now = bridge.clock.now()
-    if now < due:
+    if bridge.clock.now() < due:
         await bridge.deadlines.ensure(session, REDRAW_DEADLINE, str(survey.id), due)
         return
-    counts = await option_counts(session, survey)
-    await session.execute(
-        upsert(
-            session,
-            SurveyView,
-            {
-                "survey_id": survey.id,
-                "shown_total": total,
-                "shown_counts": json.dumps({str(k): v for k, v in sorted(counts.items())}),
-                "shown_at": now,
-            },
-            ["survey_id"],
-            ["shown_total", "shown_counts", "shown_at"],
-        )
-    )
     await bridge.outbox.refresh(session, card_ref(survey.id), delay=timedelta(0))
 
 
