@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.errors import UserError
 from bridge.i18n import N_, Translator
 from bridge.messages import Button, Mention, Message, Part, Text, fmt
-from bridge.services import audit, roles
+from bridge.services import audit, groups, identity, roles
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,6 +66,29 @@ class Context:
         """Host of that group or of the community (admins included)."""
         return await roles.is_host(
             self.session, self.person_id, group_id, self.bridge.config.community.admins
+        )
+
+    async def resolve_account(self, text: str) -> Account:
+        """The account a command names: ``platform:user_id``, a mention as any installed
+        platform writes it, or ``@name`` of someone seen on this platform."""
+        return await identity.resolve_account(
+            self.session,
+            self.community.id,
+            self.account.platform,
+            text,
+            self.now,
+            self.bridge.parse_mention,
+        )
+
+    async def showable_group_ids(self) -> set[int]:
+        """The groups whose content may be shown here, to this person (the one rule)."""
+        return await groups.showable_group_ids(
+            self.session,
+            self.community.id,
+            self.person_id,
+            self.group.id if self.group else None,
+            self.is_dm,
+            self.is_admin,
         )
 
     def require_group(self) -> Group:

@@ -153,6 +153,13 @@ async def count(session: AsyncSession, model: Any, *where: Any) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+def like_pattern(term: str, prefix_only: bool = False) -> str:
+    """``%term%`` (or ``term%``) for ``ilike(..., escape="\\")``: the user's own ``%``,
+    ``_`` and ``\\`` match themselves."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%" if prefix_only else f"%{escaped}%"
+
+
 def affected(result: Any) -> int:
     """Rows changed by an INSERT/UPDATE/DELETE result (typed helper for ``rowcount``)."""
     return int(getattr(result, "rowcount", 0) or 0)

@@ -426,12 +426,10 @@ async def group_set(ctx: Context, name: str, setting: str) -> None:
     )
 
 
-# ------------------------------------------------------------------ one use case per command
-# Each takes the command's Context and its parsed arguments; the command module only
-# declares the grammar and calls these.
+# ------------------------------------------------------------------ /link and /unlink
 
 
-def _channel(ctx: Context):  # type: ignore[no-untyped-def]
+def _channel(ctx: Context) -> Channel:
     if ctx.channel is None:
         raise UserError(N_("Private chats cannot be linked; use /link in a channel or group."))
     return ctx.channel

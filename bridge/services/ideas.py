@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
-from bridge.db import affected, insert_ignore
+from bridge.db import affected, insert_ignore, like_pattern
 from bridge.db import count as db_count
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, translator
@@ -34,6 +34,7 @@ from bridge.models.ideas import (
     IdeaDraft,
     IdeaVote,
 )
+from bridge.sanitize import csv_cell
 from bridge.services import counters
 from bridge.services import groups as groups_svc
 
@@ -1071,22 +1072,15 @@ async def search(ctx: Context, words: str) -> None:
     terms = [w for w in words.split() if len(w) > 1][:8]
     if not terms:
         raise UsageError(N_("<{name}> is missing."), name="words")
-    shown = await groups_svc.showable_group_ids(
-        ctx.session,
-        ctx.community.id,
-        ctx.person_id,
-        ctx.group.id if ctx.group else None,
-        ctx.is_dm,
-        ctx.is_admin,
-    )
+    shown = await ctx.showable_group_ids()
     stmt = select(Idea).where(
         Idea.community_id == ctx.community.id,
         Idea.group_id.in_(shown),
         Idea.status != WITHDRAWN,
         *(
             or_(
-                Idea.title.ilike(f"%{_like(t)}%", escape="\\"),
-                Idea.description.ilike(f"%{_like(t)}%", escape="\\"),
+                Idea.title.ilike(like_pattern(t), escape="\\"),
+                Idea.description.ilike(like_pattern(t), escape="\\"),
             )
             for t in terms
         ),
@@ -1107,10 +1101,6 @@ async def search(ctx: Context, words: str) -> None:
     if len(found) > SEARCH_LIMIT:
         parts.append(Text(text="\n" + ctx._("… and more; add words to narrow it down.")))
     ctx.reply(*parts)
-
-
-def _like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def export(ctx: Context) -> None:
@@ -1143,11 +1133,11 @@ async def export(ctx: Context) -> None:
         out.writerow(
             [
                 item.ref,
-                _cell(item.title),
-                _cell(item.description),
+                csv_cell(item.title),
+                csv_cell(item.description),
                 status_label(ctx.t, item.status),
-                _cell(item.status_reason or ""),
-                _cell(names.get(item.proposer_id, "")),
+                csv_cell(item.status_reason or ""),
+                csv_cell(names.get(item.proposer_id, "")),
                 tally.up,
                 tally.down,
                 item.created_at.isoformat(timespec="seconds"),
@@ -1176,11 +1166,6 @@ EXPORT_COLUMNS = (
     "created",
     "updated",
 )
-
-
-def _cell(text: str) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 async def _comment(ctx: Context, ref: str, number: int) -> tuple[Idea, Group, IdeaComment]:

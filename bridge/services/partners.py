@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.db import affected, insert_ignore
+from bridge.db import affected, insert_ignore, like_pattern
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_
 from bridge.messages import Bold, Button, Code, Message, Part, Text, fmt
 from bridge.models import Account, RoleGrant
 from bridge.models.partners import Profile, Recommendation, Reference, Trade
+from bridge.sanitize import csv_cell
 from bridge.services import counters, identity
 from bridge.services.groups import slugify
 
@@ -184,14 +185,7 @@ async def profile_show(ctx: Context, who: str | None) -> None:
     if who is None:
         person_id = ctx.person_id
     else:
-        account = await identity.resolve_account(
-            ctx.session,
-            ctx.community.id,
-            ctx.account.platform,
-            who,
-            ctx.now,
-            ctx.bridge.parse_mention,
-        )
+        account = await ctx.resolve_account(who)
         person_id = account.person_id
     profile = await ctx.session.get(Profile, person_id)
     if not await may_see(ctx, profile):
@@ -280,14 +274,7 @@ async def add_reference(ctx: Context, title: str, rest: str | None) -> None:
     description = check_length(text, 2000, N_("The description"))
     customer_id = None
     if customer:
-        account = await identity.resolve_account(
-            ctx.session,
-            ctx.community.id,
-            ctx.account.platform,
-            customer,
-            ctx.now,
-            ctx.bridge.parse_mention,
-        )
+        account = await ctx.resolve_account(customer)
         if account.person_id == ctx.person_id:
             raise UserError(N_("You cannot be the customer of your own reference."))
         customer_id = account.person_id
@@ -391,9 +378,7 @@ async def remove_reference(ctx: Context, reference: str) -> None:
 
 async def recommend(ctx: Context, who: str, text: str) -> None:
     """``/recommend @partner <text>``: once per partner; shown after a host approves it."""
-    account = await identity.resolve_account(
-        ctx.session, ctx.community.id, ctx.account.platform, who, ctx.now, ctx.bridge.parse_mention
-    )
+    account = await ctx.resolve_account(who)
     if account.person_id == ctx.person_id:
         raise UserError(N_("You cannot recommend yourself."))
     profile = await ctx.session.get(Profile, account.person_id)
@@ -435,9 +420,7 @@ async def recommend(ctx: Context, who: str, text: str) -> None:
 
 
 async def recommend_withdraw(ctx: Context, who: str) -> None:
-    account = await identity.resolve_account(
-        ctx.session, ctx.community.id, ctx.account.platform, who, ctx.now, ctx.bridge.parse_mention
-    )
+    account = await ctx.resolve_account(who)
     result = await ctx.session.execute(
         delete(Recommendation).where(
             Recommendation.partner_id == account.person_id,
@@ -561,9 +544,9 @@ async def find_partners(ctx: Context, words: list[str], page: int = 1) -> None:
     if trade is not None:
         stmt = stmt.where(Profile.trade_id == trade.id)
     if region is not None:
-        stmt = stmt.where(Profile.region.ilike(f"{_like(region)}%", escape="\\"))
+        stmt = stmt.where(Profile.region.ilike(like_pattern(region, prefix_only=True), escape="\\"))
     for word in rest[:6]:
-        pattern = f"%{_like(word)}%"
+        pattern = like_pattern(word)
         stmt = stmt.where(
             or_(
                 Profile.company.ilike(pattern, escape="\\"),
@@ -604,15 +587,11 @@ async def _is_region(session: AsyncSession, community_id: int, word: str) -> boo
             select(Profile.person_id)
             .where(
                 Profile.community_id == community_id,
-                Profile.region.ilike(f"{_like(word)}%", escape="\\"),
+                Profile.region.ilike(like_pattern(word, prefix_only=True), escape="\\"),
             )
             .limit(1)
         )
     ).first() is not None
-
-
-def _like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # ------------------------------------------------------------------ export, /stats
@@ -667,9 +646,7 @@ def as_csv(rows: list[dict[str, Any]]) -> str:
     out = csv.DictWriter(buf, fieldnames=columns)
     out.writeheader()
     for row in rows:
-        out.writerow(
-            {k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()}
-        )
+        out.writerow({k: csv_cell(v) if isinstance(v, str) else v for k, v in row.items()})
     return buf.getvalue()
 
 

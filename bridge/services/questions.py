@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge import similarity
 from bridge.db import count as db_count
+from bridge.db import like_pattern
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, Translator, translator
 from bridge.messages import (
@@ -1244,9 +1245,6 @@ async def search(ctx: Context, words: str) -> None:
     actor = _actor(ctx)
     visible = await _visible_group_ids(ctx.session, ctx.community.id, actor)
 
-    def like(term: str) -> str:
-        return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
     found = list(
         (
             await ctx.session.execute(
@@ -1255,7 +1253,7 @@ async def search(ctx: Context, words: str) -> None:
                     Question.community_id == ctx.community.id,
                     Question.group_id.in_(visible),
                     or_(Question.private.is_(False), Question.asker_id == ctx.person_id),
-                    *(Question.text.ilike(like(t), escape="\\") for t in terms),
+                    *(Question.text.ilike(like_pattern(t), escape="\\") for t in terms),
                 )
                 .order_by(Question.id.desc())
                 .limit(SEARCH_LIMIT + 1)

@@ -162,14 +162,7 @@ ROLES = ("member", "host", "admin")
 
 
 async def role(ctx: Context, person: str, role: str, group: str | None) -> None:
-    account = await identity.resolve_account(
-        ctx.session,
-        ctx.community.id,
-        ctx.account.platform,
-        person,
-        ctx.now,
-        ctx.bridge.parse_mention,
-    )
+    account = await ctx.resolve_account(person)
     target_group = (
         await groups_svc.get_group(ctx.session, ctx.community.id, group) if group else None
     )
@@ -225,22 +218,15 @@ async def roles_list(ctx: Context, group: str | None) -> None:
     for role_name, group_id, name, slug in rows:
         scope = slug if group_id is not None else ctx._("the whole community")
         parts += ["\n• ", Bold(text=name or "?"), f": {ctx._(role_name)} ({scope})"]
-    for entry in ctx.bridge.config.community.admins:
-        if target is None:
+    if target is None:
+        for entry in ctx.bridge.config.community.admins:
             parts += ["\n• ", Bold(text=entry), ": " + ctx._("admin (bot.toml)")]
     ctx.reply(*parts, private=True)
 
 
 async def revoke(ctx: Context, person: str, role: str, group: str | None) -> None:
     """``/role revoke <who> <role> [group]``: takes one grant back (audit-logged)."""
-    account = await identity.resolve_account(
-        ctx.session,
-        ctx.community.id,
-        ctx.account.platform,
-        person,
-        ctx.now,
-        ctx.bridge.parse_mention,
-    )
+    account = await ctx.resolve_account(person)
     target = await groups_svc.get_group(ctx.session, ctx.community.id, group) if group else None
     if role == "admin" and account.key in ctx.bridge.config.community.admins:
         raise UserError(N_("{who} is an admin in bot.toml; remove them there."), who=account.key)

@@ -45,6 +45,7 @@ from bridge.models.surveys import (
     SurveyTextAnswer,
     SurveyView,
 )
+from bridge.sanitize import csv_cell
 from bridge.services import counters, identity
 from bridge.services import groups as groups_svc
 
@@ -400,8 +401,8 @@ async def card_counts(
     if not (survey.anonymous and survey.status == "open"):
         return await respondent_count(session, survey.id), await option_counts(session, survey)
     view = await session.get(SurveyView, survey.id, populate_existing=True)
-    if _batch_due(bridge, survey, view, await respondent_count(session, survey.id)):
-        total = await respondent_count(session, survey.id)
+    total = await respondent_count(session, survey.id)
+    if _batch_due(bridge, survey, view, total):
         counts = await option_counts(session, survey)
         await session.execute(
             upsert(
@@ -682,14 +683,6 @@ async def _name(session: AsyncSession, person_id: int, cache: dict[int, str]) ->
 # ---------------------------------------------------------------------------- export
 
 
-def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
-
-
 async def export_csv(session: AsyncSession, survey: Survey, t: Translator) -> str:
     """Non-anonymous: one row per respondent, one column per question. Anonymous: counts."""
     questions = await load_questions(session, survey.id)
@@ -709,16 +702,20 @@ async def export_csv(session: AsyncSession, survey: Survey, t: Translator) -> st
         for question in questions:
             if question.row.kind == "text":
                 n = len(await text_answers(session, survey, question.row.id))
-                out.writerow([_cell(question.row.text), t.gettext(N_("(written answers)")), n, ""])
+                out.writerow(
+                    [csv_cell(question.row.text), t.gettext(N_("(written answers)")), n, ""]
+                )
                 continue
             for option in question.options:
                 n = counts.get(option.id, 0)
-                out.writerow([_cell(question.row.text), _cell(option.label), n, percent(n, total)])
+                out.writerow(
+                    [csv_cell(question.row.text), csv_cell(option.label), n, percent(n, total)]
+                )
         out.writerow([t.gettext(N_("respondents")), "", total, ""])
         return buf.getvalue()
     out.writerow(
         [t.gettext(N_("respondent")), t.gettext(N_("accounts")), t.gettext(N_("responded at"))]
-        + [_cell(q.row.text) for q in questions]
+        + [csv_cell(q.row.text) for q in questions]
     )
     respondents = (
         (
@@ -765,15 +762,15 @@ async def export_csv(session: AsyncSession, survey: Survey, t: Translator) -> st
             )
         ).all()
         row: list[object] = [
-            _cell(await _name(session, resp.person_id, names)),
-            _cell(" ".join(f"{p}:{u}" for p, u in accounts)),
+            csv_cell(await _name(session, resp.person_id, names)),
+            csv_cell(" ".join(f"{p}:{u}" for p, u in accounts)),
             resp.responded_at.strftime("%Y-%m-%d %H:%M:%S") if resp.responded_at else "",
         ]
         for question in questions:
             if question.row.kind == "text":
-                row.append(_cell(texts.get(question.row.id, "")))
+                row.append(csv_cell(texts.get(question.row.id, "")))
             else:
-                row.append(_cell("; ".join(by_question.get(question.row.id, []))))
+                row.append(csv_cell("; ".join(by_question.get(question.row.id, []))))
         out.writerow(row)
     return buf.getvalue()
 
@@ -1592,14 +1589,7 @@ async def activity(
 
 async def surveys_open(ctx: Context) -> None:
     """``/surveys``: the open surveys whose content may be shown here."""
-    shown = await groups_svc.showable_group_ids(
-        ctx.session,
-        ctx.community.id,
-        ctx.person_id,
-        ctx.group.id if ctx.group else None,
-        ctx.is_dm,
-        ctx.is_admin,
-    )
+    shown = await ctx.showable_group_ids()
     rows = (
         await ctx.session.execute(
             select(Survey, Group.slug)
