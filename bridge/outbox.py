@@ -221,13 +221,13 @@ class Outbox:
             setting = person.notify if person is not None else "on"
         if setting == "off":
             return None
+        if setting == "digest":  # collected on the account used last, sent as one summary
+            account = accounts[0]
+            key = f"{account.platform}:@{account.user_id}"
+            locale = self.bridge.locale_for(account.locale)
+            await self.post(session, key, message, status="digest", locale=locale)
+            return key
         for account in accounts:
-            if setting == "digest":
-                key = f"{account.platform}:@{account.user_id}"
-                await self.post(
-                    session, key, message, status="digest", locale=account.locale or None
-                )
-                return key
             if account.dm_open:
                 key = f"{account.platform}:@{account.user_id}"
                 await self.post(
