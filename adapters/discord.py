@@ -38,7 +38,7 @@ from bridge.messages import (
     Message,
     Part,
 )
-from bridge.registry import Command, Param, compose_args
+from bridge.registry import Command, Param
 
 if TYPE_CHECKING:
     import argparse
@@ -275,45 +275,50 @@ def _permissions(body: dict[str, Any], who: str, guild: bool) -> None:
         body["integration_types"] = [0]
 
 
-def resolve(port: Port, name: str, options: Sequence[dict[str, Any]]) -> tuple[str, str] | None:
-    """The command and its arguments for an interaction named ``name`` (``idea`` or a
-    further form such as ``idea-edit``); None for a name no command has."""
+def resolve(
+    port: Port, name: str, options: Sequence[dict[str, Any]]
+) -> tuple[str, str, dict[str, Any]] | None:
+    """The command, its subcommand and its typed values for an interaction named ``name``
+    (``idea`` or a further form such as ``idea-edit``); None for a name no command has."""
     cmd = port.command_for(name)
     if cmd is not None:
-        return cmd.name, command_args(cmd, options)
+        sub_name, values = command_options(cmd, options)
+        return cmd.name, sub_name, values
     base, _, sub_name = name.rpartition("-")
     cmd = port.command_for(base) if base else None
     sub = cmd.subcommands.get(sub_name) if cmd is not None else None
     if cmd is None or sub is None:
         return None
-    rest = compose_args(sub.params, _values(sub.params, options))
-    return cmd.name, f"{sub.name} {rest}".strip()
+    return cmd.name, sub.name, _values(sub.params, options)
 
 
 def _values(params: Sequence[Param], options: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Discord's typed options as the parameters' values (absent ones left out)."""
     given = {str(o.get("name")): o.get("value") for o in options}
     values: dict[str, Any] = {}
     for p, names in _slots(params):
         if p.kind == "words":
-            values[p.name] = [str(given[n]) for n in names if given.get(n) not in (None, "")]
-        else:
-            values[p.name] = given.get(names[0])
+            items = [str(given[n]) for n in names if given.get(n) not in (None, "")]
+            if items:
+                values[p.name] = items
+        elif given.get(names[0]) not in (None, ""):
+            values[p.name] = given[names[0]]
     return values
 
 
-def command_args(cmd: Command, options: Sequence[dict[str, Any]]) -> str:
-    """The typed options of an interaction in the one command grammar (``compose_args``)."""
+def command_options(cmd: Command, options: Sequence[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """The subcommand (or "") and the typed values of an interaction: handed to the
+    command as typed (``Invocation.options``), never joined into text and parsed again."""
     if cmd.subcommands and cmd.handler is None:
         chosen = next((o for o in options if o.get("type") == SUB_COMMAND), None)
         if chosen is None:
-            return ""
+            return "", {}
         name = str(chosen.get("name", ""))
         sub = cmd.subcommands.get(name)
         if sub is None:
-            return name
-        rest = compose_args(sub.params, _values(sub.params, chosen.get("options") or []))
-        return f"{name} {rest}".strip()
-    return compose_args(cmd.params, _values(cmd.params, options))
+            return name, {}
+        return name, _values(sub.params, chosen.get("options") or [])
+    return "", _values(cmd.params, options)
 
 
 def _digest(app_id: str, target: str, payload: list[dict[str, Any]]) -> str:
@@ -385,6 +390,7 @@ class DiscordAdapter(Adapter):
     config_model = DiscordConfig
     env = {"DISCORD_BOT_TOKEN": "token"}
     can_always_dm = True
+    forms = True
     config: DiscordConfig
 
     @classmethod
@@ -584,7 +590,7 @@ class DiscordAdapter(Adapter):
         data = self._data(interaction)
         name = str(data.get("name", ""))
         found = resolve(self.port, name, data.get("options") or [])
-        name, args = found if found is not None else (name, "")
+        name, args, values = found if found is not None else (name, "", None)
         channel, channel_name = self._where(interaction)
         inv = Invocation(
             channel=channel,
@@ -593,6 +599,7 @@ class DiscordAdapter(Adapter):
             args=args,
             event_id=str(interaction.id),
             channel_name=channel_name,
+            options=values,
         )
         await self._answer(interaction, self.port.handle(inv))
 
@@ -614,32 +621,34 @@ class DiscordAdapter(Adapter):
         data = self._data(interaction)
         marker, _, rest = str(data.get("custom_id", "")).partition("|")
         name, _, rest = rest.partition("|")
-        sub_name, _, query = rest.partition("|")
+        sub_name, _, rest = rest.partition("|")
+        query, _, had = rest.partition("|")
         cmd = self.port.command_for(name)
         if marker != "form" or cmd is None:
             await self._answer(interaction, _nothing(), component=True)
             return
-        params = cmd.params
-        if sub_name:
-            sub = cmd.subcommands.get(sub_name)
-            params = sub.params if sub is not None else []
         values: dict[str, Any] = {}
-        for row in data.get("components") or []:
-            for field in row.get("components") or []:
-                values[str(field.get("custom_id"))] = field.get("value")
+        shown = [
+            field
+            for row in data.get("components") or []
+            for field in ([row.get("component")] if row.get("component") else [])
+            + list(row.get("components") or [])
+        ]
+        for i, field in enumerate(shown):
+            value = field.get("value")
+            if value in (None, "") and str(i) not in had:
+                continue  # left empty: not given (an emptied prefilled field clears it)
+            values[str(field.get("custom_id"))] = value or ""
         values.update(dict(parse_qsl(query)))
-        for p in params:
-            if p.kind == "words" and isinstance(values.get(p.name), str):
-                values[p.name] = [w.strip() for w in values[p.name].splitlines() if w.strip()]
-        args = compose_args(params, values)
         channel, channel_name = self._where(interaction)
         inv = Invocation(
             channel=channel,
             account=self._who(interaction),
             command=name,
-            args=f"{sub_name} {args}".strip() if sub_name else args,
+            args=sub_name,
             event_id=str(interaction.id),
             channel_name=channel_name,
+            options=values,
         )
         await self._answer(interaction, self.port.handle(inv))
 
@@ -789,7 +798,14 @@ class DiscordAdapter(Adapter):
                 return None
             params = sub.params
         fields = [p for p in params if p.name not in form.prefill and p.kind != "flag"]
-        custom_id = "|".join(("form", form.command, form.subcommand or "", urlencode(form.prefill)))
+        if form.fields:
+            order = {name: i for i, name in enumerate(form.fields)}
+            fields = sorted((p for p in fields if p.name in order), key=lambda p: order[p.name])
+        # which fields start with a value: emptied, they clear it (else empty means not given)
+        had = "".join(str(i) for i, p in enumerate(fields) if form.initial.get(p.name))
+        custom_id = "|".join(
+            ("form", form.command, form.subcommand or "", urlencode(form.prefill), had)
+        )
         if not fields or len(fields) > 5 or len(custom_id) > 100:
             return None
         t = translator(self.port.locale_for(locale))
@@ -807,6 +823,8 @@ class DiscordAdapter(Adapter):
             }
             if len(described) > 45:
                 field["placeholder"] = _clip(described, 100)
+            if form.initial.get(p.name):
+                field["value"] = _clip(form.initial[p.name], field["max_length"])
             rows.append({"type": ACTION_ROW, "components": [field]})
         title = form.title or " ".join(filter(None, (f"/{form.command}", form.subcommand)))
         return {"custom_id": custom_id, "title": _clip(title, 45), "components": rows}

@@ -40,7 +40,7 @@ from bridge.messages import (
     Text,
     plain_text,
 )
-from bridge.registry import Param, compose_args
+from bridge.registry import Param
 
 if TYPE_CHECKING:
     import argparse
@@ -324,7 +324,7 @@ def _form_params(port: Port, command: str, sub: str | None) -> list[Param] | Non
     return list(cmd.params)
 
 
-def _input_block(p: Param, t: Any) -> dict[str, Any]:
+def _input_block(p: Param, t: Any, initial: str | None = None) -> dict[str, Any]:
     label = _clip(t.gettext(p.help) if p.help else p.name, 2000) or p.name
     element: dict[str, Any]
     hint: str | None = None
@@ -349,6 +349,8 @@ def _input_block(p: Param, t: Any) -> dict[str, Any]:
             "action_id": "v",
             "multiline": p.kind in ("text", "words"),
         }
+        if initial:
+            element["initial_value"] = _clip(initial, 3000)
         if p.kind == "words":
             hint = t.gettext(N_("One per line."))
         elif p.kind == "option" and p.metavar:
@@ -374,10 +376,21 @@ def build_view(
         return None
     t = translator(locale)
     title = form.title or f"/{form.command}" + (f" {form.subcommand}" if form.subcommand else "")
-    blocks = [_input_block(p, t) for p in params if p.name not in form.prefill]
+    shown = [p for p in params if p.name not in form.prefill]
+    if form.fields:
+        order = {name: i for i, name in enumerate(form.fields)}
+        shown = sorted((p for p in shown if p.name in order), key=lambda p: order[p.name])
+    blocks = [_input_block(p, t, form.initial.get(p.name)) for p in shown]
     if not blocks:
         return None
-    meta = {**meta, "c": form.command, "s": form.subcommand, "p": form.prefill}
+    meta = {
+        **meta,
+        "c": form.command,
+        "s": form.subcommand,
+        "p": form.prefill,
+        "f": [p.name for p in shown],
+        "i": [p.name for p in shown if form.initial.get(p.name)],
+    }
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,
@@ -447,6 +460,7 @@ _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 class SlackAdapter(Adapter):
     platform = "slack"
     order = 10
+    forms = True
     config_model = SlackConfig
     env = {
         "SLACK_BOT_TOKEN": "bot_token",
@@ -684,20 +698,25 @@ class SlackAdapter(Adapter):
         params = _form_params(self.port, command, sub) or []
         state = (view.get("state") or {}).get("values") or {}
         prefill = meta.get("p") or {}
-        values = {
-            p.name: prefill[p.name] if p.name in prefill else _form_value(p, state) for p in params
-        }
-        args = compose_args(params, values)
-        if sub:
-            args = f"{sub} {args}".strip()
+        shown = set(meta.get("f") or [p.name for p in params])
+        had_value = set(meta.get("i") or [])
+        values: dict[str, Any] = {}
+        for p in params:
+            if p.name in prefill:
+                values[p.name] = prefill[p.name]
+            elif p.name in shown:
+                value = _form_value(p, state)
+                # Slack leaves out an input emptied by the person: that clears the field
+                values[p.name] = "" if value is None and p.name in had_value else value
         replies = await self.port.handle(
             Invocation(
                 channel=origin.channel,
                 account=account,
                 command=command,
-                args=args,
+                args=sub or "",
                 event_id=f"view:{view.get('id') or body.get('trigger_id')}",
                 channel_name=origin.channel_name,
+                options={k: v for k, v in values.items() if v is not None},
             )
         )
         await self._answer(origin, replies)

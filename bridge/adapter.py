@@ -78,6 +78,8 @@ class Adapter(ABC):
     env: ClassVar[dict[str, str]] = {}
     #: the bot may open a private chat with any user unasked (Telegram: only after /start)
     can_always_dm: ClassVar[bool] = True
+    #: a reply's FormRequest opens a form (a modal) here; else features ask step by step
+    forms: ClassVar[bool] = False
     #: runs a session in the terminal, and is what ``run`` starts when nothing is configured
     interactive: ClassVar[bool] = False
     #: where the platform stands in listings (``check``, ``--adapters`` errors)

@@ -34,7 +34,7 @@ from bridge.models import Channel, ChannelLink, Community, Setting
 from bridge.outbox import Outbox
 from bridge.pipeline import Event, Pipeline, error_reply
 from bridge.plugins import adapter_classes
-from bridge.registry import Command, Param, Who, parse_args, registry
+from bridge.registry import Command, Param, Who, bind_options, parse_args, registry
 from bridge.sanitize import clean
 from bridge.scheduler import Deadlines
 from bridge.services import groups as groups_svc
@@ -44,6 +44,19 @@ if TYPE_CHECKING:
     from bridge.adapter import Adapter
 
 __all__ = ["Bridge"]
+
+
+def _clean_options(options: dict[str, Any]) -> dict[str, Any]:
+    """NUL and lone surrogates out of typed values too, as out of typed text."""
+
+    def one(value: Any) -> Any:
+        if isinstance(value, str):
+            return clean(value)
+        if isinstance(value, list):
+            return [one(v) for v in value]
+        return value
+
+    return {clean(str(k)): one(v) for k, v in options.items()}
 
 
 def _clean_account(account: AccountRef) -> AccountRef:
@@ -195,8 +208,15 @@ class Bridge:
             event.in_group = target.in_group
             event.label = cmd.name if target is cmd else f"{cmd.name} {target.name}"
 
+            options = inv.options
+
             async def run(ctx: Context) -> None:
-                await handler(ctx, **parse_args(params, rest))
+                if options is None:
+                    await handler(ctx, **parse_args(params, rest))
+                    return
+                if rest.strip():
+                    raise UsageError(N_("I did not expect '{word}'."), word=rest.strip()[:40])
+                await handler(ctx, **bind_options(params, _clean_options(options)))
 
             event.run = run
         return await self.pipeline.run(event)

@@ -105,15 +105,18 @@ class FormRequest(_Frozen):
 
     ``command`` (and ``subcommand``) name a registered command; its params become the
     fields, ``prefill`` fixes some of them (``{"idea": "I-3"}``). On submit the adapter
-    composes the arguments with ``bridge.registry.compose_args`` and calls
-    ``bridge.handle``. Platforms without forms show the message's text, which must say
-    what to type instead.
+    hands the values to ``port.handle`` as ``Invocation.options`` (typed, not parsed).
+    Platforms without forms show the message's text, which must say what to type instead.
     """
 
     command: str
     subcommand: str | None = None
     title: str = ""
     prefill: dict[str, str] = Field(default_factory=dict)
+    initial: dict[str, str] = Field(default_factory=dict)
+    """Values the fields start with (the current profile); the person may change them."""
+    fields: tuple[str, ...] = ()
+    """The parameters shown, in this order; empty: every one not prefilled."""
 
 
 class ChannelRef(_Frozen):
@@ -247,6 +250,9 @@ class Invocation:
     args: str = ""
     event_id: str | None = None
     channel_name: str | None = None
+    options: dict[str, Any] | None = None
+    """Typed values (a form's fields, Discord's options) for the command's parameters;
+    ``args`` then names only the subcommand. They are bound as typed, never parsed."""
 
     @property
     def platform(self) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "adapter_classes",
     "can_always_dm",
     "command_modules",
+    "has_forms",
     "reset",
 ]
 
@@ -86,6 +87,13 @@ def can_always_dm(platform: str) -> bool:
     """
     cls = adapter_classes().get(platform)
     return True if cls is None else cls.can_always_dm
+
+
+def has_forms(platform: str) -> bool:
+    """Whether ``platform`` shows a ``FormRequest`` as a form (a modal) of its own; where
+    it does not, features ask field by field in the private chat instead."""
+    cls = adapter_classes().get(platform)
+    return False if cls is None else cls.forms
 
 
 def reset() -> None:

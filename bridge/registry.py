@@ -445,22 +445,66 @@ def parse_args(params: list[Param], raw: str) -> dict[str, Any]:
                 )
             values[p.name] = low
         elif p.kind == "int":
-            number = int(tok.value) if tok.value.isdigit() and len(tok.value) < 12 else None
-            if number is None or not p.minimum <= number <= p.maximum:
-                raise UsageError(
-                    N_("<{name}>: '{word}' is not a number from {low} to {high}."),
-                    name=p.metavar or p.name,
-                    word=tok.value[:40],
-                    low=p.minimum,
-                    high=p.maximum,
-                )
-            values[p.name] = number
+            values[p.name] = _number(p, tok.value)
         else:
             values[p.name] = Quoted(tok.value) if tok.quoted else tok.value
         pos_i += 1
         i += 1
     for p in params:
         if p.required and p.kind != "flag" and (values[p.name] in (None, "", [])):
+            raise UsageError(N_("<{name}> is missing."), name=p.metavar or p.name)
+    return values
+
+
+def _number(p: Param, text: str) -> int:
+    number = int(text) if text.isdigit() and len(text) < 12 else None
+    if number is None or not p.minimum <= number <= p.maximum:
+        raise UsageError(
+            N_("<{name}>: '{word}' is not a number from {low} to {high}."),
+            name=p.metavar or p.name,
+            word=text[:40],
+            low=p.minimum,
+            high=p.maximum,
+        )
+    return number
+
+
+def bind_options(params: list[Param], options: dict[str, Any]) -> dict[str, Any]:
+    """Typed values (a form's fields, Discord's options) bound to ``params`` as typed,
+    never joined into text and parsed again: a value keeps its quotes, its words such as
+    "private", its typographic quotes. The same checks as the grammar apply (choices,
+    number ranges, required); an empty optional value stays ``""`` (the field was shown
+    and left empty), an absent one ``None``."""
+    known = {p.name: p for p in params}
+    for name in options:
+        if name not in known:
+            raise UsageError(N_("I did not expect '{word}'."), word=str(name)[:40])
+    values: dict[str, Any] = {}
+    for p in params:
+        value = options.get(p.name)
+        if p.kind == "flag":
+            values[p.name] = value is True or str(value).lower() in ("1", "true", "on", "yes")
+            continue
+        if p.kind == "words":
+            items = value if isinstance(value, list) else str(value or "").splitlines()
+            values[p.name] = [Quoted(str(v).strip()) for v in items if str(v).strip()]
+        elif value is None:
+            values[p.name] = None
+        else:
+            text = str(value).strip()
+            if p.kind == "choice" and text:
+                if text.lower() not in p.choices:
+                    raise UsageError(
+                        N_("'{word}' is not one of {choices}."),
+                        word=text[:40],
+                        choices=", ".join(p.choices),
+                    )
+                text = text.lower()
+            if p.kind == "int" and text:
+                values[p.name] = _number(p, text)
+                continue
+            values[p.name] = Quoted(text) if p.kind != "text" and text else text
+        if p.required and values[p.name] in (None, "", []):
             raise UsageError(N_("<{name}> is missing."), name=p.metavar or p.name)
     return values
 

@@ -16,7 +16,7 @@ from adapters.discord import (
     EPHEMERAL,
     HASH_SETTING,
     DiscordAdapter,
-    command_args,
+    command_options,
     command_payloads,
     escape,
     render_parts,
@@ -35,7 +35,7 @@ from bridge.messages import (
     Text,
 )
 from bridge.models import Channel, ChannelLink, OutboxRow
-from bridge.registry import Command, Param, Subcommand, parse_args
+from bridge.registry import Command, Param, Subcommand, bind_options
 from bridge.runtime import Runtime
 from tests.conftest import BridgeFactory, attach_console, make_config
 from tests.fakes.discord import FakeDiscord, Interaction
@@ -317,12 +317,12 @@ def test_words_become_numbered_options_and_back() -> None:
             ],
         }
     ]
-    args = command_args(survey, options)
-    assert args == 'new Lunch? "Pizza" "Sushi \'fresh\'" multi closes 2h'
-    _sub, _, rest = args.partition(" ")
-    assert parse_args(params, rest) == {
+    sub, values = command_options(survey, options)
+    assert sub == "new"
+    # typed values reach the command as typed: quotes and words such as "multi" kept
+    assert bind_options(params, values) == {
         "question": "Lunch?",
-        "options": ["Pizza", "Sushi 'fresh'"],
+        "options": ["Pizza", 'Sushi "fresh"'],
         "multi": True,
         "closes": "2h",
     }
