@@ -812,7 +812,7 @@ class DiscordAdapter(Adapter):
         rows = []
         for p in fields:
             described = t.gettext(p.help) if p.help else (p.metavar or p.name)
-            long_text = p.kind in ("text", "words")
+            long_text = p.long
             field: dict[str, Any] = {
                 "type": TEXT_INPUT,
                 "custom_id": p.name,

@@ -347,7 +347,7 @@ def _input_block(p: Param, t: Any, initial: str | None = None) -> dict[str, Any]
         element = {
             "type": "plain_text_input",
             "action_id": "v",
-            "multiline": p.kind in ("text", "words"),
+            "multiline": p.long,
         }
         if initial:
             element["initial_value"] = _clip(initial, 3000)

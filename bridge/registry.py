@@ -71,6 +71,12 @@ class Param:
     """The range of an ``int``; a number outside it is refused with the range."""
     shown: str | None = None
     """How usage writes it, where the default would mislead (``<title> [| description]``)."""
+    multiline: bool = False
+    """A long value of several lines in a form (a text param always is)."""
+
+    @property
+    def long(self) -> bool:
+        return self.multiline or self.kind in ("text", "words")
 
     def usage(self) -> str:
         if self.shown is not None:
@@ -78,7 +84,8 @@ class Param:
         if self.kind == "flag":
             inner = self.name
         elif self.kind == "option":
-            inner = f"{self.name} <{self.metavar or 'value'}>"
+            value = f"<{self.metavar or 'value'}>"
+            inner = f'{self.name} "{value}"' if self.quoted else f"{self.name} {value}"
         elif self.kind == "choice":
             inner = "|".join(self.choices)
             if self.required:

@@ -12,7 +12,7 @@ import dataclasses
 from bridge.context import ActionContext, Context
 from bridge.errors import UserError
 from bridge.i18n import N_
-from bridge.registry import Param, action, command, merge_hook, subcommand
+from bridge.registry import Param, action, command, merge_hook, subcommand, text_handler
 from bridge.services import partners as svc
 
 PERSON = Param("person", N_("platform:user_id or @mention"), metavar="@mention|platform:user_id")
@@ -42,6 +42,57 @@ async def profile(ctx: Context, person: str | None) -> None:
 )
 async def profile_set(ctx: Context, field: str, value: str) -> None:
     await svc.profile_set(ctx, field, value)
+
+
+def _field(name: str, what: str, metavar: str, quoted: bool = True, long: bool = False) -> Param:
+    return Param(
+        name, what, kind="option", required=False, metavar=metavar, quoted=quoted, multiline=long
+    )
+
+
+@subcommand(
+    "profile",
+    "edit",
+    who="member",
+    help=N_(
+        "Edit several fields at once (- clears one); alone, it opens a form, or asks you "
+        "field by field in the private chat."
+    ),
+    params=[
+        _field("company", N_("Company"), "name"),
+        _field("trade", N_("Trade"), "trade"),
+        _field("region", N_("Region: postal code prefix or region name"), "region"),
+        _field("website", N_("Website (https://…)"), "https://…", quoted=False),
+        _field("contact", N_("Contact: what you choose to show"), "contact"),
+        _field("description", N_("Description"), "text", long=True),
+    ],
+)
+async def profile_edit(
+    ctx: Context,
+    company: str | None,
+    trade: str | None,
+    region: str | None,
+    website: str | None,
+    contact: str | None,
+    description: str | None,
+) -> None:
+    await svc.profile_edit(
+        ctx,
+        company=company,
+        trade=trade,
+        region=region,
+        website=website,
+        contact=contact,
+        description=description,
+    )
+
+
+@action("pf.text", who="member")
+async def profile_description(ctx: ActionContext) -> None:
+    await svc.description_form(ctx)
+
+
+text_handler(svc.profile_step)
 
 
 @subcommand(

@@ -46,6 +46,9 @@ class Profile(Base):
     contact: Mapped[str] = mapped_column(String(300), default="")
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: editing field by field in the private chat: the field asked next, and when
+    edit_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    edit_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Reference(Base):

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridge.db import affected, insert_ignore, like_pattern
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_
-from bridge.messages import Bold, Button, Code, Message, Part, Text, fmt
+from bridge.messages import Bold, Button, Code, FormRequest, Message, Part, Text, fmt
 from bridge.models import Account, RoleGrant
 from bridge.models.partners import Profile, Recommendation, Reference, Trade
+from bridge.plugins import has_forms
 from bridge.sanitize import csv_cell
 from bridge.services import counters, identity
 from bridge.services.groups import slugify
@@ -31,10 +32,13 @@ if TYPE_CHECKING:
 __all__ = [
     "FIELDS",
     "add_reference",
+    "description_form",
     "export_profiles",
     "find_partners",
+    "profile_edit",
     "profile_set",
     "profile_show",
+    "profile_step",
     "recommend",
     "remove_reference",
     "trades",
@@ -204,20 +208,21 @@ async def profile_show(ctx: Context, who: str | None) -> None:
     ctx.reply(parts, private=profile.private)
 
 
-async def profile_set(ctx: Context, field: str, value: str) -> None:
-    """``/profile set <field> <value>``; an empty value (``-``) clears a field."""
+async def _apply(ctx: Context, profile: Profile, field: str, value: str) -> bool:
+    """Check and set one field (``-`` or empty clears it); False when it was unchanged.
+    A bad value raises with the reason, and the whole command changes nothing."""
     value = " ".join(value.split()) if field != "description" else value.strip()
     clear = value in ("", "-")
-    profile = await _profile(ctx.session, ctx.community.id, ctx.person_id, ctx.now)
-    label = ctx._(FIELD_NAMES[field])
     if field == "private":
         if value.lower() not in ("on", "off", "yes", "no", "ja", "nein"):
             raise UsageError(N_("private takes on or off."))
-        profile.private = value.lower() in ("on", "yes", "ja")
-    elif field == "trade":
-        if clear:
-            profile.trade_id = None
-        else:
+        new_private = value.lower() in ("on", "yes", "ja")
+        changed = new_private != profile.private
+        profile.private = new_private
+        return changed
+    if field == "trade":
+        trade_id = None
+        if not clear:
             trade = await find_trade(ctx.session, ctx.community.id, value)
             if trade is None:
                 known = await trade_list(ctx.session, ctx.community.id)
@@ -226,24 +231,202 @@ async def profile_set(ctx: Context, field: str, value: str) -> None:
                     trade=value[:40],
                     trades=", ".join(t.name for t in known) or "-",
                 )
-            profile.trade_id = trade.id
-    else:
-        if not clear:
-            check_length(value, FIELDS[field], N_("The value"))
-        if field == "website" and not clear and not _URL.match(value):
-            raise UsageError(N_("A website starts with https:// or http://."))
-        setattr(profile, field, "" if clear else value)
+            trade_id = trade.id
+        changed = trade_id != profile.trade_id
+        profile.trade_id = trade_id
+        return changed
+    if not clear:
+        check_length(value, FIELDS[field], ctx._(FIELD_NAMES[field]))
+    if field == "website" and not clear and not _URL.match(value):
+        raise UsageError(N_("A website starts with https:// or http://."))
+    new_value = "" if clear else value
+    changed = new_value != getattr(profile, field)
+    setattr(profile, field, new_value)
+    return changed
+
+
+async def profile_set(ctx: Context, field: str, value: str) -> None:
+    """``/profile set <field> <value>``; an empty value (``-``) clears a field."""
+    profile = await _profile(ctx.session, ctx.community.id, ctx.person_id, ctx.now)
+    await _apply(ctx, profile, field, value)
     profile.updated_at = ctx.now
     await ctx.session.flush()
-    shown = ctx._("on") if field == "private" and profile.private else value
-    if field == "private" and not profile.private:
-        shown = ctx._("off")
-    if clear and field != "private":
+    label = ctx._(FIELD_NAMES[field])
+    value = " ".join(value.split())
+    if field == "private":
+        shown = ctx._("on") if profile.private else ctx._("off")
+        ctx.reply(*ctx.fmt(N_("{field} is now {value}."), field=Bold(text=label), value=shown))
+    elif value in ("", "-"):
         ctx.reply(*ctx.fmt(N_("{field} is cleared."), field=Bold(text=label)))
     elif field in ("description", "contact"):
         ctx.reply(*ctx.fmt(N_("{field} is set."), field=Bold(text=label)))
     else:
-        ctx.reply(*ctx.fmt(N_("{field} is now {value}."), field=Bold(text=label), value=shown))
+        ctx.reply(*ctx.fmt(N_("{field} is now {value}."), field=Bold(text=label), value=value))
+
+
+#: what the form shows (a Discord modal holds five), then the description on its own
+FORM_FIELDS = ("company", "trade", "region", "website", "contact")
+#: what the private chat asks, one field after another
+STEP_FIELDS = ("company", "trade", "region", "description", "website", "contact")
+#: a private-chat edit left alone this long is over
+STEP_TTL = timedelta(hours=1)
+KEEP = frozenset({".", "ok", "keep", "behalten"})
+STOP_WORDS = frozenset({"stop", "stopp", "cancel", "abbrechen", "ende"})
+
+
+def _current(profile: Profile, field: str, trade_name: str | None) -> str:
+    if field == "trade":
+        return trade_name or ""
+    return str(getattr(profile, field) or "")
+
+
+async def _trade_name(ctx: Context, profile: Profile) -> str | None:
+    if profile.trade_id is None:
+        return None
+    trade = await ctx.session.get(Trade, profile.trade_id)
+    return trade.name if trade is not None else None
+
+
+async def profile_edit(ctx: Context, **values: str | None) -> None:
+    """``/profile edit [company "<v>"] [trade <v>] …``: several fields at once, checked
+    together (one bad value changes nothing). Without values: a form where the platform
+    has one (Slack, Discord), else the private chat asks field by field."""
+    given = {f: v for f, v in values.items() if v is not None}
+    profile = await _profile(ctx.session, ctx.community.id, ctx.person_id, ctx.now)
+    if not given:
+        await _start_editing(ctx, profile)
+        return
+    changed = [f for f in STEP_FIELDS if f in given and await _apply(ctx, profile, f, given[f])]
+    profile.updated_at = ctx.now
+    await ctx.session.flush()
+    await _saved(ctx, profile, changed, offer_description="description" not in given)
+
+
+async def _saved(
+    ctx: Context, profile: Profile, changed: list[str], offer_description: bool = False
+) -> None:
+    from bridge.cards.partners import profile_card
+
+    names = ", ".join(ctx._(FIELD_NAMES[f]) for f in changed)
+    if changed:
+        head = ctx.fmt(N_("Your profile is saved ({fields})."), fields=names)
+    else:
+        head = [Text(text=ctx._("Nothing changed in your profile."))]
+    buttons: list[Button] = []
+    if offer_description and has_forms(ctx.account.platform):
+        buttons.append(Button(label=ctx._("Edit the description"), action="pf.text"))
+    card = await profile_card(ctx.session, ctx.t, profile)
+    ctx.reply([*head, Text(text="\n\n"), *card], buttons=buttons, private=True)
+
+
+async def _start_editing(ctx: Context, profile: Profile) -> None:
+    trade_name = await _trade_name(ctx, profile)
+    if has_forms(ctx.account.platform):
+        initial = {f: _current(profile, f, trade_name) for f in FORM_FIELDS}
+        ctx.reply(
+            *ctx.fmt(
+                N_("Edit your profile in the form, or type {example}."),
+                example=Code(text='/profile edit company "<name>" region <postal code>'),
+            ),
+            form=FormRequest(
+                command="profile",
+                subcommand="edit",
+                title=ctx._("Your profile"),
+                fields=FORM_FIELDS,
+                initial={k: v for k, v in initial.items() if v},
+            ),
+        )
+        return
+    profile.edit_step = 0
+    profile.edit_at = ctx.now
+    await ctx.session.flush()
+    intro = N_(
+        "I'll ask for each field of your profile in turn. Answer with the new value, "
+        "{keep} to keep it, {clear} to clear it, {stop} to end."
+    )
+    ctx.reply(
+        [
+            *ctx.fmt(intro, keep=Code(text="."), clear=Code(text="-"), stop=Code(text="stop")),
+            Text(text="\n\n"),
+            *await _step_question(ctx, profile, trade_name),
+        ],
+        private=True,
+    )
+
+
+async def description_form(ctx: ActionContext) -> None:
+    """The button under a saved profile: the description in a form of its own."""
+    profile = await _profile(ctx.session, ctx.community.id, ctx.person_id, ctx.now)
+    ctx.reply(
+        *ctx.fmt(
+            N_("To change the description, type {command}."),
+            command=Code(text="/profile set description <text>"),
+        ),
+        form=FormRequest(
+            command="profile",
+            subcommand="edit",
+            title=ctx._("Your profile"),
+            fields=("description",),
+            initial={"description": profile.description} if profile.description else {},
+        ),
+    )
+
+
+async def _step_question(ctx: Context, profile: Profile, trade_name: str | None) -> list[Part]:
+    assert profile.edit_step is not None
+    field = STEP_FIELDS[profile.edit_step]
+    now = _current(profile, field, trade_name)
+    parts: list[Part] = [
+        Text(text=f"{profile.edit_step + 1}/{len(STEP_FIELDS)} "),
+        Bold(text=ctx._(FIELD_NAMES[field])),
+        Text(text="? "),
+    ]
+    if field == "trade":
+        known = await trade_list(ctx.session, ctx.community.id)
+        parts += ctx.fmt(
+            N_("Choose one of: {trades}."), trades=", ".join(t.name for t in known) or "-"
+        )
+        parts.append(Text(text=" "))
+    if now:
+        shown = now if len(now) <= 200 else now[:199] + "…"
+        parts += ctx.fmt(N_("Now: {value}"), value=shown)
+    else:
+        parts.append(Text(text=ctx._("Now empty.")))
+    return parts
+
+
+async def profile_step(ctx: Context, text: str) -> bool:
+    """A plain message in the private chat answers the profile field asked last."""
+    if not ctx.is_dm:
+        return False
+    profile = await ctx.session.get(Profile, ctx.person_id)
+    if profile is None or profile.edit_step is None:
+        return False
+    if profile.edit_at is None or ctx.now - profile.edit_at > STEP_TTL:
+        profile.edit_step = profile.edit_at = None
+        return False
+    answer = text.strip()
+    if answer.casefold() in STOP_WORDS:
+        profile.edit_step = profile.edit_at = None
+        await _saved(ctx, profile, [])
+        return True
+    field = STEP_FIELDS[profile.edit_step]
+    if answer.casefold() not in KEEP:
+        if await _apply(ctx, profile, field, answer):
+            profile.updated_at = ctx.now
+    profile.edit_step += 1
+    profile.edit_at = ctx.now
+    if profile.edit_step >= len(STEP_FIELDS):
+        profile.edit_step = profile.edit_at = None
+        await ctx.session.flush()
+        from bridge.cards.partners import profile_card
+
+        card = await profile_card(ctx.session, ctx.t, profile)
+        ctx.reply([Text(text=ctx._("Your profile is saved.") + "\n\n"), *card], private=True)
+        return True
+    await ctx.session.flush()
+    ctx.reply(await _step_question(ctx, profile, await _trade_name(ctx, profile)), private=True)
+    return True
 
 
 # ------------------------------------------------------------------ references

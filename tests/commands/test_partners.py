@@ -160,3 +160,59 @@ def test_export_profiles_for_the_crm(tmp_path: Path, bridge: Bridge) -> None:
             assert json.loads(result.stdout) == []
         else:
             assert result.stdout.startswith("name,accounts,company,trade,region")
+
+
+async def test_several_fields_at_once_and_one_bad_value_changes_nothing(chat: Chat) -> None:
+    await _network(chat)
+    out = await chat('/profile edit company "Meier & Söhne" region 80 contact "Tel. 089 123"')
+    assert "Your profile is saved (Company, Region, Contact)." in out
+    assert "🏷 Meier & Söhne (max)" in out
+    out = await chat('/profile edit company "Other" website meier.example')
+    assert "A website starts with https:// or http://." in out
+    assert "Usage:" in out
+    out = await chat("/profile")
+    assert "🏷 Meier & Söhne (max)" in out  # the good field of the refused edit did not land
+    out = await chat("/profile edit region -")
+    assert "Your profile is saved (Region)." in out
+    out = await chat("/profile edit colour red")
+    assert "I did not expect 'colour'." in out
+
+
+async def test_field_by_field_in_the_private_chat(chat: Chat) -> None:
+    await _network(chat)
+    out = await chat("/profile edit")  # the console has no forms: the private chat asks
+    assert "I'll ask for each field of your profile in turn." in out
+    assert "1/6 Company? Now: Meier Elektro" in out
+    await chat(":channel @")
+    out = await chat(".")
+    assert "2/6 Trade? Choose one of: Elektriker, Maler. Now: Elektriker" in out
+    out = await chat("Bäcker")  # refused with the reason; the question stays
+    assert "Bäcker is not on the list of trades." in out
+    out = await chat("maler")
+    assert "3/6 Region? Now: 80331 München" in out
+    out = await chat("-", "Wir streichen alles.")
+    assert "4/6 Description? Now empty." in out
+    assert "5/6 Website? Now: https://meier.example" in out
+    out = await chat("www.meier.example")
+    assert "A website starts with https:// or http://." in out
+    out = await chat(".", "stop")
+    assert "6/6 Contact? Now empty." in out
+    assert "Nothing changed in your profile." not in out or "Meier Elektro" in out
+    out = await chat("/profile")
+    assert "  Maler" in out.lines
+    assert "  Wir streichen alles." in out.lines
+    out = await chat("hello")  # the edit is over: a plain message is nobody's answer now
+    assert "Company" not in out
+
+
+async def test_field_by_field_in_german(make_bridge: BridgeFactory) -> None:
+    bridge = await make_bridge(community={"locale": "de", "admins": ["console:admin"]})
+    printed: list[str] = []
+    chat = Chat(bridge, attach_console(bridge, printed), printed)
+    await _network(chat)
+    out = await chat("/profile edit")
+    assert "1/6 Firma? Jetzt: Meier Elektro" in out
+    await chat(":channel @")
+    out = await chat("Meier GmbH", ".", ".", ".", ".", "Tel. 089 1")
+    assert "Dein Profil ist gespeichert." in out
+    assert "🏷 Meier GmbH (max)" in out
