@@ -86,6 +86,12 @@ async def ensure_account(
         changes["locale"] = ref.locale
     if can_dm and not account.dm_open:
         changes["dm_open"] = True
+    if "display_name" in changes:
+        # a person first seen in a mention got the bare user id as their name: the name
+        # they act under replaces it (a name chosen otherwise stays)
+        person = await session.get(Person, account.person_id)
+        if person is not None and person.display_name in (account.user_id, account.display_name):
+            person.display_name = str(changes["display_name"])
     for key, value in changes.items():
         setattr(account, key, value)
     return account

@@ -714,3 +714,91 @@ async def test_the_fake_response_url_takes_five_uses_within_thirty_minutes(
         slack.fake.expire_response_urls()
         async with http.post(other, json={"text": "x"}) as resp:
             assert (resp.status, await resp.text()) == (404, "expired_url")
+
+
+# ---------------------------------------------------------------------- partner network
+
+
+async def test_partner_network_through_slack(slack: SlackEnv) -> None:
+    """A profile from the modal (the current values shown, an emptied field cleared), a
+    reference the customer confirms by button, a recommendation through host approval,
+    and the search by trade and region."""
+    await slack.command("/group", "new trades", user=ADMIN)
+    await slack.command("/link", "trades", user=ADMIN)
+    await slack.command("/trades", "add Elektriker", user=ADMIN)
+    slack.fake.add_user("U2", "Bob")
+
+    assert await slack.command("/profile", "edit") == []  # the modal instead
+    view = slack.fake.views[-1]["view"]
+    assert [b["block_id"] for b in view["blocks"]] == [
+        "company",
+        "trade",
+        "region",
+        "website",
+        "contact",
+    ]
+    await slack.user.submit(
+        view,
+        {
+            "company": "Meier <!channel> Elektro",
+            "trade": "elektriker",
+            "region": "80331 München",
+            "website": "https://meier.example",
+        },
+    )
+    await slack.flush()
+    saved = slack.fake.ephemerals[-1]
+    assert "Your profile is saved (Company, Trade, Region, Website)." in shown(saved["blocks"])
+    assert "Meier &lt;!channel&gt; Elektro" in shown(saved["blocks"])
+
+    # the description has a form of its own, behind a button
+    await slack.user.press(saved, "Edit the description")
+    await slack.flush()
+    view = slack.fake.views[-1]["view"]
+    [field] = view["blocks"]
+    assert field["block_id"] == "description" and field["element"]["multiline"]
+    await slack.user.submit(view, {"description": "Kabel, Licht\nund Strom."})
+    await slack.flush()
+    assert "Your profile is saved (Description)." in shown(slack.fake.ephemerals[-1]["blocks"])
+
+    # opened again, the form shows what is stored; emptying the website clears it
+    await slack.command("/profile", "edit")
+    view = slack.fake.views[-1]["view"]
+    initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"]}
+    assert initial["region"] == "80331 München" and initial["contact"] is None
+    await slack.user.submit(view, {"website": None, "contact": "089 123"})
+    await slack.flush()
+    assert "Your profile is saved (Website, Contact)." in shown(slack.fake.ephemerals[-1]["blocks"])
+
+    # a bad value in the form changes nothing and says why
+    await slack.command("/profile", "edit")
+    await slack.user.submit(slack.fake.views[-1]["view"], {"website": "meier.example"})
+    await slack.flush()
+    assert "A website starts with https:// or http://." in shown(
+        slack.fake.ephemerals[-1]["blocks"]
+    )
+
+    # a reference naming Bob: Bob confirms it by the button in his private chat
+    [added] = await slack.command("/reference", 'add "Schulhaus Nord" customer <@U2|bob>')
+    assert "`R-1` is on your profile" in added
+    [ask] = [m for m in slack.fake.posted("DU2") if "`R-1`" in m.shown]
+    assert [label for label, _ in ask.buttons] == ["Confirm", "Decline"]
+    await slack.user.press(ask, "Confirm", user="U2", user_name="bob")
+    await slack.flush()
+    assert "Thank you: R-1 now names you as its customer." in slack.fake.posted("DU2")[-1].shown
+
+    # Bob recommends Alice; it shows once a host approved it
+    [thanks] = await slack.command("/recommend", "<@U1|alice> Schnell und sauber", user="U2")
+    assert "Your recommendation #1 goes to the hosts" in thanks
+    [queue] = await slack.command("/recommend", "queue", user=ADMIN)
+    assert "Schnell und sauber" in queue
+    await slack.command("/recommend", "approve 1", user=ADMIN)
+    [card] = await slack.command("/profile", "<@U1|alice>", user="U2")
+    assert "Schulhaus Nord — customer: Bob" in card  # the name Bob acts under, not U2
+    assert "“Schnell und sauber” — *Bob*" in card and "089 123" in card
+    assert "https://meier.example" not in card
+
+    [found] = await slack.command("/partners", "elektriker 80", user="U2")
+    assert "Meier &lt;!channel&gt; Elektro" in found and "1 recommendation" in found
+    [none] = await slack.command("/partners", "elektriker 10", user="U2")
+    assert "No partner matches that." in none

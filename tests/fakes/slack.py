@@ -661,7 +661,13 @@ class SlackSender:
             if block.get("type") != "input":
                 continue
             element = block["element"]
-            value = values.get(block["block_id"])
+            # an input the person did not touch keeps what it started with; a value of
+            # None is an input they emptied (Slack then sends null)
+            value = (
+                values[block["block_id"]]
+                if block["block_id"] in values
+                else element.get("initial_value")
+            )
             kind = element["type"]
             if kind == "static_select":
                 entry = {
