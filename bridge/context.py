@@ -77,7 +77,7 @@ class Context:
             self.account.platform,
             text,
             self.now,
-            self.bridge.parse_mention,
+            lambda mention: self.bridge.parse_mention(mention, self.account.platform),
         )
 
     async def showable_group_ids(self) -> set[int]:

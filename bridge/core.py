@@ -407,9 +407,14 @@ class Bridge:
                 locale=self.locale_for(acc.locale),
             )
 
-    def parse_mention(self, text: str) -> str | None:
-        """``platform:user_id`` for a mention written as some installed platform writes it."""
-        for name, cls in adapter_classes().items():
+    def parse_mention(self, text: str, platform: str | None = None) -> str | None:
+        """``platform:user_id`` for a mention written as some installed platform writes it.
+
+        The platform it was typed on is asked first: Slack's ``<@U1>`` and Discord's
+        ``<@123>`` look alike, and a mention typed on Discord names a Discord user."""
+        classes = adapter_classes()
+        order = sorted(classes.items(), key=lambda item: item[0] != platform)
+        for name, cls in order:
             user_id = cls.parse_mention(text)
             if user_id:
                 return f"{name}:{user_id}"

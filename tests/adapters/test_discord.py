@@ -843,3 +843,77 @@ async def test_discord_sync_command_line(fake: FakeDiscord, db_url: str, tmp_pat
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1
     assert "login failed" in err.decode()
+
+
+# ------------------------------------------------------------------ the partner network
+
+CAROL = FakeDiscord.user("333", "carol")
+
+
+async def test_partner_network_through_discord(env: DiscordEnv) -> None:
+    """The profile modal (current values shown, an emptied field cleared), the description
+    in a modal of its own, a reference the customer confirms in a DM, a recommendation
+    through host approval, the search by trade and region."""
+    fake = env.fake
+    await linked(env, "trades")
+    await env.slash("trades", {"action": "add", "trade": "Elektriker"})
+
+    opened = await env.slash("profile-edit", {}, user=BOB)
+    modal = opened.modal
+    assert modal is not None and modal["title"] == "Your profile"
+    fields = [row["components"][0] for row in modal["components"]]
+    assert [f["custom_id"] for f in fields] == ["company", "trade", "region", "website", "contact"]
+    typed = {"company": "Meier @everyone Elektro", "trade": "elektriker", "region": "80331"}
+    saved = await env.send(fake.submit(modal, typed, user=BOB, channel=env.general))
+    [(text, private)] = said(saved)
+    assert private and "Your profile is saved (Company, Trade, Region)." in text
+    [reply] = saved.replies()
+    assert reply["allowed_mentions"]["parse"] == []  # the company's @everyone pings nobody
+    assert [b["label"] for b in fake.buttons(reply)] == ["Edit the description"]
+
+    described = await env.send(fake.button(reply, fake.buttons(reply)[0]["custom_id"], user=BOB))
+    modal = described.modal
+    assert modal is not None
+    [field] = [row["components"][0] for row in modal["components"]]
+    assert (field["custom_id"], field["style"]) == ("description", 2)
+    saved = await env.send(
+        fake.submit(modal, {"description": "Kabel und Licht."}, user=BOB, channel=env.general)
+    )
+    assert "Your profile is saved (Description)." in said(saved)[0][0]
+
+    # opened again it shows what is stored; emptying the region clears it, the rest stays
+    opened = await env.slash("profile-edit", {}, user=BOB)
+    assert opened.modal is not None
+    values = {
+        row["components"][0]["custom_id"]: row["components"][0].get("value")
+        for row in opened.modal["components"]
+    }
+    assert values["region"] == "80331" and values["trade"] == "Elektriker"
+    saved = await env.send(fake.submit(opened.modal, {"region": ""}, user=BOB, channel=env.general))
+    assert "Your profile is saved (Region)." in said(saved)[0][0]
+    await env.slash("profile-set", {"field": "region", "value": "80 München"}, user=BOB)
+
+    # a reference naming carol: she confirms it in her private chat
+    added = await env.slash(
+        "reference-add", {"title": "Schulhaus Nord", "details": "customer <@333>"}, user=BOB
+    )
+    assert "`R-1` is on your profile" in said(added)[0][0]
+    [ask] = [m for m in fake.dm_messages("333") if "R-1" in m["content"]]
+    assert [b["label"] for b in fake.buttons(ask)] == ["Confirm", "Decline"]
+    confirmed = await env.send(fake.button(ask, fake.buttons(ask)[0]["custom_id"], user=CAROL))
+    assert "Thank you: R-1 now names you as its customer." in said(confirmed)[0][0]
+
+    # carol recommends bob; it shows once a host approved it
+    thanks = await env.slash("recommend", {"person": "<@222>", "text": "Schnell"}, user=CAROL)
+    assert "Your recommendation #1 goes to the hosts" in said(thanks)[0][0]
+    approved = await env.slash("recommend-approve", {"number": 1})
+    assert "Recommendation #1 is approved" in said(approved)[0][0]
+    card = await env.slash("profile", {"person": "<@222>"}, user=CAROL)
+    [(text, private)] = said(card)
+    assert "Schulhaus Nord — customer: carol" in text and "“Schnell” — **carol**" in text
+    assert "Kabel und Licht." in text
+
+    found = await env.slash("partners", {"query": "elektriker 80"}, user=CAROL)
+    assert "Elektriker · 80 München — 1 recommendation" in said(found)[0][0]
+    none = await env.slash("partners", {"query": "elektriker 10"}, user=CAROL)
+    assert "No partner matches that." in said(none)[0][0]

@@ -436,6 +436,33 @@ class FakeDiscord:
             5, {"custom_id": custom_id, "components": rows}, user, channel, locale
         )
 
+    def submit(
+        self,
+        modal: dict[str, Any],
+        values: dict[str, str],
+        *,
+        user: dict[str, Any],
+        channel: str | None,
+        locale: str = "en-US",
+    ) -> dict[str, Any]:
+        """Submit a modal the bot opened, as Discord does: every field in the modal's order,
+        an untouched one with the value it started with (``values`` what the person typed)."""
+        rows = []
+        for row in modal["components"]:
+            field = row.get("component") or row["components"][0]
+            value = values.get(field["custom_id"], field.get("value", ""))
+            rows.append(
+                {
+                    "type": row["type"],
+                    "components": [
+                        {**{"type": 4}, "custom_id": field["custom_id"], "value": value}
+                    ],
+                }
+            )
+        return self._base_interaction(
+            5, {"custom_id": modal["custom_id"], "components": rows}, user, channel, locale
+        )
+
     @staticmethod
     def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
         return [c for row in message.get("components", []) for c in row["components"]]
@@ -1012,6 +1039,7 @@ class FakeDiscord:
                 or not data.get("custom_id")
                 or len(data["custom_id"]) > 100
                 or not 1 <= len(data.get("components", [])) <= 5
+                or any(not self._modal_field_ok(row) for row in data["components"])
             ):
                 raise _Reject(400, 50035, "Invalid modal")
         record.callbacks.append(body)
@@ -1035,6 +1063,23 @@ class FakeDiscord:
             target = self.messages[str(record.payload["message"]["id"])]
             self._apply_edit(target, data)
         return self._no_content()
+
+    @staticmethod
+    def _modal_field_ok(row: dict[str, Any]) -> bool:
+        """A text input in an action row (or a Label): label 1-45, value within max_length."""
+        fields = [row.get("component")] if row.get("component") else row.get("components") or []
+        if len(fields) != 1 or fields[0].get("type") != 4:
+            return False
+        field = fields[0]
+        label = row.get("label") if row.get("component") else field.get("label")
+        longest = int(field.get("max_length", 4000))
+        return (
+            bool(label)
+            and len(label) <= 45
+            and 1 <= longest <= 4000
+            and len(field.get("value") or "") <= longest
+            and len(field.get("placeholder") or "") <= 100
+        )
 
     async def _followup(self, request: web.Request) -> web.Response:
         record = self._by_token(request.match_info["app"], request.match_info["token"])
