@@ -870,3 +870,83 @@ def _last_card(w: World) -> JSON:
     ]
     result: JSON = calls[-1].result
     return result
+
+
+# ------------------------------------------------------------------------ partner network
+
+
+async def _privately(w: World, user: JSON, text: str, command: bool = False) -> list[str]:
+    """What the person's private chat shows after they wrote ``text`` there."""
+    chat = w.fake.private_chat(user)
+    before = len(w.fake.texts(user["id"]))
+    if command:
+        w.fake.command(user, chat, text)
+    else:
+        w.fake.text(user, chat, text)
+    await w.fake.wait_for(lambda: len(w.fake.texts(user["id"])) > before)
+    await w.drain()
+    await asyncio.sleep(0.05)
+    return w.fake.texts(user["id"])[before:]
+
+
+async def test_partner_network_through_telegram(start_world: StartWorld) -> None:
+    """No forms on Telegram: /profile edit asks field by field in the private chat (in
+    Bob's German). A reference the customer confirms by button, a recommendation through
+    host approval, the search by trade and region."""
+    w = await start_world()
+    fake = w.fake
+    carol = fake.user(9, "Carol")
+    for person in (w.admin, w.bob, carol):
+        fake.start_bot(person)
+        await fake.wait_sent(1, chat_id=person["id"])
+    await w.command(w.admin, w.group, "/group new trades")
+    await w.command(w.admin, w.group, "/link trades")
+    await w.command(w.admin, w.group, "/trades add Elektriker")
+
+    # typed in the group, the questions come to Bob's private chat, never into the group
+    before = len(fake.texts(GROUP))
+    fake.command(w.bob, w.group, "/profile edit")
+    await fake.wait_for(lambda: any("1/6 Firma?" in t for t in fake.texts(7)))
+    assert fake.texts(GROUP)[before:] == []
+    assert "Ich frage nacheinander nach jedem Feld deines Profils." in fake.texts(7)[-1]
+    assert "1/6 Firma? Jetzt leer." in fake.texts(7)[-1]
+    [shown] = await _privately(w, w.bob, "Meier <b>Elektro</b>")
+    assert "2/6 Gewerk? Wähle eines von: Elektriker." in shown
+    [shown] = await _privately(w, w.bob, "Bäcker")
+    assert "Bäcker steht nicht auf der Liste der Gewerke." in shown
+    await _privately(w, w.bob, "elektriker")
+    await _privately(w, w.bob, "80331 München")
+    await _privately(w, w.bob, "Kabel und Licht.")
+    [shown] = await _privately(w, w.bob, "meier.example")
+    assert "Eine Website beginnt mit https:// oder http://." in shown
+    await _privately(w, w.bob, "https://meier.example")
+    [saved] = await _privately(w, w.bob, "-")
+    assert saved.startswith("Dein Profil ist gespeichert.")
+    assert "Meier <b>Elektro</b> (Bob)" in saved  # shown as typed, not as markup
+    assert "Elektriker · 80331 München" in saved
+
+    # a reference naming Carol: she confirms it by the button in her private chat
+    [added] = await _privately(
+        w, w.bob, '/reference add "Schulhaus Nord" customer telegram:9', True
+    )
+    assert "R-1" in added
+    await fake.wait_for(lambda: any("Schulhaus Nord" in t for t in fake.texts(9)))
+    [ask] = [c for c in fake.sent(chat_id=9) if "Schulhaus Nord" in text_of(c)]
+    fake.press(carol, ask.result, button=0)
+    [answered] = await fake.wait_sent(1, method="answerCallbackQuery")
+    assert answered.params["text"] == "Thank you: R-1 now names you as its customer."
+
+    # Carol recommends Bob; a host approves; it shows on his card
+    [thanks] = await _privately(w, carol, "/recommend telegram:7 Schnell und sauber", True)
+    assert "Your recommendation #1 goes to the hosts" in thanks
+    [queue] = await _privately(w, w.admin, "/recommend queue", True)
+    assert "Schnell und sauber" in queue
+    await _privately(w, w.admin, "/recommend approve 1", True)
+    [card] = await _privately(w, carol, "/profile telegram:7", True)
+    assert "Schulhaus Nord — customer: Carol" in card
+    assert "“Schnell und sauber” — Carol" in card
+
+    [found] = await _privately(w, carol, "/partners elektriker 80", True)
+    assert "Meier <b>Elektro</b> (Bob) — Elektriker · 80331 München — 1 recommendation" in found
+    [none] = await _privately(w, carol, "/partners elektriker 10", True)
+    assert "No partner matches that." in none
