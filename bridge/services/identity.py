@@ -89,9 +89,9 @@ async def ensure_account(
     if "display_name" in changes:
         # a person first seen in a mention got the bare user id as their name: the name
         # they act under replaces it (a name chosen otherwise stays)
-        person = await session.get(Person, account.person_id)
-        if person is not None and person.display_name in (account.user_id, account.display_name):
-            person.display_name = str(changes["display_name"])
+        owner = await session.get(Person, account.person_id)
+        if owner is not None and owner.display_name in (account.user_id, account.display_name):
+            owner.display_name = str(changes["display_name"])
     for key, value in changes.items():
         setattr(account, key, value)
     return account
