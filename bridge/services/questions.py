@@ -282,17 +282,10 @@ async def similar(
         .all()
     )
     by_id = {q.id: q for q in rows}
-    words = {q.id: set(similarity.terms(q.text)) for q in rows}
-    asked = set(query)
-    enough = min(2, len(asked))  # one shared word is chance, unless the question is one word
     found = similarity.rank_texts(
-        ((text, 1),), [(q.id, ((q.text, 1),)) for q in rows], len(rows), SIMILAR_THRESHOLD
+        ((text, 1),), [(q.id, ((q.text, 1),)) for q in rows], limit, SIMILAR_THRESHOLD
     )
-    ranked = [
-        (by_id[m.key], m.score)
-        for m in found
-        if not m.by_words or len(asked & words[m.key]) >= enough
-    ]
+    ranked = [(by_id[m.key], m.score) for m in found]
     return [(q, await best_answer(session, q)) for q, _score in ranked[:limit]]
 
 
