@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge import search as index
 from bridge import similarity
 from bridge.db import affected, insert_ignore, like_pattern
 from bridge.db import count as db_count
@@ -192,14 +193,21 @@ async def similar_ideas(
 ) -> list[Idea]:
     """Up to three ideas like this one that may be shown in a channel of ``here_group_id``:
     of this group, or of any group that is not closed."""
+    query = index.terms_of(title, description)
+    if not query:
+        return []
+    found = index.hits("idea", query)
     rows = (
         await session.execute(
             select(Idea.id, Idea.title, Idea.description)
+            .join(found, found.c.item_id == Idea.id)
             .join(Group, Group.id == Idea.group_id)
             .where(
                 Idea.community_id == community_id,
                 (Group.visibility != "closed") | (Group.id == here_group_id),
             )
+            .order_by(found.c.hits.desc(), Idea.id.desc())
+            .limit(index.CANDIDATES)
         )
     ).all()
     ranked = rank_similar(title, description, [(r[0], r[1], r[2]) for r in rows])
@@ -249,6 +257,7 @@ async def create_idea(
     )
     session.add(idea)
     await session.flush()
+    await index.reindex(session, "idea", idea.id, title, description)
     keys = await bridge.outbox.post_to_group(session, group_id, ref_key=card_ref(idea))
     return idea, keys
 
@@ -1034,6 +1043,7 @@ async def edit(ctx: Context, ref: str, text: str) -> None:
     before = item.title
     item.title, item.description, item.updated_at = title, description, ctx.now
     await ctx.session.flush()
+    await index.reindex(ctx.session, "idea", item.id, title, description)
     await ctx.audit("idea.edit", item.ref, before=before, by_host=host)
     await refresh_idea(ctx.session, ctx.bridge, item)
     ctx.reply(*ctx.fmt(N_("{idea} is changed; its cards follow."), idea=Code(text=item.ref)))
@@ -1211,6 +1221,7 @@ async def delete_in_group(session: AsyncSession, group_id: int) -> None:
     """Delete the group's ideas with their votes, comments and drafts; ideas of other groups
     lose it as their showcase or project group."""
     ids = select(Idea.id).where(Idea.group_id == group_id).scalar_subquery()
+    await index.forget(session, "idea", ids)
     await session.execute(delete(IdeaVote).where(IdeaVote.idea_id.in_(ids)))
     await session.execute(delete(IdeaComment).where(IdeaComment.idea_id.in_(ids)))
     await session.execute(

@@ -11,9 +11,10 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge import search, similarity
 from bridge.db import affected, insert_ignore, like_pattern
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_
@@ -245,12 +246,26 @@ async def _apply(ctx: Context, profile: Profile, field: str, value: str) -> bool
     return changed
 
 
+async def _reindex(ctx: Context, profile: Profile) -> None:
+    """The profile's words in the search index (company, trade, region, description)."""
+    await ctx.session.flush()
+    await search.reindex(
+        ctx.session,
+        "profile",
+        profile.person_id,
+        profile.company,
+        await _trade_name(ctx, profile) or "",
+        profile.region,
+        profile.description,
+    )
+
+
 async def profile_set(ctx: Context, field: str, value: str) -> None:
     """``/profile set <field> <value>``; an empty value (``-``) clears a field."""
     profile = await _profile(ctx.session, ctx.community.id, ctx.person_id, ctx.now)
     await _apply(ctx, profile, field, value)
     profile.updated_at = ctx.now
-    await ctx.session.flush()
+    await _reindex(ctx, profile)
     label = ctx._(FIELD_NAMES[field])
     value = " ".join(value.split())
     if field == "private":
@@ -298,7 +313,7 @@ async def profile_edit(ctx: Context, **values: str | None) -> None:
         return
     changed = [f for f in STEP_FIELDS if f in given and await _apply(ctx, profile, f, given[f])]
     profile.updated_at = ctx.now
-    await ctx.session.flush()
+    await _reindex(ctx, profile)
     await _saved(ctx, profile, changed, offer_description="description" not in given)
 
 
@@ -411,9 +426,9 @@ async def profile_step(ctx: Context, text: str) -> bool:
         await _saved(ctx, profile, [])
         return True
     field = STEP_FIELDS[profile.edit_step]
-    if answer.casefold() not in KEEP:
-        if await _apply(ctx, profile, field, answer):
-            profile.updated_at = ctx.now
+    if answer.casefold() not in KEEP and await _apply(ctx, profile, field, answer):
+        profile.updated_at = ctx.now
+        await _reindex(ctx, profile)
     profile.edit_step += 1
     profile.edit_at = ctx.now
     if profile.edit_step >= len(STEP_FIELDS):
@@ -706,10 +721,29 @@ async def approved_counts(session: AsyncSession, community_id: int) -> dict[int,
 # ------------------------------------------------------------------ finding partners
 
 
+def _visible_profiles(ctx: Context) -> Any:
+    """The visibility rule of profiles as a condition: community-wide, unless private;
+    a private one for its owner, admins, and members of one of the owner's groups."""
+    if ctx.is_admin:
+        return true()
+    theirs = RoleGrant.__table__.alias("theirs")
+    mine = select(RoleGrant.group_id).where(
+        RoleGrant.person_id == ctx.person_id, RoleGrant.group_id.is_not(None)
+    )
+    shared = (
+        select(theirs.c.id)
+        .where(theirs.c.person_id == Profile.person_id, theirs.c.group_id.in_(mine))
+        .exists()
+    )
+    return or_(Profile.private.is_(False), Profile.person_id == ctx.person_id, shared)
+
+
 async def find_partners(ctx: Context, words: list[str], page: int = 1) -> None:
     """``/partners [trade] [region] [text]``: a word that names a trade filters by trade, a
-    postal code prefix or a region name filters by region, other words search company and
-    description; best recommended first, paged."""
+    postal code prefix or a region name filters by region, other words are looked up in
+    the search index (company, trade, region, description: stems, compounds meeting
+    their parts) and every one must meet the profile; best recommended first, paged.
+    The visibility rule is part of the query."""
     from bridge.cards.partners import partner_line
 
     trades_known = {t.slug: t for t in await trade_list(ctx.session, ctx.community.id)}
@@ -723,20 +757,35 @@ async def find_partners(ctx: Context, words: list[str], page: int = 1) -> None:
     region = None
     if rest and (rest[0].isdigit() or await _is_region(ctx.session, ctx.community.id, rest[0])):
         region = rest.pop(0)
-    stmt = select(Profile).where(Profile.community_id == ctx.community.id)
+    where = [Profile.community_id == ctx.community.id, _visible_profiles(ctx)]
     if trade is not None:
-        stmt = stmt.where(Profile.trade_id == trade.id)
+        where.append(Profile.trade_id == trade.id)
     if region is not None:
-        stmt = stmt.where(Profile.region.ilike(like_pattern(region, prefix_only=True), escape="\\"))
-    for word in rest[:6]:
-        pattern = like_pattern(word)
-        stmt = stmt.where(
-            or_(
-                Profile.company.ilike(pattern, escape="\\"),
-                Profile.description.ilike(pattern, escape="\\"),
-            )
+        where.append(Profile.region.ilike(like_pattern(region, prefix_only=True), escape="\\"))
+    stmt = select(Profile)
+    asked = set(similarity.terms(" ".join(rest[:8])))
+    if rest and not asked:
+        raise UserError(N_("No partner matches that. Try fewer words."))
+    if asked:
+        found_terms = search.hits("profile", search.terms_of(" ".join(rest[:8])))
+        stmt = stmt.join(found_terms, found_terms.c.item_id == Profile.person_id).limit(
+            search.CANDIDATES
         )
-    found = [p for p in (await ctx.session.execute(stmt)).scalars().all() if await may_see(ctx, p)]
+    rows = list((await ctx.session.execute(stmt.where(*where))).scalars().all())
+    if asked:
+        words_of = {
+            p.person_id: set(
+                similarity.terms(
+                    " ".join(
+                        (p.company, trades_names.get(p.trade_id or 0, ""), p.region, p.description)
+                    )
+                )
+            )
+            for trades_names in [{t.id: t.name for t in trades_known.values()}]
+            for p in rows
+        }
+        rows = [p for p in rows if similarity.met(asked, words_of[p.person_id]) == asked]
+    found = rows
     if not found:
         ctx.reply(ctx._("No partner matches that. Try fewer words."))
         return

@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge import search as index
 from bridge import similarity
 from bridge.db import count as db_count
 from bridge.db import like_pattern
@@ -72,7 +73,6 @@ ESCALATE_AFTER = 2
 """Reminders the hosts get before the admins are told too."""
 SIMILAR_THRESHOLD = 0.3
 SIMILAR_LIMIT = 3
-SIMILAR_SCAN = 500
 
 
 @dataclass(frozen=True)
@@ -264,18 +264,20 @@ async def similar(
     visible = await _visible_group_ids(session, community_id, actor)
     if not visible:
         return []
+    found_terms = index.hits("question", index.terms_of(text))
     rows = (
         (
             await session.execute(
                 select(Question)
+                .join(found_terms, found_terms.c.item_id == Question.id)
                 .where(
                     Question.community_id == community_id,
                     Question.status == "answered",
                     Question.group_id.in_(visible),
                     or_(Question.private.is_(False), Question.asker_id == actor.person_id),
                 )
-                .order_by(Question.answered_at.desc(), Question.id.desc())
-                .limit(SIMILAR_SCAN)
+                .order_by(found_terms.c.hits.desc(), Question.id.desc())
+                .limit(index.CANDIDATES)
             )
         )
         .scalars()
@@ -377,6 +379,7 @@ async def create(
     )
     session.add(q)
     await session.flush()
+    await index.reindex(session, "question", q.id, text)
     desks = await desk_channel_keys(session, community_id)
     if not private:
         await bridge.outbox.post_to_group(
@@ -1283,6 +1286,7 @@ async def delete_in_group(session: AsyncSession, group_id: int) -> None:
     from sqlalchemy import delete
 
     ids = select(Question.id).where(Question.group_id == group_id).scalar_subquery()
+    await index.forget(session, "question", ids)
     await session.execute(delete(QuestionAnswer).where(QuestionAnswer.question_id.in_(ids)))
     await session.execute(
         delete(QuestionDraft).where(

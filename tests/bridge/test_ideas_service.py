@@ -323,3 +323,60 @@ def test_ranking_prefers_the_closer_idea_and_caps_at_three() -> None:
 def test_terms_fold_case_accents_and_stop_words() -> None:
     assert svc.terms("The BIKES, the Bike!") == ["bik", "bik"]
     assert svc.terms("Größere Räder für die Straße") == ["gross", "rad", "strass"]
+
+
+async def test_similar_ideas_are_found_by_the_database(chat: Chat, bridge: Bridge) -> None:
+    """The candidates come from the search index, more ideas than the ranking ever sees
+    included; a compound meets its parts; a closed group's idea is found only there."""
+    await chat(":channel ideas", "/group new ideas", "/link ideas", "/group new board closed")
+    async with bridge.db.transaction() as s:
+        ideas_group = (await s.execute(select(Group).where(Group.slug == "ideas"))).scalar_one()
+        board = (await s.execute(select(Group).where(Group.slug == "board"))).scalar_one()
+        cid, person = ideas_group.community_id, ideas_group.created_by_id or 1
+        for n in range(svc.index.CANDIDATES + 50):  # noise sharing one word with the query
+            await svc.create_idea(
+                s,
+                bridge,
+                cid,
+                ideas_group.id,
+                person,
+                f"Mitarbeitende treffen {n}",
+                "",
+                bridge.now(),
+            )
+        await svc.create_idea(
+            s,
+            bridge,
+            cid,
+            ideas_group.id,
+            person,
+            "Fahrräder für Mitarbeitende",
+            "Diensträder am Eingang",
+            bridge.now(),
+        )
+        await svc.create_idea(
+            s,
+            bridge,
+            cid,
+            board.id,
+            person,
+            "Diensträder für alle Mitarbeitenden",
+            "",
+            bridge.now(),
+        )
+    async with bridge.db.transaction() as s:
+        here = await svc.similar_ideas(
+            s, cid, ideas_group.id, "Dienstfahrräder für Mitarbeiter", ""
+        )
+        there = await svc.similar_ideas(s, cid, board.id, "Dienstfahrräder für Mitarbeiter", "")
+        edited = await svc.similar_ideas(s, cid, ideas_group.id, "Kaffeemaschine kaputt", "")
+    assert [i.title for i in here] == ["Fahrräder für Mitarbeitende"]  # never the board's
+    assert "Diensträder für alle Mitarbeitenden" in [i.title for i in there]
+    assert edited == []
+    # an edit is searched by its new words
+    await chat("/idea edit I-1 Kaffeemaschine kaputt | in der Küche")
+    async with bridge.db.transaction() as s:
+        found = await svc.similar_ideas(
+            s, cid, ideas_group.id, "Kaffeemaschine in der Küche kaputt", ""
+        )
+    assert [i.number for i in found] == [1]

@@ -77,3 +77,59 @@ async def test_audit_log_is_append_only(bridge: object) -> None:
     with pytest.raises(PermissionError):
         async with bridge.db.transaction() as s:
             await s.delete((await s.execute(select(AuditEntry))).scalar_one())
+
+
+async def test_the_search_index_is_filled_for_what_existed_before_it(tmp_path: Path) -> None:
+    """0009 indexes the ideas, questions and profiles already stored."""
+    import asyncio
+
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    config = alembic_config(url)
+    for head in ("0003", "0005", "0006", "0008"):  # every branch, up to before the index
+        await asyncio.to_thread(command.upgrade, config, head)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            now = "2026-01-01 00:00:00"
+            await conn.execute(
+                text(
+                    "INSERT INTO communities (id, slug, name, locale, created_at) "
+                    "VALUES (1, 'c', 'C', 'de', :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO groups (id, community_id, slug, name, visibility, showcase, "
+                    "hostdesk, hosts_run_surveys, created_at) "
+                    "VALUES (1, 1, 'g', 'g', 'internal', false, false, false, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO persons (id, community_id, display_name, created_at, notify) "
+                    "VALUES (1, 1, 'p', :now, 'on')"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO ideas (id, community_id, group_id, number, title, description,"
+                    " proposer_id, status, created_at, updated_at) VALUES (7, 1, 1, 1, "
+                    "'Dienstfahrräder', 'für alle Mitarbeitenden', 1, 'new', :now, :now)"
+                ),
+                {"now": now},
+            )
+        await upgrade(url)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT term FROM search_terms WHERE kind = 'idea' AND item_id = 7")
+            )
+            terms = {r[0] for r in rows}
+    finally:
+        await engine.dispose()
+    assert {"dienstfahrrad", "mitarbeit", "#fahr"} <= terms

@@ -124,8 +124,12 @@ async def test_the_partner_network_in_german(make_bridge: BridgeFactory) -> None
     assert (
         "Bäcker steht nicht auf der Liste der Gewerke. Wähle eines von: Elektriker, Maler." in out
     )
-    out = await chat("/profile set description Wir verlegen Kabel.")
+    out = await chat("/profile set description Wir verlegen Kabel und Leitungen.")
     assert "Beschreibung ist gesetzt." in out
+    # the words are found by their stems in the search index; every word must meet
+    out = await chat("/partners Kabeln", "/partners elektriker Leitung", "/partners Kabel Gas")
+    assert out.count("Meier Elektro (max) — Elektriker · 80331 München") == 2
+    assert "Dazu passt kein Partner. Versuch es mit weniger Wörtern." in out
     await chat.as_("eva")
     out = await chat("/recommend console:max Schnell und sauber")
     assert "Danke! Deine Empfehlung #1 geht an die Gastgeber" in out
