@@ -39,6 +39,14 @@ from bridge.messages import (
     Part,
 )
 from bridge.registry import Command, Param
+from bridge.splitting import (
+    NUMBER_ROOM,
+    edit_parts,
+    join_ids,
+    numbered,
+    split_ids,
+    split_parts,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -151,6 +159,20 @@ def render_parts(parts: Sequence[Part]) -> tuple[str, list[str]]:
         else:
             out.append(escape(part.text))
     return "".join(out), users
+
+
+CONTENT_LIMIT = 2000  # characters of a message's content
+
+
+def _size(part: Part) -> int:
+    """A part's length as Discord counts it: its rendered markdown."""
+    return len(render_parts([part])[0])
+
+
+def _nonce(delivery_id: str) -> str:
+    """At most 25 characters, different for each part of one delivery."""
+    head, dot, part = delivery_id.partition(".")
+    return f"{head[: 24 - len(part)]}.{part}" if dot else delivery_id[:25]
 
 
 def _clip(text: str, limit: int) -> str:
@@ -680,6 +702,7 @@ class DiscordAdapter(Adapter):
             elif await self._callback(interaction, {"type": DEFER, "data": {"flags": EPHEMERAL}}):
                 await self._webhook(interaction, "DELETE", "@original")
             return
+        replies = [part for reply in replies for part in self._split(reply)]
         first, rest = replies[0], replies[1:]
         if (
             first.form is not None
@@ -702,6 +725,7 @@ class DiscordAdapter(Adapter):
     ) -> None:
         """After an (ephemeral) defer: the first private reply fills the deferred answer,
         public replies go to the channel as the bot's messages."""
+        replies = [part for reply in replies for part in self._split(reply)]
         private = next((m for m in replies if m.ephemeral), None)
         if private is None:
             await self._webhook(interaction, "DELETE", "@original")
@@ -831,6 +855,32 @@ class DiscordAdapter(Adapter):
 
     # ------------------------------------------------------------------ outgoing
 
+    @staticmethod
+    def _split(message: Message) -> list[Message]:
+        """A message longer than Discord's 2,000 characters of content as numbered parts
+        (``bridge.splitting``): buttons and a file on the last, the reply on the first."""
+        chunks = numbered(split_parts(message.parts, _size, CONTENT_LIMIT - NUMBER_ROOM))
+        if len(chunks) < 2:
+            return [message]
+        out = []
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            out.append(
+                message.model_copy(
+                    update={
+                        "parts": tuple(chunk),
+                        "buttons": message.buttons if last else (),
+                        "file": message.file if last else None,
+                        "form": message.form if i == 0 else None,
+                        "reply_to": message.reply_to if i == 0 else None,
+                        "delivery_id": f"{message.delivery_id}.{i}"
+                        if message.delivery_id
+                        else None,
+                    }
+                )
+            )
+        return out
+
     def _body(self, message: Message, interaction: bool, edit: bool = False) -> dict[str, Any]:
         """A message create/edit body. Nobody is pinged except Mention parts' Discord users."""
         content, users = render_parts(message.parts)
@@ -842,13 +892,10 @@ class DiscordAdapter(Adapter):
                 "replied_user": False,
             },
         }
-        if len(content) > 2000:
-            body["content"] = ""
-            body["embeds"] = [{"description": _clip(content, 4096)}]
-        else:
-            body["content"] = content
-            if edit:
-                body["embeds"] = []
+        # a part of a split message is within the limit; the clip is the last guard
+        body["content"] = _clip(content, CONTENT_LIMIT) if len(content) > CONTENT_LIMIT else content
+        if edit:
+            body["embeds"] = []
         if message.buttons:
             body["components"] = self._rows(message.buttons)
         elif edit:
@@ -859,12 +906,12 @@ class DiscordAdapter(Adapter):
             body["flags"] = EPHEMERAL
         if message.delivery_id and not interaction and not edit:
             # Discord returns the first message for a repeated nonce: no double post when
-            # the outbox retries a send whose answer was lost
-            body["nonce"] = message.delivery_id[:25]
+            # the outbox retries a send whose answer was lost (one nonce per part)
+            body["nonce"] = _nonce(message.delivery_id)
             body["enforce_nonce"] = True
         if message.reply_to and not interaction and not edit:
             body["message_reference"] = {
-                "message_id": message.reply_to,
+                "message_id": message.reply_to.split()[0],  # a card's first part
                 "fail_if_not_exists": False,
             }
         return body
@@ -939,18 +986,40 @@ class DiscordAdapter(Adapter):
     async def send(self, channel: ChannelRef, message: Message) -> str:
         channel_id = await self._channel_id(channel)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-        data = await self._rest(route, self._body(message, False), message.file)
-        return str(data["id"])
 
-    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+        async def post(part: Message) -> str:
+            data = await self._rest(route, self._body(part, False), part.file)
+            return str(data["id"])
+
+        return await self.send_parts(message.delivery_id, self._split(message), post)
+
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
         channel_id = await self._channel_id(channel)
-        route = Route(
-            "PATCH",
-            "/channels/{channel_id}/messages/{message_id}",
-            channel_id=channel_id,
-            message_id=message_id,
-        )
-        await self._rest(route, self._body(message, False, edit=True))
+        parts = self._split(message.model_copy(update={"delivery_id": None, "reply_to": None}))
+
+        def route(method: str, part_id: str) -> Route:
+            return Route(
+                method,
+                "/channels/{channel_id}/messages/{message_id}",
+                channel_id=channel_id,
+                message_id=part_id,
+            )
+
+        async def edit_one(i: int, part_id: str) -> None:
+            await self._rest(route("PATCH", part_id), self._body(parts[i], False, edit=True))
+
+        async def send_one(i: int) -> str:
+            post = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+            data = await self._rest(post, self._body(parts[i], False))
+            return str(data["id"])
+
+        async def delete_one(part_id: str) -> None:
+            with contextlib.suppress(DeliveryError):
+                await self._rest(route("DELETE", part_id))
+
+        old = split_ids(message_id)
+        ids = await edit_parts(old, len(parts), edit_one, send_one, delete_one)
+        return join_ids(ids) if ids != old else None
 
 
 async def _nothing() -> list[Message]:

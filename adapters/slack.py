@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,6 +42,7 @@ from bridge.messages import (
     plain_text,
 )
 from bridge.registry import Param
+from bridge.splitting import edit_parts, join_ids, split_ids
 
 if TYPE_CHECKING:
     import argparse
@@ -103,6 +105,8 @@ FORM_COMMANDS: dict[str, str | None] = {"idea": None, "survey": "new"}
 SECTION_LIMIT = 2900  # Slack allows 3000 characters per section text
 FALLBACK_LIMIT = 3000  # the notification text
 MAX_BLOCKS = 50
+CONTENT_BLOCKS = MAX_BLOCKS - 6  # room for the part number and five rows of buttons
+MESSAGE_TEXT_LIMIT = 11_000  # Slack refuses more than about 12,000 (msg_blocks_too_long)
 BUTTONS_PER_ROW = 5
 ACTION_PREFIX = "cb:"
 FORM_CALLBACK = "cb_form"
@@ -222,13 +226,30 @@ def _is_footer(paragraph: list[Part]) -> bool:
 
 
 def render(message: Message, encode: Callable[[Any], str]) -> tuple[str, list[dict[str, Any]]]:
-    """A message as Slack's notification text and Block Kit blocks.
+    """A message that fits one Slack message as notification text and blocks (the first
+    part of a longer one: use ``render_all``)."""
+    return render_all(message, encode)[0]
 
-    Paragraphs become ``section`` blocks, a closing paragraph written only in italics a
-    ``context`` block (small print), buttons ``actions`` blocks with one ``action_id``
-    per button and the signed action token as value.
+
+def _block_text(block: dict[str, Any]) -> int:
+    if block["type"] == "section":
+        return len(block["text"]["text"])
+    if block["type"] == "context":
+        return sum(len(e.get("text", "")) for e in block["elements"])
+    return 0
+
+
+def render_all(
+    message: Message, encode: Callable[[Any], str]
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """A message as Slack messages: notification text and Block Kit blocks each.
+
+    Paragraphs become ``section`` blocks (each within 3,000 characters), a closing
+    paragraph written only in italics a ``context`` block (small print), buttons
+    ``actions`` blocks with one ``action_id`` per button and the signed action token as
+    value. A message beyond one Slack message (about 12,000 characters of blocks, 50
+    blocks) is split between paragraphs into numbered parts, the buttons on the last.
     """
-    fallback = escape(plain_text(message.parts))[:FALLBACK_LIMIT] or " "
     blocks: list[dict[str, Any]] = []
     paragraphs = _paragraphs(message.parts)
     for i, paragraph in enumerate(paragraphs):
@@ -240,14 +261,45 @@ def render(message: Message, encode: Callable[[Any], str]) -> tuple[str, list[di
                 blocks.append({"type": "context", "elements": [mrkdwn]})
             else:
                 blocks.append({"type": "section", "text": mrkdwn})
-    buttons = list(message.buttons)
+    actions = _actions(message.buttons, encode)
+    groups: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for block in blocks:
+        length = _block_text(block)
+        if groups[-1] and (size + length > MESSAGE_TEXT_LIMIT or len(groups[-1]) >= CONTENT_BLOCKS):
+            groups.append([])
+            size = 0
+        groups[-1].append(block)
+        size += length
+    whole = escape(plain_text(message.parts))
+    out = []
+    for n, group in enumerate(groups, 1):
+        if len(groups) > 1:
+            counter = {"type": "mrkdwn", "text": f"({n}/{len(groups)})", "verbatim": True}
+            group = [*group, {"type": "context", "elements": [counter]}]
+        if n == len(groups):
+            group = [*group, *actions]
+        fallback = whole if n == 1 else " ".join(_text_of(b) for b in group)
+        out.append((_clip_text(fallback, FALLBACK_LIMIT) or " ", group))
+    return out
+
+
+def _text_of(block: dict[str, Any]) -> str:
+    if block["type"] == "section":
+        return str(block["text"]["text"])
+    if block["type"] == "context":
+        return " ".join(str(e.get("text", "")) for e in block["elements"])
+    return ""
+
+
+def _clip_text(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _actions(buttons_in: Sequence[Any], encode: Callable[[Any], str]) -> list[dict[str, Any]]:
+    buttons = list(buttons_in)
     rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
-    room = MAX_BLOCKS - len(rows)
-    if len(blocks) > room:
-        blocks = blocks[: max(room - 1, 0)]
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "…", "verbatim": True}]}
-        )
+    out: list[dict[str, Any]] = []
     n = 0
     for row in rows:
         elements = []
@@ -266,8 +318,8 @@ def render(message: Message, encode: Callable[[Any], str]) -> tuple[str, list[di
                 element["style"] = button.style
             elements.append(element)
             n += 1
-        blocks.append({"type": "actions", "elements": elements})
-    return fallback, blocks
+        out.append({"type": "actions", "elements": elements})
+    return out
 
 
 def _clip(text: str, limit: int) -> str:
@@ -783,31 +835,40 @@ class SlackAdapter(Adapter):
                 )
                 await self._ephemeral(origin, note)
             return
-        text, blocks = render(message, self.port.encode_button)
+        pending = render_all(message, self.port.encode_button)
         if origin.response_url:
             hook = AsyncWebhookClient(origin.response_url, session=self._session)
             try:
-                resp = await hook.send(
-                    text=text, blocks=blocks, response_type="ephemeral", replace_original=False
-                )
-                if resp.status_code == 200:
+                while pending:
+                    text, blocks = pending[0]
+                    resp = await hook.send(
+                        text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+                    )
+                    if resp.status_code != 200:
+                        log.info(
+                            "slack: response_url answered %s; using chat.postEphemeral",
+                            resp.status_code,
+                        )
+                        break
+                    pending.pop(0)
+                if not pending:
                     return
-                log.info(
-                    "slack: response_url answered %s; using chat.postEphemeral", resp.status_code
-                )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info("slack: response_url failed (%r); using chat.postEphemeral", exc)
         dm = ChannelRef(platform="slack", chat=origin.user_id, dm=True)
         try:
-            await self._api(
-                lambda: self.client.chat_postEphemeral(
-                    channel=origin.conversation,
-                    user=origin.user_id,
-                    text=text,
-                    blocks=blocks,
-                    link_names=False,
+            for text, blocks in list(pending):
+                await self._api(
+                    functools.partial(
+                        self.client.chat_postEphemeral,
+                        channel=origin.conversation,
+                        user=origin.user_id,
+                        text=text,
+                        blocks=blocks,
+                        link_names=False,
+                    )
                 )
-            )
+                pending.pop(0)
         except RetryLater as exc:  # it waits in the outbox, privately
             await self.port.defer(dm, message.model_copy(update={"ephemeral": False}), exc.after)
         except ChannelGone:
@@ -834,12 +895,12 @@ class SlackAdapter(Adapter):
         except DeliveryError as exc:
             log.warning("slack: could not post in %s: %s", origin.conversation, exc)
             return
-        text, blocks = render(message, self.port.encode_button)
         hook = AsyncWebhookClient(origin.response_url, session=self._session)
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-            await hook.send(
-                text=text, blocks=blocks, response_type="in_channel", replace_original=False
-            )
+            for text, blocks in render_all(message, self.port.encode_button):
+                await hook.send(
+                    text=text, blocks=blocks, response_type="in_channel", replace_original=False
+                )
 
     async def _direct(self, channel: ChannelRef, message: Message) -> None:
         """A private answer now; rate-limited, it waits in the outbox; refused, it is held
@@ -927,22 +988,27 @@ class SlackAdapter(Adapter):
 
     async def send(self, channel: ChannelRef, message: Message) -> str:
         conversation = await self._conversation(channel)
-        thread = message.reply_to or channel.thread or None
+        thread = message.reply_to.split()[0] if message.reply_to else channel.thread or None
         ts = ""
         if message.parts or message.buttons or message.file is None:
-            text, blocks = render(message, self.port.encode_button)
-            resp = await self._api(
-                lambda: self.client.chat_postMessage(
-                    channel=conversation,
-                    text=text,
-                    blocks=blocks,
-                    thread_ts=thread,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                    link_names=False,
+
+            async def post(part: tuple[str, list[dict[str, Any]]]) -> str:
+                text, blocks = part
+                resp = await self._api(
+                    lambda: self.client.chat_postMessage(
+                        channel=conversation,
+                        text=text,
+                        blocks=blocks,
+                        thread_ts=thread,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                        link_names=False,
+                    )
                 )
-            )
-            ts = str(resp.get("ts") or "")
+                return str(resp.get("ts") or "")
+
+            parts = render_all(message, self.port.encode_button)
+            ts = await self.send_parts(message.delivery_id, parts, post)
         if message.file is not None:
             attached = message.file
             resp = await self._api(
@@ -958,14 +1024,40 @@ class SlackAdapter(Adapter):
                 ts = str((resp.get("file") or {}).get("id") or "")
         return ts
 
-    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
         conversation = await self._conversation(channel)
-        text, blocks = render(message, self.port.encode_button)
-        await self._api(
-            lambda: self.client.chat_update(
-                channel=conversation, ts=message_id, text=text, blocks=blocks, link_names=False
+        parts = render_all(message, self.port.encode_button)
+        old = split_ids(message_id)
+
+        async def edit_one(i: int, ts: str) -> None:
+            text, blocks = parts[i]
+            await self._api(
+                lambda: self.client.chat_update(
+                    channel=conversation, ts=ts, text=text, blocks=blocks, link_names=False
+                )
             )
-        )
+
+        async def send_one(i: int) -> str:
+            text, blocks = parts[i]
+            resp = await self._api(
+                lambda: self.client.chat_postMessage(
+                    channel=conversation,
+                    text=text,
+                    blocks=blocks,
+                    thread_ts=channel.thread or None,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    link_names=False,
+                )
+            )
+            return str(resp.get("ts") or "")
+
+        async def delete_one(ts: str) -> None:
+            with contextlib.suppress(DeliveryError):
+                await self._api(lambda: self.client.chat_delete(channel=conversation, ts=ts))
+
+        ids = await edit_parts(old, len(parts), edit_one, send_one, delete_one)
+        return join_ids(ids) if ids != old else None
 
 
 def _delivery_error(exc: SlackApiError) -> DeliveryError:

@@ -55,6 +55,7 @@ from bridge.messages import (
     plain_text,
 )
 from bridge.registry import WHO_RANK, Command
+from bridge.splitting import NUMBER_ROOM, edit_parts, join_ids, split_ids
 
 if TYPE_CHECKING:
     from bridge.port import Port
@@ -153,24 +154,42 @@ def _pieces(part: Part, limit: int) -> list[_Piece]:
     return out
 
 
+def _cut(current: list[_Piece], limit: int) -> int:
+    """Where a full message ends: after the last paragraph (a line before a blank line)
+    in its second half, else after the last line end, else after everything."""
+    running = 0
+    line_end = paragraph_end = 0
+    for i, piece in enumerate(current):
+        running += piece.size
+        if not piece.breaks:
+            continue
+        line_end = i + 1
+        after = current[i + 1] if i + 1 < len(current) else None
+        if running >= limit // 2 and after is not None and after.html.strip() == "":
+            paragraph_end = i + 1
+    return paragraph_end or line_end or len(current)
+
+
 def render_html(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -> list[str]:
-    """Parts as Telegram HTML, every piece of text escaped; split into messages of ``limit``
-    (at line ends where possible)."""
+    """Parts as Telegram HTML, every piece of text escaped; split into messages of at most
+    ``limit`` UTF-16 units of visible text, between paragraphs where possible (else at
+    line ends). Each message of a split one is numbered "(i/n)"."""
+    room = limit - NUMBER_ROOM
     chunks: list[str] = []
     current: list[_Piece] = []
     for part in parts:
-        for piece in _pieces(part, limit):
-            while current and sum(p.size for p in current) + piece.size > limit:
-                cut = next(
-                    (i + 1 for i in range(len(current) - 1, -1, -1) if current[i].breaks),
-                    len(current),
-                )
+        for piece in _pieces(part, room):
+            while current and sum(p.size for p in current) + piece.size > room:
+                cut = _cut(current, room)
                 chunks.append("".join(p.html for p in current[:cut]))
                 current = current[cut:]
             current.append(piece)
     if current:
         chunks.append("".join(p.html for p in current))
-    return [c for c in chunks if c.strip()]
+    chunks = [c.strip("\n") for c in chunks if c.strip()]
+    if len(chunks) > 1:
+        chunks = [f"{c}\n<i>({i}/{len(chunks)})</i>" for i, c in enumerate(chunks, 1)]
+    return chunks
 
 
 def render_one(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -> str:
@@ -919,10 +938,9 @@ class TelegramAdapter(Adapter):
         chat_id, thread = self._target(channel)
         common: dict[str, Any] = {"chat_id": chat_id, "message_thread_id": thread}
         reply = None
-        if message.reply_to and message.reply_to.isdigit():
-            reply = ReplyParameters(
-                message_id=int(message.reply_to), allow_sending_without_reply=True
-            )
+        parent = message.reply_to.split()[0] if message.reply_to else ""  # a card's first part
+        if parent.isdigit():
+            reply = ReplyParameters(message_id=int(parent), allow_sending_without_reply=True)
         markup = self._keyboard(message)
         parts: tuple[Part, ...] = message.parts
         if message.dm_invite and not channel.dm:
@@ -946,19 +964,20 @@ class TelegramAdapter(Adapter):
                 Link(url=message.file.fallback_url, text=message.file.name),
             )
         chunks = render_html(parts) or [_esc(message.text.strip() or "…")]
-        sent = None
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
+
+        async def post(numbered: tuple[int, str]) -> str:
+            i, chunk = numbered
             sent = await self._send_text(
                 bot,
                 common,
                 chunk,
                 plain=None if len(chunks) > 1 else plain_text(parts),
                 reply=reply if i == 0 else None,
-                markup=markup if last else None,
+                markup=markup if i == len(chunks) - 1 else None,
             )
-        assert sent is not None
-        return str(sent.message_id)
+            return str(sent.message_id)
+
+        return await self.send_parts(message.delivery_id, list(enumerate(chunks)), post)
 
     async def _send_text(
         self,
@@ -1010,36 +1029,56 @@ class TelegramAdapter(Adapter):
         )
         return str(sent.message_id)
 
-    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
         bot = self._bot()
-        chat_id, _thread = self._target(channel)
+        chat_id, thread = self._target(channel)
         markup = self._keyboard(message)
-        text = render_one(message.parts) or _esc(message.text.strip() or "…")
+        chunks = render_html(message.parts) or [_esc(message.text.strip() or "…")]
+        old = split_ids(message_id)
         quiet = ("message is not modified", "message to edit not found", "message can't be edited")
-        try:
-            await self._call(
-                bot.edit_message_text,
-                ignore=quiet,
-                chat_id=chat_id,
-                message_id=int(message_id),
-                text=text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
+
+        async def edit_one(i: int, part_id: str) -> None:
+            last = i == len(chunks) - 1
+            try:
+                await self._call(
+                    bot.edit_message_text,
+                    ignore=quiet,
+                    chat_id=chat_id,
+                    message_id=int(part_id),
+                    text=chunks[i],
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if last else None,
+                    link_preview_options=NO_PREVIEW,
+                )
+            except _BadRequest as exc:
+                if "no text in the message" not in str(exc).lower():
+                    raise
+                # a file's message: only its buttons can change
+                await self._call(
+                    bot.edit_message_reply_markup,
+                    ignore=quiet,
+                    chat_id=chat_id,
+                    message_id=int(part_id),
+                    reply_markup=markup if last else None,
+                )
+
+        async def send_one(i: int) -> str:
+            common: dict[str, Any] = {"chat_id": chat_id, "message_thread_id": thread}
+            last = i == len(chunks) - 1
+            sent = await self._send_text(
+                bot, common, chunks[i], None, None, markup if last else None
             )
+            return str(sent.message_id)
+
+        async def delete_one(part_id: str) -> None:
+            with contextlib.suppress(DeliveryError):
+                await self._call(bot.delete_message, chat_id=chat_id, message_id=int(part_id))
+
+        try:
+            ids = await edit_parts(old, len(chunks), edit_one, send_one, delete_one)
         except ChatMigrated as exc:
             raise ChannelGone(f"the group moved to {exc.new_chat_id}") from exc
-        except _BadRequest as exc:
-            if "no text in the message" not in str(exc).lower():
-                raise
-            # a file's message: only its buttons can change
-            await self._call(
-                bot.edit_message_reply_markup,
-                ignore=quiet,
-                chat_id=chat_id,
-                message_id=int(message_id),
-                reply_markup=markup,
-            )
+        return join_ids(ids) if ids != old else None
 
 
 class _BadRequest(DeliveryError):

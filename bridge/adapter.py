@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bridge.config import PlatformConfig
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -87,6 +89,8 @@ class Adapter(ABC):
 
     def __init__(self, port: Port, config: PlatformConfig | None = None) -> None:
         self.port = port
+        #: the parts of a split message posted so far, by delivery id (see send_parts)
+        self._parts_done: dict[str, list[str]] = {}
         self.config: Any = config if config is not None else port.config.section(self.platform)
         self.state = "stopped"
         self.detail = ""
@@ -117,11 +121,36 @@ class Adapter(ABC):
 
     @abstractmethod
     async def send(self, channel: ChannelRef, message: Message) -> str:
-        """Post a message; return the platform's message id. Raise DeliveryError subclasses."""
+        """Post a message; return the platform's message id (the ids of its parts, with
+        spaces between, when it was split). Raise DeliveryError subclasses."""
 
     @abstractmethod
-    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> None:
-        """Replace a posted message's content (live counts). Unchanged content is no error."""
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        """Replace a posted message's content (live counts), part by part when it was
+        split. Unchanged content is no error. Return the new id when the parts changed
+        (more or fewer of them), else None."""
+
+    async def send_parts(
+        self,
+        delivery_id: str | None,
+        parts: Sequence[T],
+        post: Callable[[T], Awaitable[str]],
+    ) -> str:
+        """Post the parts of one message in order; a retry of the same delivery (after a
+        rate limit on part 2, say) goes on after the parts already posted instead of
+        posting them again. The parts' ids, joined (``bridge.splitting``)."""
+        from bridge.splitting import join_ids
+
+        done = self._parts_done.get(delivery_id, []) if delivery_id else []
+        for part in parts[len(done) :]:
+            done.append(await post(part))
+            if delivery_id and len(parts) > 1:
+                self._parts_done[delivery_id] = done
+                while len(self._parts_done) > 1000:  # forgotten retries
+                    self._parts_done.pop(next(iter(self._parts_done)))
+        if delivery_id:
+            self._parts_done.pop(delivery_id, None)
+        return join_ids(done)
 
     def health(self) -> dict[str, str]:
         out = {"state": self.state}

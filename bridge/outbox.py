@@ -530,9 +530,16 @@ class Outbox:
             if message is None:
                 continue
             try:
-                await adapter.edit(
+                grown = await adapter.edit(
                     ChannelRef.from_key(p.channel_key), p.platform_message_id, message
                 )
+                if grown and grown != p.platform_message_id:  # its parts changed
+                    async with self.bridge.db.transaction() as session:
+                        await session.execute(
+                            update(PostedMessage)
+                            .where(PostedMessage.id == p.id)
+                            .values(platform_message_id=grown)
+                        )
             except RetryLater as exc:
                 await self._postpone(row, exc.after, str(exc), count=False)
                 return False

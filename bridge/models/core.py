@@ -265,7 +265,7 @@ class OutboxRow(Base):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    platform_message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    platform_message_id: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -280,7 +280,8 @@ class PostedMessage(Base):
     ref_key: Mapped[str] = mapped_column(String(200), index=True)
     channel_key: Mapped[str] = mapped_column(String(300))
     platform: Mapped[str] = mapped_column(String(32))
-    platform_message_id: Mapped[str] = mapped_column(String(200))
+    platform_message_id: Mapped[str] = mapped_column(String(2000))
+    """The ids of a split message's parts, with spaces between (bridge.splitting)."""
     locale: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -665,9 +665,12 @@ async def test_send_edit_reply_dm_and_file(env: DiscordEnv) -> None:
     assert shown["id"] == sent and shown["content"] == "psst"
     assert shown["files"][0]["filename"] == "votes.csv"
     assert shown["files"][0]["content"] == b"a,b\n1,2\n"
-    long = await adapter.send(here, Message(parts=(Text(text="x" * 2500),)))
-    assert fake.messages[long]["content"] == ""
-    assert len(fake.messages[long]["embeds"][0]["description"]) == 2500
+    # longer than 2,000 characters: numbered parts, nothing clipped (issue 15)
+    long = await adapter.send(here, Message(parts=(Text(text="x " * 1250),)))
+    first, second = (fake.messages[i] for i in long.split())
+    assert first["content"].endswith("\n*(1/2)*") and second["content"].endswith("*(2/2)*")
+    shown = (first["content"] + second["content"]).replace(" ", "")
+    assert shown.count("x") == 1250 and not first.get("embeds")
 
 
 # ------------------------------------------------------------------ the whole story

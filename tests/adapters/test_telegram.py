@@ -325,8 +325,11 @@ def test_render_html_escapes_every_part_and_splits_long_text() -> None:
     long = tuple(Text(text=f"line {i} " + "x" * 90 + "\n") for i in range(100))
     chunks = render_html(long)
     assert len(chunks) == 3
-    assert "".join(parse_html(c)[0] for c in chunks) == "".join(p.text for p in long)
-    assert all(parse_html(c)[0].endswith("\n") for c in chunks[:-1])
+    shown = [parse_html(c)[0] for c in chunks]
+    # numbered parts, cut at line ends, nothing lost
+    assert [t.rsplit("\n", 1)[1] for t in shown] == ["(1/3)", "(2/3)", "(3/3)"]
+    joined = "\n".join(t.rsplit("\n", 1)[0] for t in shown)
+    assert joined == "".join(p.text for p in long).strip("\n")
 
 
 # ------------------------------------------------------------------------------ buttons
