@@ -76,7 +76,7 @@ GONE_CODES = {10003, 50001, 50007, 50013, 50083}
 
 # Discord's option types, component types and interaction callback types
 SUB_COMMAND, STRING, INTEGER, BOOLEAN = 1, 3, 4, 5
-ACTION_ROW, BUTTON, TEXT_INPUT = 1, 2, 4
+ACTION_ROW, BUTTON, TEXT_INPUT, LABEL = 1, 2, 4, 18
 REPLY, DEFER, DEFER_UPDATE, MODAL = 4, 5, 6, 9
 BUTTON_STYLE = {"primary": 1, "default": 2, "danger": 4}
 
@@ -840,16 +840,22 @@ class DiscordAdapter(Adapter):
             field: dict[str, Any] = {
                 "type": TEXT_INPUT,
                 "custom_id": p.name,
-                "label": _clip(described, 45),
                 "style": 2 if long_text else 1,
                 "required": p.required,
                 "max_length": 4000 if long_text else 200,
             }
-            if len(described) > 45:
-                field["placeholder"] = _clip(described, 100)
             if form.initial.get(p.name):
                 field["value"] = _clip(form.initial[p.name], field["max_length"])
-            rows.append({"type": ACTION_ROW, "components": [field]})
+            # a Label component (the current form; the action row with a labelled text
+            # input is deprecated): the label, a description where the help is longer
+            label: dict[str, Any] = {
+                "type": LABEL,
+                "label": _clip(described, 45),
+                "component": field,
+            }
+            if len(described) > 45:
+                label["description"] = _clip(described, 100)
+            rows.append(label)
         title = form.title or " ".join(filter(None, (f"/{form.command}", form.subcommand)))
         return {"custom_id": custom_id, "title": _clip(title, 45), "components": rows}
 

@@ -711,7 +711,8 @@ async def test_end_to_end_link_idea_support_comment_ask_and_survey(env: DiscordE
     opened = await env.press(card, "Comment", user=ADA)
     modal = opened.modal
     assert modal is not None and modal["title"] == "Comment on I-1"
-    [field] = [c for row in modal["components"] for c in row["components"]]
+    assert [row["type"] for row in modal["components"]] == [18]  # a Label component
+    [field] = [row["component"] for row in modal["components"]]
     assert (field["custom_id"], field["style"]) == ("text", 2)
     submitted = await env.send(
         fake.modal_submit(
@@ -864,7 +865,7 @@ async def test_partner_network_through_discord(env: DiscordEnv) -> None:
     opened = await env.slash("profile-edit", {}, user=BOB)
     modal = opened.modal
     assert modal is not None and modal["title"] == "Your profile"
-    fields = [row["components"][0] for row in modal["components"]]
+    fields = [row["component"] for row in modal["components"]]
     assert [f["custom_id"] for f in fields] == ["company", "trade", "region", "website", "contact"]
     typed = {"company": "Meier @everyone Elektro", "trade": "elektriker", "region": "80331"}
     saved = await env.send(fake.submit(modal, typed, user=BOB, channel=env.general))
@@ -877,7 +878,7 @@ async def test_partner_network_through_discord(env: DiscordEnv) -> None:
     described = await env.send(fake.button(reply, fake.buttons(reply)[0]["custom_id"], user=BOB))
     modal = described.modal
     assert modal is not None
-    [field] = [row["components"][0] for row in modal["components"]]
+    [field] = [row["component"] for row in modal["components"]]
     assert (field["custom_id"], field["style"]) == ("description", 2)
     saved = await env.send(
         fake.submit(modal, {"description": "Kabel und Licht."}, user=BOB, channel=env.general)
@@ -888,7 +889,7 @@ async def test_partner_network_through_discord(env: DiscordEnv) -> None:
     opened = await env.slash("profile-edit", {}, user=BOB)
     assert opened.modal is not None
     values = {
-        row["components"][0]["custom_id"]: row["components"][0].get("value")
+        row["component"]["custom_id"]: row["component"].get("value")
         for row in opened.modal["components"]
     }
     assert values["region"] == "80331" and values["trade"] == "Elektriker"

@@ -36,6 +36,15 @@ NAME_RE = re.compile(r"^[-_\w]{1,32}$")
 TIMESTAMP = "2024-05-01T12:00:00.000000+00:00"
 
 
+RESPONSE_DEADLINE = 3.0  # seconds to answer an interaction
+TOKEN_LIFETIME = 15 * 60  # an interaction token's follow-ups
+#: the locales Discord accepts as localization keys
+LOCALES = frozenset(
+    "id da de en-GB en-US es-ES es-419 fr hr it lt hu nl no pl pt-BR ro fi sv-SE vi tr cs "
+    "el bg ru uk hi th zh-CN ja zh-TW ko".split()
+)
+
+
 class _Reject(Exception):
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(message)
@@ -53,6 +62,12 @@ class Interaction:
     messages: list[dict[str, Any]] = field(default_factory=list)  # original first, follow-ups
     original_id: str | None = None
     deleted: set[str] = field(default_factory=set)
+    created: float = field(default_factory=time.monotonic)
+    """When Discord sent it: the response is due within 3 s, follow-ups for 15 minutes."""
+
+    def age(self, seconds: float) -> None:
+        """Make the interaction ``seconds`` older (deadline tests)."""
+        self.created -= seconds
 
     @property
     def id(self) -> str:
@@ -451,14 +466,11 @@ class FakeDiscord:
         for row in modal["components"]:
             field = row.get("component") or row["components"][0]
             value = values.get(field["custom_id"], field.get("value", ""))
-            rows.append(
-                {
-                    "type": row["type"],
-                    "components": [
-                        {**{"type": 4}, "custom_id": field["custom_id"], "value": value}
-                    ],
-                }
-            )
+            submitted = {"type": 4, "custom_id": field["custom_id"], "value": value}
+            if row["type"] == 18:  # a Label holds one component
+                rows.append({"type": 18, "component": submitted})
+            else:
+                rows.append({"type": row["type"], "components": [submitted]})
         return self._base_interaction(
             5, {"custom_id": modal["custom_id"], "components": rows}, user, channel, locale
         )
@@ -674,7 +686,14 @@ class FakeDiscord:
             response = await handler(request)
         except _Reject as exc:
             self.rejected.append((request.method, path, exc.code, exc.message))
-            response = self._json({"message": exc.message, "code": exc.code}, status=exc.status)
+            error: dict[str, Any] = {"message": exc.message, "code": exc.code}
+            if exc.code == 50035:  # Discord's shape: a fixed message, the details in errors
+                error = {
+                    "message": "Invalid Form Body",
+                    "code": 50035,
+                    "errors": {"_errors": [{"code": "INVALID_FORM_BODY", "message": exc.message}]},
+                }
+            response = self._json(error, status=exc.status)
         await self._notify()
         return response
 
@@ -816,6 +835,10 @@ class FakeDiscord:
         desc = cmd.get("description", "")
         if not 1 <= len(desc) <= 100:
             raise _Reject(400, 50035, f"/{name}: description must be 1-100 characters")
+        for key in ("name_localizations", "description_localizations"):
+            for locale in cmd.get(key) or {}:
+                if locale not in LOCALES:
+                    raise _Reject(400, 50035, f"/{name}: {key}.{locale}: Invalid locale")
         for loc in (cmd.get("description_localizations") or {}).values():
             if not 1 <= len(loc) <= 100:
                 raise _Reject(400, 50035, f"/{name}: localized description too long")
@@ -863,6 +886,7 @@ class FakeDiscord:
             if len(embed.get("description") or "") > 4096:
                 raise _Reject(400, 50035, "embeds.0.description: too long")
         rows = body.get("components") or []
+        seen_ids: set[str] = set()
         if len(rows) > 5:
             raise _Reject(400, 50035, "components: at most 5 rows")
         for row in rows:
@@ -872,6 +896,11 @@ class FakeDiscord:
                 if comp.get("type") == 2:
                     if len(comp.get("custom_id", "")) > 100 or not comp.get("custom_id"):
                         raise _Reject(400, 50035, "custom_id: 1-100 characters")
+                    if comp["custom_id"] in seen_ids:
+                        raise _Reject(
+                            400, 50035, "components: Component custom id cannot be duplicated"
+                        )
+                    seen_ids.add(comp["custom_id"])
                     if len(comp.get("label", "")) > 80:
                         raise _Reject(400, 50035, "label: at most 80 characters")
 
@@ -1014,12 +1043,16 @@ class FakeDiscord:
             raise _Reject(404, 10015, "Unknown Webhook")
         for record in self.interactions.values():
             if record.token == token and record.acked:
+                if time.monotonic() - record.created > TOKEN_LIFETIME:
+                    raise _Reject(401, 50027, "Invalid Webhook Token")
                 return record
         raise _Reject(404, 10015, "Unknown Webhook")
 
     async def _callback(self, request: web.Request) -> web.Response:
         record = self._interaction(request.match_info["iid"], request.match_info["token"])
         body, files = await self._body(request)
+        if time.monotonic() - record.created > RESPONSE_DEADLINE:
+            raise _Reject(404, 10062, "Unknown interaction")
         if record.acked:
             raise _Reject(400, 40060, "Interaction has already been acknowledged.")
         kind = body.get("type")
@@ -1067,11 +1100,19 @@ class FakeDiscord:
     @staticmethod
     def _modal_field_ok(row: dict[str, Any]) -> bool:
         """A text input in an action row (or a Label): label 1-45, value within max_length."""
-        fields = [row.get("component")] if row.get("component") else row.get("components") or []
+        if row.get("type") == 18:  # Label: the label outside, the input without one
+            fields = [row.get("component") or {}]
+            label = row.get("label")
+            if "label" in fields[0] or len(row.get("description") or "") > 100:
+                return False
+        elif row.get("type") == 1:  # the deprecated action row with a labelled input
+            fields = row.get("components") or []
+            label = fields[0].get("label") if fields else None
+        else:
+            return False
         if len(fields) != 1 or fields[0].get("type") != 4:
             return False
         field = fields[0]
-        label = row.get("label") if row.get("component") else field.get("label")
         longest = int(field.get("max_length", 4000))
         return (
             bool(label)

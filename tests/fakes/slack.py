@@ -107,6 +107,130 @@ def _json_field(value: Any) -> Any:
     return value
 
 
+TRIGGER_TTL = 3.0
+SECTION_TEXT = 3000
+MESSAGE_BLOCKS = 50
+MODAL_BLOCKS = 100
+BLOCKS_TEXT = 12_000  # reported by Slack staff (bolt-js 2509, 2867): msg_blocks_too_long
+BUTTON_TEXT = 75
+ACTION_ID = 255
+BUTTON_VALUE = 2000
+CONTEXT_ELEMENTS = 10
+ACTIONS_ELEMENTS = 25
+
+
+def _text_object(obj: Any, limit: int, kinds: tuple[str, ...] = ("mrkdwn", "plain_text")) -> bool:
+    return (
+        isinstance(obj, dict)
+        and obj.get("type") in kinds
+        and isinstance(obj.get("text"), str)
+        and 1 <= len(obj["text"]) <= limit
+    )
+
+
+def block_errors(blocks: Any, most: int = MESSAGE_BLOCKS) -> list[str]:
+    """What Slack's Block Kit validation says of ``blocks`` (empty: valid)."""
+    if not isinstance(blocks, list):
+        return ["blocks must be an array"]
+    errors: list[str] = []
+    if len(blocks) > most:
+        errors.append(
+            f"must provide an array with no more than {most} items [json-pointer:/blocks]"
+        )
+    action_ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        where = f"[json-pointer:/blocks/{i}]"
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "section":
+            if not _text_object(block.get("text"), SECTION_TEXT):
+                errors.append(f"must be less than {SECTION_TEXT + 1} characters {where}/text")
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if not 1 <= len(elements) <= CONTEXT_ELEMENTS or not all(
+                _text_object(e, SECTION_TEXT) for e in elements
+            ):
+                errors.append(f"invalid context elements {where}/elements")
+        elif kind == "actions":
+            elements = block.get("elements") or []
+            if not 1 <= len(elements) <= ACTIONS_ELEMENTS:
+                errors.append(f"must provide 1-{ACTIONS_ELEMENTS} elements {where}/elements")
+            for j, element in enumerate(elements):
+                at = f"{where}/elements/{j}"
+                if element.get("type") != "button":
+                    errors.append(f"unsupported element {at}")
+                    continue
+                if not _text_object(element.get("text"), BUTTON_TEXT, ("plain_text",)):
+                    errors.append(f"must be less than {BUTTON_TEXT + 1} characters {at}/text")
+                action_id = str(element.get("action_id") or "")
+                if not action_id or len(action_id) > ACTION_ID:
+                    errors.append(f"invalid action_id {at}/action_id")
+                elif action_id in action_ids:
+                    errors.append(f"action_id must be unique within the message {at}/action_id")
+                action_ids.add(action_id)
+                if len(str(element.get("value") or "")) > BUTTON_VALUE:
+                    errors.append(f"must be less than {BUTTON_VALUE + 1} characters {at}/value")
+        elif kind == "input":
+            if not _text_object(block.get("label"), 2000, ("plain_text",)):
+                errors.append(f"invalid label {where}/label")
+            element = block.get("element") or {}
+            initial = element.get("initial_value")
+            if initial is not None and len(str(initial)) > 3000:
+                errors.append(f"must be less than 3001 characters {where}/element/initial_value")
+        elif kind not in ("divider", "header", "image"):
+            errors.append(f"unsupported block type {where}")
+    return errors
+
+
+def _blocks_text(blocks: list[Any]) -> int:
+    total = 0
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        text = block.get("text")
+        if isinstance(text, dict):
+            total += len(str(text.get("text", "")))
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("type") in ("mrkdwn", "plain_text"):
+                total += len(str(element.get("text", "")))
+    return total
+
+
+def check_message(args: dict[str, Any]) -> str | None:
+    """``invalid_blocks`` or ``msg_blocks_too_long`` as chat.postMessage answers, or None."""
+    blocks = args.get("blocks")
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return "invalid_blocks_format"
+    if blocks is None:
+        return None
+    if block_errors(blocks):
+        return "invalid_blocks"
+    if _blocks_text(blocks) > BLOCKS_TEXT:
+        return "msg_blocks_too_long"
+    return None
+
+
+def check_view(view: Any) -> str | None:
+    """views.open's refusals of a modal: ``invalid_arguments`` with Slack's limits."""
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            return "invalid_arguments"
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return "invalid_arguments"
+    for key, limit in (("title", 24), ("submit", 24), ("close", 24)):
+        if key in view and not _text_object(view[key], limit, ("plain_text",)):
+            return "invalid_arguments"
+    if len(str(view.get("private_metadata") or "")) > 3000:
+        return "invalid_arguments"
+    if block_errors(view.get("blocks"), MODAL_BLOCKS):
+        return "invalid_arguments"
+    return None
+
+
 class FakeSlack:
     """The Slack Web API as far as the bot uses it, recording every call."""
 
@@ -129,6 +253,9 @@ class FakeSlack:
         self.bot_absent: set[str] = set()
         #: response_url key -> (issued at, uses): Slack allows 5 uses within 30 minutes
         self.response_keys: dict[str, tuple[float, int]] = {}
+        #: trigger_id -> issued at; a trigger opens one view, within 3 seconds
+        self.triggers: dict[str, float] = {}
+        self.used_triggers: set[str] = set()
         self.scripts: list[Script] = []
         self.socket_acks: list[dict[str, Any]] = []
         self._sockets: list[web.WebSocketResponse] = []
@@ -336,6 +463,9 @@ class FakeSlack:
             return "channel_not_found"
         if not args.get("text") and not args.get("blocks"):
             return "no_text"
+        refused = check_message(args)
+        if refused:
+            return refused
         ts = self._next_ts()
         self.messages.append(
             Posted(
@@ -353,6 +483,9 @@ class FakeSlack:
             posted = self.message(str(args.get("channel")), str(args.get("ts")))
         except KeyError:
             return "message_not_found"
+        refused = check_message(args)
+        if refused:
+            return refused
         posted.edits.append({"text": posted.text, "blocks": posted.blocks})
         posted.text = str(args.get("text", ""))
         posted.blocks = list(args.get("blocks") or [])
@@ -361,6 +494,9 @@ class FakeSlack:
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any] | str:
         if not args.get("user"):
             return "user_not_found"
+        refused = check_message(args)
+        if refused:
+            return refused
         channel = str(args.get("channel", ""))
         if channel in self.bot_absent:
             info = self.channels.get(channel, {})
@@ -398,8 +534,17 @@ class FakeSlack:
         return {"user": self.users[user_id]}
 
     def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any] | str:
-        if not args.get("trigger_id"):
+        trigger = str(args.get("trigger_id") or "")
+        if trigger not in self.triggers:
             return "invalid_trigger_id"
+        if trigger in self.used_triggers:
+            return "exchanged_trigger_id"
+        if time.time() - self.triggers[trigger] > TRIGGER_TTL:
+            return "expired_trigger_id"
+        view_error = check_view(args.get("view"))
+        if view_error:
+            return view_error
+        self.used_triggers.add(trigger)
         view = dict(args.get("view") or {})
         view["id"] = f"V{next(self._ids)}"
         self.views.append({"trigger_id": args["trigger_id"], "view": view})
@@ -451,8 +596,11 @@ class FakeSlack:
             return web.Response(status=404, text="expired_url")
         if issued[1] >= 5:
             return web.Response(status=404, text="used_url")
-        self.response_keys[key] = (issued[0], issued[1] + 1)
         payload = await request.json()
+        refused = check_message(payload)
+        if refused:  # Slack answers a response_url's refusal with the error as text
+            return web.Response(status=400, text=refused)
+        self.response_keys[key] = (issued[0], issued[1] + 1)
         self.responses.append({"key": key, "payload": payload})
         return web.Response(text="ok")
 
@@ -507,7 +655,9 @@ class SlackSender:
         return self.last_response_url
 
     def trigger(self) -> str:
-        return f"{next(self._n)}.{secrets.token_hex(8)}"
+        trigger = f"{next(self._n)}.{secrets.token_hex(8)}"
+        self.fake.triggers[trigger] = time.time()
+        return trigger
 
     def sign(
         self, body: str, timestamp: int | None = None, secret: str | None = None
@@ -567,9 +717,13 @@ class SlackSender:
                 "api_app_id": "A1",
                 "is_enterprise_install": "false",
                 "response_url": response_url or self.new_response_url(),
-                "trigger_id": trigger_id or self.trigger(),
+                "trigger_id": self._known(trigger_id) if trigger_id else self.trigger(),
             }
         )
+
+    def _known(self, trigger_id: str) -> str:
+        self.fake.triggers.setdefault(trigger_id, time.time())
+        return trigger_id
 
     async def command(self, command: str, text: str = "", **kw: Any) -> tuple[int, str]:
         """A slash command as typed (``& < >`` escaped by Slack); returns (status, body)."""
