@@ -151,6 +151,7 @@ class FakeDiscord:
         )
         r.add_post(f"{api}/channels/{{cid}}/messages", self._create_message)
         r.add_patch(f"{api}/channels/{{cid}}/messages/{{mid}}", self._edit_message)
+        r.add_delete(f"{api}/channels/{{cid}}/messages/{{mid}}", self._delete_message)
         r.add_post(f"{api}/users/@me/channels", self._create_dm)
         r.add_get("/gateway", self._gateway)
         self._runner = web.AppRunner(app)
@@ -998,6 +999,15 @@ class FakeDiscord:
         self._check_message(body, files, partial=True)
         self._apply_edit(message, body)
         return self._json(self._public(message))
+
+    async def _delete_message(self, request: web.Request) -> web.Response:
+        cid, mid = request.match_info["cid"], request.match_info["mid"]
+        self._writable(cid)
+        message = self.messages.get(mid)
+        if message is None or message["channel_id"] != cid:
+            raise _Reject(404, 10008, "Unknown Message")
+        del self.messages[mid]
+        return self._no_content()
 
     @staticmethod
     def _apply_edit(message: dict[str, Any], body: dict[str, Any]) -> None:

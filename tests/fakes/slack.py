@@ -242,6 +242,7 @@ class FakeSlack:
         self.app_token = app_token
         self.calls: list[Call] = []
         self.messages: list[Posted] = []
+        self.deleted: list[Posted] = []
         self.ephemerals: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
         self.views: list[dict[str, Any]] = []
@@ -490,6 +491,16 @@ class FakeSlack:
         posted.text = str(args.get("text", ""))
         posted.blocks = list(args.get("blocks") or [])
         return {"channel": posted.channel, "ts": posted.ts}
+
+    def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        try:
+            posted = self.message(channel, ts)
+        except KeyError:
+            return "message_not_found"
+        self.messages.remove(posted)
+        self.deleted.append(posted)
+        return {"channel": channel, "ts": ts}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any] | str:
         if not args.get("user"):

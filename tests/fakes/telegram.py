@@ -240,6 +240,7 @@ class FakeTelegram:
         self.topic_messages: dict[tuple[int, int], JSONDict] = {}
         self.migrated: dict[int, int] = {}
         self.messages: dict[tuple[int, int], JSONDict] = {}
+        self.deleted: set[tuple[int, int]] = set()
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.callback_queries: dict[str, JSONDict] = {}
         self.answers: dict[str, JSONDict] = {}
@@ -948,6 +949,20 @@ class FakeTelegram:
             message.pop("reply_markup", None)
         message["edit_date"] = int(time.time())
         return {k: v for k, v in message.items() if not k.startswith("_")}
+
+    async def _api_deleteMessage(self, params: JSONDict, files: Any) -> bool:
+        chat_id = self._int(params, "chat_id")
+        message_id = self._int(params, "message_id")
+        if chat_id is None or message_id is None:
+            raise ApiError(400, "Bad Request: message identifier is not specified")
+        message = self.messages.get((chat_id, message_id))
+        if message is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        if message.get("from", {}).get("id") != self.bot["id"]:
+            raise ApiError(400, "Bad Request: message can't be deleted")
+        del self.messages[(chat_id, message_id)]
+        self.deleted.add((chat_id, message_id))
+        return True
 
     async def _api_editMessageReplyMarkup(self, params: JSONDict, files: Any) -> JSONDict:
         message = self._edited_target(params)
