@@ -23,6 +23,7 @@ from adapters.discord import (
 )
 from bridge.core import Bridge
 from bridge.messages import (
+    AccountRef,
     Bold,
     Button,
     ChannelRef,
@@ -921,3 +922,52 @@ async def test_partner_network_through_discord(env: DiscordEnv) -> None:
     assert "Elektriker · 80 München — 1 recommendation" in said(found)[0][0]
     none = await env.slash("partners", {"query": "elektriker 10"}, user=CAROL)
     assert "No partner matches that." in said(none)[0][0]
+
+
+# ------------------------------------------------------------------ long content
+
+
+async def test_long_content_arrives_whole_in_numbered_parts(env: DiscordEnv) -> None:
+    """A long German idea card (no embed clipping: numbered parts of at most 2,000
+    characters), a /groups list of 220 groups, a 30-question survey's results; the card's
+    parts are edited when its count changes."""
+    from bridge.models import PostedMessage
+    from tests.long_content import (
+        DESCRIPTION,
+        GROUPS,
+        LAST_WORDS,
+        TITLE,
+        assert_whole,
+        make_groups,
+        make_long_survey,
+    )
+
+    fake = env.fake
+    await linked(env)
+    await env.slash("idea", {"text": f"{TITLE} | {DESCRIPTION}"}, user=BOB)
+    async with env.bridge.db.transaction() as s:
+        [posted] = (await s.execute(select(PostedMessage))).scalars().all()
+    ids = posted.platform_message_id.split()
+    assert len(ids) >= 2
+    parts = [fake.messages[i] for i in ids]
+    assert all(len(p["content"]) <= 2000 and not p.get("embeds") for p in parts)
+    assert_whole([p["content"] for p in parts], [TITLE, *LAST_WORDS, "0 supporters"])
+    assert all(not p.get("components") for p in parts[:-1])
+
+    await env.press(parts[-1], "Support", user=ADA)
+    parts = [fake.messages[i] for i in ids]
+    assert_whole([p["content"] for p in parts], [TITLE, *LAST_WORDS, "1 supporter"])
+    assert fake.buttons(parts[-1])[0]["label"] == "Support (1)"
+
+    await make_groups(env.bridge, AccountRef(platform="discord", user_id="111"))
+    listed = await env.slash("groups")
+    texts = [text for text, private in said(listed)]
+    assert len(texts) > 1 and all(private for _text, private in said(listed))
+    assert_whole(texts, [GROUPS[0], GROUPS[-1]])
+
+    await make_long_survey(env.bridge, "ideas")
+    await env.flush()
+    results = await env.slash("survey", {"survey": "S-1"}, sub="results")
+    texts = [text for text, _private in said(results)]
+    assert len(texts) > 1
+    assert_whole(texts, ["Frage 1:", "Frage 30:", "Antwort 30.5"])

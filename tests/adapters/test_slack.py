@@ -23,6 +23,7 @@ from bridge.cli import main as cli_main
 from bridge.core import Bridge
 from bridge.http import HttpServer
 from bridge.messages import (
+    AccountRef,
     Bold,
     Button,
     ChannelRef,
@@ -802,3 +803,49 @@ async def test_partner_network_through_slack(slack: SlackEnv) -> None:
     assert "Meier &lt;!channel&gt; Elektro" in found and "1 recommendation" in found
     [none] = await slack.command("/partners", "elektriker 10", user="U2")
     assert "No partner matches that." in none
+
+
+# ---------------------------------------------------------------------- long content
+
+
+async def test_long_content_arrives_whole_in_numbered_parts(slack: SlackEnv) -> None:
+    """A long German idea card, a /groups list of 220 groups and the results of a
+    30-question survey: every part within Slack's limits (the fake refuses the rest),
+    nothing lost, the card's parts edited when it changes."""
+    from bridge.models import PostedMessage
+    from tests.long_content import (
+        DESCRIPTION,
+        GROUPS,
+        LAST_WORDS,
+        TITLE,
+        assert_whole,
+        make_groups,
+        make_long_survey,
+    )
+
+    await _linked(slack)
+    slack.fake.add_user("U2", "Bob")
+    await slack.command("/idea", f"{TITLE} | {DESCRIPTION}")
+    async with slack.bridge.db.transaction() as s:
+        [posted] = (await s.execute(select(PostedMessage))).scalars().all()
+    parts = [slack.fake.message("C1", ts) for ts in posted.platform_message_id.split()]
+    assert len(parts) == 1 and len(parts[0].blocks) > 2  # one message, several sections
+    assert_whole([p.shown for p in parts], [TITLE, *LAST_WORDS, "0 supporters"])
+    assert all(not p.buttons for p in parts[:-1]) and parts[-1].buttons
+
+    await slack.user.press(parts[-1], "Support (0)", user="U2", user_name="bob")
+    await slack.flush()
+    parts = [slack.fake.message("C1", p.ts) for p in parts]
+    assert_whole([p.shown for p in parts], [TITLE, *LAST_WORDS, "1 supporter"])
+    assert parts[-1].buttons[0][0] == "Support (1)"
+
+    await make_groups(slack.bridge, AccountRef(platform="slack", user_id=ADMIN))
+    replies = await slack.command("/groups", user=ADMIN)
+    assert len(replies) > 1
+    assert_whole(replies, [GROUPS[0], GROUPS[-1]])
+
+    await make_long_survey(slack.bridge, "ideas")
+    await slack.flush()
+    replies = await slack.command("/survey", "results S-1", user=ADMIN)
+    assert len(replies) > 1
+    assert_whole(replies, ["Frage 1:", "Frage 30:", "Antwort 30.5"])

@@ -17,7 +17,16 @@ from adapters.telegram import TelegramAdapter, render_html
 from bridge.clock import FakeClock
 from bridge.core import Bridge
 from bridge.http import HttpServer
-from bridge.messages import Bold, ChannelRef, FileAttachment, Link, Mention, Message, Text
+from bridge.messages import (
+    AccountRef,
+    Bold,
+    ChannelRef,
+    FileAttachment,
+    Link,
+    Mention,
+    Message,
+    Text,
+)
 from bridge.models import Channel, ChannelLink, Group, OutboxRow, ProcessedEvent
 from tests.fakes.telegram import FakeTelegram, parse_html
 
@@ -953,3 +962,68 @@ async def test_partner_network_through_telegram(start_world: StartWorld) -> None
     assert "Meier <b>Elektro</b> (Bob) — Elektriker · 80331 München — 1 recommendation" in found
     [none] = await _privately(w, carol, "/partners elektriker 10", True)
     assert "No partner matches that." in none
+
+
+# ------------------------------------------------------------------------ long content
+
+
+async def test_long_content_arrives_whole_in_numbered_parts(start_world: StartWorld) -> None:
+    """A long German idea card in numbered parts of at most 4,096 UTF-16 units, edited
+    part by part when its count changes (its status line never lost); a /groups list of
+    220 groups and a 30-question survey's results privately, whole."""
+    from bridge.models import PostedMessage
+    from tests.long_content import (
+        DESCRIPTION,
+        GROUPS,
+        LAST_WORDS,
+        TITLE,
+        assert_whole,
+        make_groups,
+        make_long_survey,
+    )
+
+    w = await start_world()
+    fake = w.fake
+    fake.start_bot(w.admin)
+    await fake.wait_sent(1, chat_id=ADMIN)
+    await w.command(w.admin, w.group, "/group new ideas")
+    await w.command(w.admin, w.group, "/link ideas")
+    await w.command(w.admin, w.group, f"/idea {TITLE} | {DESCRIPTION}")
+    await w.drain()
+    async with w.bridge.db.transaction() as s:
+        [posted] = (await s.execute(select(PostedMessage))).scalars().all()
+    ids = [int(i) for i in posted.platform_message_id.split()]
+    assert len(ids) == 2
+
+    def shown() -> list[JSON]:
+        return [fake.messages[(GROUP, i)] for i in ids]
+
+    assert_whole([m["text"] for m in shown()], [TITLE, *LAST_WORDS, "0 supporters"])
+    assert "reply_markup" not in shown()[0] and "reply_markup" in shown()[-1]
+
+    fake.press(w.bob, shown()[-1], button=0)
+    await fake.wait_sent(1, method="answerCallbackQuery")
+    await w.drain()
+    assert_whole([m["text"] for m in shown()], [TITLE, *LAST_WORDS, "1 supporter"])
+    await w.command(w.admin, w.group, "/status I-1 shortlisted", expect=1)
+    await w.drain()
+    assert_whole([m["text"] for m in shown()], [TITLE, *LAST_WORDS, "shortlisted"])
+
+    await make_groups(w.bridge, AccountRef(platform="telegram", user_id=str(ADMIN)))
+    before = len(fake.texts(ADMIN))
+    fake.command(w.admin, w.group, "/groups")
+    await fake.wait_for(lambda: any(f"{GROUPS[-1]}" in t for t in fake.texts(ADMIN)[before:]))
+    await asyncio.sleep(0.1)
+    texts = fake.texts(ADMIN)[before:]
+    assert len(texts) > 1
+    assert_whole(texts, [GROUPS[0], GROUPS[-1]])
+
+    await make_long_survey(w.bridge, "ideas")
+    await w.drain()
+    before = len(fake.texts(ADMIN))
+    fake.command(w.admin, w.group, "/survey results S-1")
+    await fake.wait_for(lambda: any("Frage 30:" in t for t in fake.texts(ADMIN)[before:]))
+    await asyncio.sleep(0.1)
+    texts = fake.texts(ADMIN)[before:]
+    assert len(texts) > 1
+    assert_whole(texts, ["Frage 1:", "Frage 30:", "Antwort 30.5"])
