@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import secrets
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bridge.adapter import Adapter, ChannelGone, CliVerb, DeliveryError, RetryLater
-from bridge.config import Config, PlatformConfig
+from bridge.config import Config, PlatformConfig, public_url_refusal
 from bridge.i18n import N_, translator
 from bridge.messages import (
     AccountRef,
@@ -504,6 +505,20 @@ class SlackConfig(PlatformConfig):
             return f"on ({mode}, api {self.api_url})"
         missing = "bot_token" if not self.bot_token else "signing_secret or app_token"
         return f"off (no {missing})"
+
+    def problems(self, config: Config) -> list[str]:
+        if not self.configured or self.app_token:
+            return []  # Socket Mode: Slack calls no URL of ours
+        refused = manifest_url_refusal(config)
+        return [refused] if refused else []
+
+
+def manifest_url_refusal(config: Config) -> str | None:
+    """Why Slack would refuse the request URLs of the manifest (HTTP mode), or None."""
+    refused = public_url_refusal(config.http.public_url, None, "Slack")
+    if refused is None:
+        return None
+    return f"http.public_url: Slack's request URLs ({EVENTS_PATH}) would be refused: {refused}"
 
 
 _MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -1154,7 +1169,18 @@ def build_manifest(config: Config) -> dict[str, Any]:
 
 
 def print_manifest(config: Config, args: argparse.Namespace | None = None) -> int:
-    """``community-bridge slack-manifest``: the manifest as JSON on stdout."""
+    """``community-bridge slack-manifest``: the manifest as JSON on stdout; refused when
+    its request URLs would not be accepted by Slack (HTTP mode without https)."""
+    if not config.section("slack").app_token:
+        refused = manifest_url_refusal(config)
+        if refused:
+            print(f"error: {refused}", file=sys.stderr)
+            print(
+                "  set http.public_url to the bot's public https address, or use Socket Mode "
+                "([slack] app_token)",
+                file=sys.stderr,
+            )
+            return 2
     print(json.dumps(build_manifest(config), indent=2, ensure_ascii=False))
     return 0
 

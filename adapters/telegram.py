@@ -36,7 +36,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bridge.adapter import Adapter, ChannelGone, DeliveryError, PrivateRefused, RetryLater
-from bridge.config import Config, PlatformConfig
+from bridge.config import Config, PlatformConfig, public_url_refusal
 from bridge.i18n import N_, translator
 from bridge.messages import (
     AccountRef,
@@ -69,6 +69,8 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 POLL_TIMEOUT = 20
+#: the ports Telegram delivers webhooks to (setWebhook)
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 TEXT_LIMIT = 4000  # Telegram: 4096 characters after entity parsing; keep a margin
 CAPTION_LIMIT = 1024
 ANSWER_LIMIT = 200  # answerCallbackQuery text
@@ -244,9 +246,15 @@ class TelegramConfig(PlatformConfig):
         return f"on ({self.mode}, {self.base_url})" if self.configured else "off (no token)"
 
     def problems(self, config: Config) -> list[str]:
-        if self.configured and self.mode == "webhook" and not self.webhook_secret:
-            return ["telegram: webhook mode needs webhook_secret"]
-        return []
+        if not self.configured or self.mode != "webhook":
+            return []
+        found = []
+        if not self.webhook_secret:
+            found.append("telegram: webhook mode needs webhook_secret")
+        refused = public_url_refusal(config.http.public_url, WEBHOOK_PORTS, "Telegram")
+        if refused:
+            found.append(f"http.public_url: the Telegram webhook would be refused: {refused}")
+        return found
 
 
 class TelegramAdapter(Adapter):
@@ -270,6 +278,7 @@ class TelegramAdapter(Adapter):
         self._dm_ok: set[str] = set()
         self._usernames: dict[str, str] = {}  # lowercased @username -> user id
         self._topics: dict[tuple[int, int], str] = {}
+        self.webhook_failed = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -336,8 +345,9 @@ class TelegramAdapter(Adapter):
             with contextlib.suppress(Exception):
                 await app.bot.shutdown()
             raise
-        self.state = "ready"
-        log.info("telegram: @%s ready (%s)", self.username, self.config.mode)
+        # without its webhook no update arrives: not ready, and /healthz says why
+        self.state = "error" if self.webhook_failed else "ready"
+        log.info("telegram: @%s %s (%s)", self.username, self.state, self.config.mode)
 
     async def _set_webhook(self) -> None:
         assert self.app is not None
@@ -348,6 +358,7 @@ class TelegramAdapter(Adapter):
             )
         except TelegramError as exc:
             self.detail = f"setWebhook {url} failed: {exc}"
+            self.webhook_failed = True
             log.error(
                 "telegram: %s (Telegram needs a public https URL: http.public_url)", self.detail
             )

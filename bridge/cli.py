@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bridge import __version__
 from bridge.adapter import CliVerb
-from bridge.config import Config, ConfigError, load_config
+from bridge.config import Config, ConfigError, load_config, public_url_refusal
 from bridge.plugins import adapter_classes
 
 __all__ = ["main"]
@@ -196,6 +196,13 @@ def _check(config: Config) -> int:
     )
     print(f"  database: {_safe_url(config.database.url)}")
     print(f"  http: {config.http.host}:{config.http.port} (public {config.http.public_url})")
+    local = public_url_refusal(config.http.public_url, None, "a member's browser")
+    if local:
+        print(
+            f"warning: http.public_url: links the bot posts (exports, feeds) work only "
+            f"locally: {local}",
+            file=sys.stderr,
+        )
     problems: list[str] = []
     classes = adapter_classes()
     for name, section in config.sections.items():
@@ -203,6 +210,8 @@ def _check(config: Config) -> int:
             continue
         print(f"  {name}: {section.describe()}")
         problems.extend(section.problems(config))
+        for warning in section.warnings(config):
+            print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 2 if problems else 0

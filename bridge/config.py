@@ -151,6 +151,41 @@ class PlatformConfig(Section):
         """Settings that the platform would refuse (``check`` fails naming the key)."""
         return []
 
+    def warnings(self, config: Config) -> list[str]:
+        """Settings that work only on this machine (``check`` warns, naming the key)."""
+        return []
+
+
+def public_url_refusal(
+    url: str, ports: tuple[int, ...] | None = None, who: str = "the platform"
+) -> str | None:
+    """Why ``who`` would refuse ``url`` as the address it calls (webhooks, request URLs):
+    not https, a port it does not call, or a host on this machine or a private network.
+    None when it would take it."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return f"{who} calls only https:// URLs, not {url}"
+    try:
+        port = parts.port or 443
+    except ValueError:
+        return f"{url} has no valid port"
+    if ports is not None and port not in ports:
+        allowed = ", ".join(str(p) for p in ports)
+        return f"{who} calls only the ports {allowed}, not {port}"
+    host = (parts.hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        local = host in ("localhost", "") or host.endswith((".localhost", ".local"))
+    else:
+        local = not address.is_global
+    if local:
+        return f"{who} cannot reach {host or url}: it is on this machine or a private network"
+    return None
+
 
 class DeliveryConfig(Section):
     """How the outbox worker paces itself."""

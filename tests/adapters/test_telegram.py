@@ -97,7 +97,9 @@ async def start_world(make_bridge: Any, fake: FakeTelegram) -> AsyncIterator[Sta
         port = 0
         if http:
             port = _free_port()
-            sections["http"] = {"port": port, "public_url": f"http://127.0.0.1:{port}"}
+            # Telegram calls https on 443, 80, 88 or 8443: a proxy forwards to our port
+            sections["http"] = {"port": port, "public_url": "https://bot.example.org"}
+            fake.proxy = f"http://127.0.0.1:{port}"
         bridge = await make_bridge(clk=clk, **sections)
         adapter = TelegramAdapter(bridge)
         bridge.add_adapter(adapter)
@@ -368,10 +370,10 @@ async def test_webhook_checks_the_secret_token(start_world: StartWorld) -> None:
     w = await start_world(http=True, mode="webhook", webhook_secret="s3cret-token")
     fake = w.fake
     port = w.bridge.config.http.port
-    assert fake.webhook["url"] == f"http://127.0.0.1:{port}/telegram/webhook"
+    assert fake.webhook["url"] == "https://bot.example.org/telegram/webhook"
     assert fake.webhook["secret_token"] == "s3cret-token"
     update = {"update_id": 1, "message": fake._message(w.admin, w.group, "/group new x")}
-    url = fake.webhook["url"]
+    url = f"http://127.0.0.1:{port}/telegram/webhook"  # behind the proxy
     async with aiohttp.ClientSession() as http:
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             async with http.post(url, json=update, headers=headers) as resp:

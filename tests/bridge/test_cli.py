@@ -320,3 +320,51 @@ def test_two_processes_migrating_a_fresh_database_at_once_both_succeed(
         assert [code for code, _ in results] == [0, 0], results
     finally:
         asyncio.run(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _check(tmp_path: Path, toml: str, *command: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "bot.toml"
+    config.write_text(toml, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *(command or ("check",)), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+
+def test_check_refuses_urls_the_platforms_would_refuse(tmp_path: Path) -> None:
+    """Telegram webhooks need https on 443, 80, 88 or 8443 and a public host; Slack's
+    request URLs need https. ``check`` fails naming the key; values that only work
+    locally get a warning."""
+    webhook = '[telegram]\ntoken = "1:x"\nmode = "webhook"\nwebhook_secret = "s"\n'
+    for url, reason in (
+        ("http://127.0.0.1:8080", "Telegram calls only https:// URLs"),
+        ("https://bot.example.org:8080", "ports 443, 80, 88, 8443, not 8080"),
+        ("https://localhost", "on this machine or a private network"),
+    ):
+        done = _check(tmp_path, f'{webhook}[http]\npublic_url = "{url}"\n')
+        assert done.returncode == 2, done.stdout
+        assert "error: http.public_url: the Telegram webhook would be refused" in done.stderr
+        assert reason in done.stderr, done.stderr
+    done = _check(tmp_path, f'{webhook}[http]\npublic_url = "https://bot.example.org:8443"\n')
+    assert done.returncode == 0, done.stderr
+
+    slack_http = '[slack]\nbot_token = "xoxb-1"\nsigning_secret = "s"\n'
+    done = _check(tmp_path, f'{slack_http}[http]\npublic_url = "http://bot.example.org"\n')
+    assert done.returncode == 2
+    assert "error: http.public_url: Slack's request URLs (/slack/events) would be refused" in (
+        done.stderr
+    )
+    manifest = _check(
+        tmp_path, f'{slack_http}[http]\npublic_url = "http://bot.example.org"\n', "slack-manifest"
+    )
+    assert manifest.returncode == 2 and manifest.stdout == ""
+    assert "Socket Mode" in manifest.stderr
+    socket_mode = '[slack]\nbot_token = "xoxb-1"\napp_token = "xapp-1"\n'
+    done = _check(tmp_path, f'{socket_mode}[http]\npublic_url = "http://127.0.0.1:8080"\n')
+    assert done.returncode == 0, done.stderr  # Socket Mode: Slack calls no URL of ours
+    assert "warning: http.public_url: links the bot posts (exports, feeds) work only" in (
+        done.stderr
+    )

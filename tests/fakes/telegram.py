@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -245,6 +246,9 @@ class FakeTelegram:
         self.callback_queries: dict[str, JSONDict] = {}
         self.answers: dict[str, JSONDict] = {}
         self.webhook: JSONDict = {"url": ""}
+        #: where webhook deliveries really go (the bot's local address behind its public
+        #: https URL, as a reverse proxy would forward them); None: to the URL itself
+        self.proxy: str | None = None
         self.webhook_responses: list[int] = []
         self._updates: list[JSONDict] = []
         self._update_ids = itertools.count(500_000)
@@ -829,8 +833,23 @@ class FakeTelegram:
         secret = params.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
-        if url and not url.startswith(("https://", "http://")):
-            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme != "https":
+                raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+            try:
+                port = parts.port or 443
+            except ValueError:
+                port = -1
+            if port not in (443, 80, 88, 8443):
+                raise ApiError(
+                    400,
+                    "Bad Request: bad webhook: "
+                    "Webhook can be set up only on ports 80, 88, 443 or 8443",
+                )
+            host = parts.hostname or ""
+            if host in ("localhost", "127.0.0.1", "::1") or host.startswith(("10.", "192.168.")):
+                raise ApiError(400, f"Bad Request: bad webhook: IP address {host} is reserved")
         self.webhook = {
             "url": url,
             "secret_token": secret,
@@ -856,7 +875,11 @@ class FakeTelegram:
         headers = {}
         if self.webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
-        async with self._session.post(self.webhook["url"], json=update, headers=headers) as resp:
+        url = self.webhook["url"]
+        if self.proxy:  # the TLS-terminating proxy in front of the bot, as in production
+            parts = urlsplit(url)
+            url = self.proxy.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+        async with self._session.post(url, json=update, headers=headers) as resp:
             self.webhook_responses.append(resp.status)
         self._notify()
 
