@@ -377,3 +377,26 @@ async def test_discord_command_localizations_take_discord_locales(
     assert (await _dc(discord_fake, "PUT", path, [command]))[0] == 200
     wrong = {**command, "description_localizations": {"de-DE": "Hilfe"}}  # Discord says "de"
     _form_body_refused(await _dc(discord_fake, "PUT", path, [wrong]), "Invalid locale")
+
+
+async def test_discord_gateway_heartbeats_and_resume(discord_fake: FakeDiscord) -> None:
+    """The gateway closes a connection whose heartbeats stopped (4009) and answers a
+    RESUME of an unknown session with INVALID_SESSION (op 9)."""
+    discord_fake.heartbeat_interval = 200  # milliseconds
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(discord_fake.ws_url + "?v=10&encoding=json") as ws:
+            hello = await ws.receive_json(timeout=5)
+            assert hello["op"] == 10 and hello["d"]["heartbeat_interval"] == 200
+            await ws.send_json({"op": 1, "d": None})
+            assert (await ws.receive_json(timeout=5))["op"] == 11  # HEARTBEAT_ACK
+            closed = await ws.receive(timeout=5)  # then silence: Discord hangs up
+            assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            assert ws.close_code == 4009
+        assert discord_fake.timed_out == 1
+        discord_fake.heartbeat_interval = 41250
+        async with session.ws_connect(discord_fake.ws_url + "?v=10&encoding=json") as ws:
+            await ws.receive_json(timeout=5)
+            resume = {"token": discord_fake.token, "session_id": "nope", "seq": 3}
+            await ws.send_json({"op": 6, "d": resume})
+            invalid = await ws.receive_json(timeout=5)
+            assert (invalid["op"], invalid["d"]) == (9, False)

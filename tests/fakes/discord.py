@@ -121,6 +121,9 @@ class FakeDiscord:
         self.identifies = 0
         self.resumes = 0
         self.heartbeats = 0
+        #: milliseconds, as HELLO announces; a connection silent for 1.5 of them is closed
+        self.heartbeat_interval = 41250
+        self.timed_out = 0
         self.compressions: list[str] = []
         self._ws: web.WebSocketResponse | None = None
         self._send: Callable[[dict[str, Any]], Any] | None = None
@@ -521,21 +524,38 @@ class FakeDiscord:
         self.compressions.append(compress)
         send = self._sender(ws, compress)
         await self._open.wait()
-        await send({"op": 10, "s": None, "t": None, "d": {"heartbeat_interval": 41250}})
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            frame = json.loads(msg.data)
-            op = frame.get("op")
-            self.ops.append(op)
-            if op == 1:
-                self.heartbeats += 1
-                await send({"op": 11, "s": None, "t": None, "d": None})
-            elif op == 2:
-                await self._identify(ws, send, frame["d"])
-            elif op == 6:
-                await self._resume(ws, send, frame["d"])
-            await self._notify()
+        interval = self.heartbeat_interval
+        await send({"op": 10, "s": None, "t": None, "d": {"heartbeat_interval": interval}})
+        beats = [time.monotonic()]
+
+        async def watchdog() -> None:
+            # Discord closes a connection whose heartbeats stopped (a zombie)
+            while not ws.closed:
+                await asyncio.sleep(interval / 1000 * 1.5)
+                if time.monotonic() - beats[-1] > interval / 1000 * 1.5:
+                    self.timed_out += 1
+                    await ws.close(code=4009, message=b"Session timed out")
+                    return
+
+        dog = asyncio.get_running_loop().create_task(watchdog())
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                op = frame.get("op")
+                self.ops.append(op)
+                if op == 1:
+                    self.heartbeats += 1
+                    beats.append(time.monotonic())
+                    await send({"op": 11, "s": None, "t": None, "d": None})
+                elif op == 2:
+                    await self._identify(ws, send, frame["d"])
+                elif op == 6:
+                    await self._resume(ws, send, frame["d"])
+                await self._notify()
+        finally:
+            dog.cancel()
         if self._ws is ws:
             self._ws, self._send = None, None
         await self._notify()
