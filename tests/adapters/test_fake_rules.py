@@ -400,3 +400,181 @@ async def test_discord_gateway_heartbeats_and_resume(discord_fake: FakeDiscord) 
             await ws.send_json({"op": 6, "d": resume})
             invalid = await ws.receive_json(timeout=5)
             assert (invalid["op"], invalid["d"]) == (9, False)
+
+
+# ------------------------------------------------------------- the remaining rules, one each
+
+
+async def test_telegram_chat_rules(telegram: FakeTelegram) -> None:
+    admin = telegram.user(42, "Ada")
+    forum = telegram.group(-300, "Forum", forum=True)
+    telegram.topic(forum["id"], 7, "Ideas")
+    telegram.group(-400, "Old")
+    telegram.migrate(-400, -1000400, admin)
+    telegram.group(-500, "Gone")
+    telegram.kick_bot(-500, admin)  # a basic group: the bot has left it
+    telegram.group(-1000600, "Super", supergroup=True)
+    telegram.kick_bot(-1000600, admin)  # a supergroup: the bot is banned
+    bob = telegram.user(7, "Bob")
+    telegram.start_bot(bob)
+    telegram.block_bot(bob)
+    for params, status, description in (
+        ({"text": "x"}, 400, "Bad Request: chat_id is empty"),
+        ({"chat_id": -999, "text": "x"}, 400, "Bad Request: chat not found"),
+        ({"chat_id": -400, "text": "x"}, 400, "Bad Request: group chat was upgraded"),
+        ({"chat_id": -500, "text": "x"}, 403, "Forbidden: bot is not a member of the group chat"),
+        (
+            {"chat_id": -1000600, "text": "x"},
+            403,
+            "Forbidden: bot was kicked from the supergroup chat",
+        ),
+        ({"chat_id": 7, "text": "x"}, 403, "Forbidden: bot was blocked by the user"),
+        (
+            {"chat_id": -300, "message_thread_id": 99, "text": "x"},
+            400,
+            "Bad Request: message thread not found",
+        ),
+        ({"chat_id": -100, "text": ""}, 400, "Bad Request: message text is empty"),
+        (
+            {"chat_id": -100, "text": "x", "parse_mode": "Markdown3"},
+            400,
+            "Bad Request: unsupported parse_mode",
+        ),
+        (
+            {"chat_id": -100, "text": "x", "reply_parameters": {"message_id": 999999}},
+            400,
+            "Bad Request: message to be replied not found",
+        ),
+    ):
+        _refused(await _tg(telegram, "sendMessage", **params), status, description)
+    migrated = await _tg(telegram, "sendMessage", chat_id=-400, text="x")
+    assert migrated[1]["parameters"] == {"migrate_to_chat_id": -1000400}
+
+
+@pytest.mark.parametrize(
+    ("button", "description"),
+    [
+        ({"text": "", "callback_data": "a"}, "Bad Request: BUTTON_TEXT_INVALID"),
+        ({"text": "a", "url": "ftp://x"}, "Bad Request: BUTTON_URL_INVALID"),
+        ({"text": "a"}, "Bad Request: can't parse inline keyboard button"),
+    ],
+)
+async def test_telegram_button_rules(
+    telegram: FakeTelegram, button: dict[str, Any], description: str
+) -> None:
+    markup = {"inline_keyboard": [[button]]}
+    _refused(
+        await _tg(telegram, "sendMessage", chat_id=-100, text="x", reply_markup=markup),
+        400,
+        description,
+    )
+
+
+async def test_telegram_edit_rules(telegram: FakeTelegram) -> None:
+    user = telegram.user(5, "Eve")
+    inbound = telegram.command(user, telegram.chats[-100], "/hello")  # the person's message
+    for params, description in (
+        ({"chat_id": -100}, "Bad Request: message identifier is not specified"),
+        (
+            {"chat_id": -100, "message_id": 999999, "text": "x"},
+            "Bad Request: message to edit not found",
+        ),
+        (
+            {"chat_id": -100, "message_id": inbound["message"]["message_id"], "text": "x"},
+            "Bad Request: message can't be edited",
+        ),
+    ):
+        _refused(await _tg(telegram, "editMessageText", **params), 400, description)
+    _refused(
+        await _tg(telegram, "setWebhook", url="https://bot.example.org", secret_token="no spaces"),
+        400,
+        "Bad Request: secret token contains unallowed characters",
+    )
+    for url, description in (
+        ("http://bot.example.org", "Bad Request: bad webhook: An HTTPS URL must be provided"),
+        ("https://bot.example.org:8080", "Bad Request: bad webhook: Webhook can be set up only"),
+        ("https://127.0.0.1", "Bad Request: bad webhook: IP address 127.0.0.1 is reserved"),
+    ):
+        _refused(await _tg(telegram, "setWebhook", url=url), 400, description)
+
+
+async def test_slack_method_rules(slack: FakeSlack) -> None:
+    for method, args, error in (
+        ("chat.postMessage", {"channel": "C1"}, "no_text"),
+        ("chat.postMessage", {"text": "x"}, "channel_not_found"),
+        ("chat.update", {"channel": "C1", "ts": "1.2", "text": "x"}, "message_not_found"),
+        ("chat.postEphemeral", {"channel": "C1", "text": "x"}, "user_not_found"),
+        ("conversations.open", {"users": "UGONE1"}, "user_not_found"),
+        ("conversations.info", {"channel": "C404"}, "channel_not_found"),
+        ("users.info", {"user": "X1"}, "user_not_found"),
+        ("files.getUploadURLExternal", {"filename": "a.csv"}, "invalid_arguments"),
+        ("no.such.method", {}, "unknown_method"),
+    ):
+        assert await _slack(slack, method, **args) == {"ok": False, "error": error}, method
+    headers = {"Authorization": "Bearer wrong"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{slack.api_url.rstrip('/')}/auth.test", headers=headers) as resp,
+    ):
+        assert await resp.json() == {"ok": False, "error": "invalid_auth"}
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"name": "Help"}, "Invalid command name"),
+        ({"description": ""}, "description must be 1-100"),
+        ({"description_localizations": {"de": "x" * 101}}, "localized description too long"),
+        ({"default_member_permissions": "all"}, "default_member_permissions must be a string"),
+        (
+            {"options": [{"type": 3, "name": f"o{i}", "description": "d"} for i in range(26)]},
+            "more than 25 options",
+        ),
+        ({"options": [{"type": 3, "name": "Bad Name", "description": "d"}]}, "invalid option name"),
+        ({"options": [{"type": 3, "name": "o", "description": ""}]}, "description must be 1-100"),
+        (
+            {
+                "options": [
+                    {"type": 3, "name": "a", "description": "d"},
+                    {"type": 3, "name": "b", "description": "d", "required": True},
+                ]
+            },
+            "required options must be placed before optional",
+        ),
+        (
+            {
+                "options": [
+                    {
+                        "type": 3,
+                        "name": "o",
+                        "description": "d",
+                        "choices": [{"name": f"c{i}", "value": f"c{i}"} for i in range(26)],
+                    }
+                ]
+            },
+            "more than 25 choices",
+        ),
+    ],
+)
+async def test_discord_command_rules(
+    discord_fake: FakeDiscord, change: dict[str, Any], detail: str
+) -> None:
+    command = {"name": "help", "description": "Help", **change}
+    path = f"/applications/{discord_fake.app_id}/commands"
+    _form_body_refused(await _dc(discord_fake, "PUT", path, [command]), detail)
+    duplicate = [{"name": "help", "description": "Help"}] * 2
+    _form_body_refused(await _dc(discord_fake, "PUT", path, duplicate), "duplicate name")
+
+
+async def test_discord_channel_rules(discord_fake: FakeDiscord) -> None:
+    guild = discord_fake.add_guild()
+    gone = discord_fake.add_channel(guild, "gone")
+    discord_fake.remove_channel(gone)
+    closed = discord_fake.add_channel(guild, "closed")
+    discord_fake.forbid(closed)
+    status, body = await _dc(discord_fake, "POST", f"/channels/{gone}/messages", {"content": "x"})
+    assert (status, body["code"]) == (404, 10003)
+    status, body = await _dc(discord_fake, "POST", f"/channels/{closed}/messages", {"content": "x"})
+    assert (status, body["code"]) == (403, 50001)
+    status, body = await _dc(discord_fake, "POST", "/users/@me/channels", {"recipient_id": "x"})
+    assert (status, body["code"]) == (400, 50035)
