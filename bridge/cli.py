@@ -42,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     export = add("export", "export records for other systems")
     export.add_argument("what", choices=["profiles"], help="profiles: the partner profiles")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
+    outbox = add("outbox", "inspect and resend outgoing messages")
+    outbox_sub = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = outbox_sub.add_parser("list", help="messages not delivered (newest first)")
+    listing.add_argument("--failed", action="store_true", help="only failed and given up ones")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--config", help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+    again = outbox_sub.add_parser("retry", help="send failed or given-up messages again")
+    again.add_argument("ids", nargs="*", type=int, help="outbox row ids")
+    again.add_argument("--all-failed", action="store_true", help="every failed one")
+    again.add_argument("--config", help=argparse.SUPPRESS, default=argparse.SUPPRESS)
     survey = add("survey", "surveys from files")
     survey.add_argument("action", choices=["create"])
     survey.add_argument("file", help="survey definition (TOML)")
@@ -142,11 +152,46 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(Runtime(config, platforms).run())
     if args.cmd == "export":
         return asyncio.run(_export(config, args.format))
+    if args.cmd == "outbox":
+        return asyncio.run(_outbox(config, args))
     if args.cmd == "survey":
         from bridge.services.surveys import create_from_file_cli
 
         return create_from_file_cli(config, args)
     return int(_adapter_verbs()[args.cmd].run(config, args) or 0)
+
+
+async def _outbox(config: Config, args: argparse.Namespace) -> int:
+    """``outbox list [--failed]`` and ``outbox retry <id>... | --all-failed``."""
+    from bridge.core import Bridge
+    from bridge.db import upgrade
+
+    if args.action == "retry" and not args.ids and not args.all_failed:
+        print("error: outbox retry needs row ids or --all-failed", file=sys.stderr)
+        return 2
+    await upgrade(config.database.url)
+    bridge = Bridge(config)
+    try:
+        await bridge.start()
+        async with bridge.db.transaction() as session:
+            if args.action == "retry":
+                n = await bridge.outbox.retry(session, None if args.all_failed else args.ids)
+                print(f"{n} message(s) will be sent again")
+                return 0 if n or args.all_failed else 1
+            backlog = await bridge.outbox.backlog(session)
+            rows = await bridge.outbox.listing(session, args.failed, max(1, args.limit))
+    finally:
+        await bridge.close()
+    summary = ", ".join(f"{k} {v}" for k, v in backlog.items() if k != "oldest_pending_seconds")
+    print(f"outbox: {summary}; oldest pending {backlog['oldest_pending_seconds']} s")
+    for row in rows:
+        what = row.ref_key or (row.kind if row.payload is None else "message")
+        error = f"  {row.last_error[:120]}" if row.last_error else ""
+        print(
+            f"{row.id:>8}  {row.status:<8} {row.channel_key or row.platform:<28} "
+            f"{what:<20} attempts {row.attempts}{error}"
+        )
+    return 0
 
 
 async def _export(config: Config, fmt: str) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -18,14 +19,31 @@ __all__ = ["HttpServer", "build_app"]
 BRIDGE_KEY: web.AppKey[Bridge] = web.AppKey("bridge")
 
 
+HEALTH_TIMEOUT = 2.0  # seconds for the database to answer /healthz
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """Ready, the adapters' states, and the outbox: its backlog and how long the oldest
+    due message has waited. 503 while starting, and when the database does not answer
+    (named, with the reason)."""
+    from bridge.db import describe_error
+
     bridge = request.app[BRIDGE_KEY]
     adapters = {name: a.health() for name, a in bridge.adapters.items()}
     ok = bridge.ready and all(a["state"] == "ready" for a in adapters.values())
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if ok else "starting" if not bridge.ready else "degraded",
         "adapters": adapters,
     }
+    if bridge.ready:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), bridge.db.transaction() as session:
+                body["outbox"] = await bridge.outbox.backlog(session)
+        except Exception as exc:
+            reason = "no answer in time" if isinstance(exc, TimeoutError) else describe_error(exc)
+            body["status"] = "down"
+            body["database"] = f"unreachable: {reason}"
+            return web.json_response(body, status=503)
     return web.json_response(body, status=200 if bridge.ready else 503)
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select, text, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.adapter import ChannelGone, RetryLater
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 BATCH = 100
+#: kept for operators: "failed" (the channel is gone), "dead" (given up after retries)
+FAILED_STATUSES = ("failed", "dead")
+OPERATOR_STATUSES = ("pending", "sending", "held", "failed", "dead")
 
 
 class _WaitForParent(Exception):
@@ -299,6 +303,67 @@ class Outbox:
         self.kick()
         return affected(result)
 
+    # ---------------------------------------------------------------- inspecting
+
+    async def backlog(self, session: AsyncSession) -> dict[str, Any]:
+        """Rows by status, and how long the oldest due pending row has waited (seconds)."""
+        counts = {
+            str(status): int(n)
+            for status, n in (
+                await session.execute(
+                    select(OutboxRow.status, func.count())
+                    .where(OutboxRow.status.in_(OPERATOR_STATUSES))
+                    .group_by(OutboxRow.status)
+                )
+            ).all()
+        }
+        now = self._now()
+        oldest = (
+            await session.execute(
+                select(func.min(OutboxRow.not_before)).where(
+                    OutboxRow.status == "pending", OutboxRow.not_before <= now
+                )
+            )
+        ).scalar_one_or_none()
+        waited = (now - oldest).total_seconds() if oldest is not None else 0.0
+        return {
+            **{status: counts.get(status, 0) for status in OPERATOR_STATUSES},
+            "oldest_pending_seconds": round(max(waited, 0.0), 1),
+        }
+
+    async def listing(
+        self, session: AsyncSession, failed_only: bool = False, limit: int = 50
+    ) -> list[OutboxRow]:
+        """The newest rows an operator looks at: failed and given up ones (``failed_only``),
+        else everything not yet delivered."""
+        statuses = FAILED_STATUSES if failed_only else (*FAILED_STATUSES, "pending", "sending")
+        return list(
+            (
+                await session.execute(
+                    select(OutboxRow)
+                    .where(OutboxRow.status.in_(statuses))
+                    .order_by(OutboxRow.id.desc())
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
+
+    async def retry(self, session: AsyncSession, ids: list[int] | None) -> int:
+        """Send failed or given-up rows again (``ids``, or every one when None): pending,
+        due now, their attempts counted from zero. Returns how many."""
+        where = [OutboxRow.status.in_(FAILED_STATUSES), OutboxRow.kind == "send"]
+        if ids is not None:
+            where.append(OutboxRow.id.in_(ids))
+        result = await session.execute(
+            update(OutboxRow)
+            .where(*where)
+            .values(status="pending", attempts=0, not_before=self._now(), claim_until=None)
+        )
+        self.kick()
+        return affected(result)
+
     # ---------------------------------------------------------------- delivering
 
     def kick(self) -> None:
@@ -369,19 +434,34 @@ class Outbox:
         return sum(results)
 
     async def _lane(self, ids: list[int]) -> int:
-        """Deliver one channel's rows in order; stop the lane at the first that must wait."""
+        """Deliver one channel's rows in order; stop the lane at the first that must wait.
+        A row that fails in an unexpected way stops only its lane, never the pass: the
+        other chats go on, and the row is retried later (its lease runs out)."""
         done = 0
         for row_id in ids:
-            row = await self._claim(row_id)
-            if row is None:
+            try:
+                row = await self._claim(row_id)
+                if row is None:
+                    return done
+                outcome = await self._deliver(row)
+            except Exception:
+                log.exception("outbox row %s: delivery failed unexpectedly", row_id)
                 return done
-            outcome = await self._deliver(row)
             if outcome == "stop":
                 return done
             if outcome == "sent":
                 done += 1
             # "later": a reply waiting for its card steps aside; the card may be behind it
         return done
+
+    def _mine(self, row: OutboxRow) -> Any:
+        """Only the worker holding the row's lease changes it (two processes serving one
+        platform never both settle a row)."""
+        return and_(
+            OutboxRow.id == row.id,
+            OutboxRow.status == "sending",
+            OutboxRow.claimed_by == self.worker_id,
+        )
 
     async def _claim(self, row_id: int) -> OutboxRow | None:
         now = self._now()
@@ -556,26 +636,65 @@ class Outbox:
 
     async def _finish(
         self, session: AsyncSession, row: OutboxRow, status: str, message_id: str | None = None
-    ) -> None:
-        await session.execute(
+    ) -> bool:
+        result = await session.execute(
             update(OutboxRow)
-            .where(OutboxRow.id == row.id)
+            .where(self._mine(row))
             .values(
                 status=status, platform_message_id=message_id, sent_at=self._now(), claim_until=None
             )
         )
+        if affected(result) != 1:
+            log.warning("outbox row %s: its lease ran out before it was settled", row.id)
+            return False
+        return True
 
     async def _postpone(self, row: OutboxRow, after: float, reason: str, count: bool) -> None:
+        """Back to pending, due in ``after`` seconds. A refresh postponed while a newer one
+        of the same card waits merges into it (one edit shows the stored state anyway)."""
         async with self.bridge.db.transaction() as session:
-            values: dict[str, Any] = {
-                "status": "pending",
-                "not_before": self._now() + timedelta(seconds=after),
-                "last_error": reason,
-                "claim_until": None,
-            }
-            if not count:
-                values["attempts"] = OutboxRow.attempts - 1
-            await session.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(**values))
+            if row.dedupe_key is not None:
+                newer = (
+                    await session.execute(
+                        select(OutboxRow.id).where(
+                            OutboxRow.dedupe_key == row.dedupe_key,
+                            OutboxRow.status == "pending",
+                            OutboxRow.id != row.id,
+                        )
+                    )
+                ).first()
+                if newer is not None:
+                    await session.execute(
+                        update(OutboxRow)
+                        .where(self._mine(row))
+                        .values(status="merged", last_error=reason, claim_until=None)
+                    )
+                    later = self._now() + timedelta(seconds=after)
+                    await session.execute(  # the newer one waits out the same allowance
+                        update(OutboxRow)
+                        .where(OutboxRow.id == newer[0], OutboxRow.not_before < later)
+                        .values(not_before=later)
+                    )
+                    self.bridge.metrics.postponed.labels(row.platform).inc()
+                    return
+        values: dict[str, Any] = {
+            "status": "pending",
+            "not_before": self._now() + timedelta(seconds=after),
+            "last_error": reason,
+            "claim_until": None,
+        }
+        if not count:
+            values["attempts"] = OutboxRow.attempts - 1
+        try:
+            async with self.bridge.db.transaction() as session:
+                await session.execute(update(OutboxRow).where(self._mine(row)).values(**values))
+        except IntegrityError:  # a newer refresh of the card arrived meanwhile: merge
+            async with self.bridge.db.transaction() as session:
+                await session.execute(
+                    update(OutboxRow)
+                    .where(self._mine(row))
+                    .values(status="merged", last_error=reason, claim_until=None)
+                )
         self.bridge.metrics.postponed.labels(row.platform).inc()
 
     async def _failed(self, row: OutboxRow, error: str) -> None:
@@ -583,7 +702,7 @@ class Outbox:
             async with self.bridge.db.transaction() as session:
                 await session.execute(
                     update(OutboxRow)
-                    .where(OutboxRow.id == row.id)
+                    .where(self._mine(row))
                     .values(status="dead", last_error=error, claim_until=None)
                 )
             log.error(
@@ -633,7 +752,7 @@ class Outbox:
                 status = "held"
             await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id == row.id)
+                .where(self._mine(row))
                 .values(status=status, last_error=reason[:500], claim_until=None)
             )
         log.info("private message %s refused (%s): %s", row.id, reason, status)
@@ -642,7 +761,7 @@ class Outbox:
         async with self.bridge.db.transaction() as session:
             await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id == row.id)
+                .where(self._mine(row))
                 .values(status="failed", last_error=reason, claim_until=None)
             )
             ref = ChannelRef.from_key(row.channel_key)

@@ -243,6 +243,8 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "platform", "not_before"),
+        # every refresh looks up the card's rows in flight: no scan of the backlog
+        Index("ix_outbox_ref", "ref_key", "status"),
         Index(
             "uq_outbox_pending_dedupe",
             "dedupe_key",

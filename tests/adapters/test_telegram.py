@@ -445,6 +445,30 @@ async def test_rate_limit_is_honoured_and_nothing_dropped(
     assert len([t for t in fake.texts(GROUP) if "no groups yet" in t]) == 1
 
 
+async def test_a_rate_limit_on_part_two_sends_part_one_once(
+    start_world: StartWorld, clock: FakeClock
+) -> None:
+    """Issue 12: a 429 on the second part of a split message must not post the first
+    again when the delivery is retried."""
+    w = await start_world()
+    fake = w.fake
+    fake.fail_next(
+        "sendMessage",
+        429,
+        "Too Many Requests: retry after 2",
+        {"retry_after": 2},
+        when=lambda params: "(2/2)" in str(params.get("text", "")),
+    )
+    long = "\n\n".join(f"Absatz {i}: " + "Lieferung " * 30 for i in range(20))
+    async with w.bridge.db.transaction() as s:
+        await w.bridge.outbox.post(s, f"telegram:{GROUP}", Message(parts=(Text(text=long),)))
+    assert await w.bridge.outbox.drain() == 0  # part 1 went, part 2 waits out the 429
+    clock.advance(2)
+    assert await w.bridge.outbox.drain() == 1
+    shown = fake.texts(GROUP)
+    assert len(shown) == 2 and shown[0].endswith("(1/2)") and shown[1].endswith("(2/2)")
+
+
 async def _pending(bridge: Bridge) -> bool:
     async with bridge.db.transaction() as s:
         n = (

@@ -123,7 +123,9 @@ def test_run_answers_healthz_and_stops_on_sigterm(tmp_path: Path, db_url: str) -
             except OSError:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                 time.sleep(0.2)
-        assert body == {"status": "ok", "adapters": {"console": {"state": "ready"}}}
+        assert body is not None and body["status"] == "ok"
+        assert body["adapters"] == {"console": {"state": "ready"}}
+        assert body["outbox"]["pending"] == 0 and body["outbox"]["oldest_pending_seconds"] == 0
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             assert b"bridge_adapter_ready" in r.read()
         proc.send_signal(signal.SIGTERM)

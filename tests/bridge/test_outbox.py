@@ -3,7 +3,9 @@ tracked messages drawn at send time and edits coalesced until they show the stor
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -228,3 +230,134 @@ async def test_metrics_show_the_outbox_backlog(bridge: Bridge) -> None:
     async with TestClient(TestServer(build_app(bridge))) as client:
         body = await (await client.get("/metrics")).text()
     assert 'bridge_outbox_rows{status="pending"} 1.0' in body
+
+
+class VoteDuringEdit(ConsoleAdapter):
+    """The console, answering its first edit with 429 while another vote's refresh of the
+    same card is written meanwhile (the storm of issue 12)."""
+
+    bridge: Bridge
+    limited = 0
+
+    async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        if not self.limited:
+            self.limited += 1
+            COUNTER["storm"] += 1
+            async with self.bridge.db.transaction() as s:
+                await self.bridge.outbox.refresh(s, "testcard:storm", delay=timedelta(0))
+            raise RetryLater(1.0, "429: Too Many Requests")
+        return await super().edit(channel, message_id, message)
+
+
+async def test_a_rate_limited_edit_meeting_a_new_vote_merges_into_it(
+    make_bridge: BridgeFactory, clock: FakeClock
+) -> None:
+    bridge = await make_bridge()
+    printed: list[str] = []
+    adapter = VoteDuringEdit(bridge, printed.append)  # type: ignore[arg-type]
+    adapter.bridge = bridge
+    bridge.add_adapter(adapter)
+    await adapter.start()
+    COUNTER["storm"] = 1
+    async with bridge.db.transaction() as s:
+        await bridge.outbox.post(s, "console:#general", ref_key="testcard:storm")
+    await bridge.outbox.drain()
+    COUNTER["storm"] = 2
+    async with bridge.db.transaction() as s:
+        await bridge.outbox.refresh(s, "testcard:storm", delay=timedelta(0))
+    await bridge.outbox.drain()  # the edit meets 429 and a newer refresh: no error
+    clock.advance(timedelta(seconds=2))
+    await bridge.outbox.drain(include_delayed=True)
+    async with bridge.db.transaction() as s:
+        rows = (await s.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars().all()
+    assert [r.status for r in rows] == ["sent", "merged", "sent"]
+    assert printed[-1] == "[#general] (edited) card storm: 3 votes"  # the stored state
+
+
+async def test_operators_see_and_resend_what_failed(chat: Chat, bridge: Bridge) -> None:
+    """/outbox (admins) counts the backlog and lists the newest failures by number;
+    /outbox retry sends them again; members may not look."""
+    await chat("/group new ideas", "/link ideas")
+    async with bridge.db.transaction() as s:
+        row = await bridge.outbox.post(s, "console:#gone", note("lost"))
+        row_id = row.id
+        await s.execute(
+            OutboxRow.__table__.update()
+            .where(OutboxRow.id == row_id)
+            .values(status="failed", last_error="channel_not_found")
+        )
+    out = await chat("/outbox")
+    assert "Outbox: 0 waiting, 0 being sent, 0 held" in out and "1 failed, 0 given up." in out
+    assert f"    {row_id} console:#gone: channel_not_found" in out.lines
+    out = await chat("/outbox retry 99999", "/outbox retry soon", f"/outbox retry {row_id}")
+    assert "There is no failed message to send again." in out
+    assert "'soon' is not a message number or failed." in out
+    assert "1 message(s) will be sent again." in out
+    assert "[#gone] lost" in out  # delivered now
+    await chat.as_("bob")
+    out = await chat("/outbox")
+    assert "Outbox:" not in out
+
+
+def test_outbox_command_line(tmp_path: Path, bridge: Bridge) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import BACKEND, PG_URL
+
+    url = PG_URL if BACKEND == "postgres" else str(bridge.config.database.url)
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", "outbox", *args, "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    listed = cli("list", "--failed")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("outbox: pending 0, sending 0, held 0, failed 0, dead 0")
+    refused = cli("retry")
+    assert refused.returncode == 2 and "needs row ids or --all-failed" in refused.stderr
+    assert cli("retry", "--all-failed").stdout == "0 message(s) will be sent again\n"
+
+
+async def test_healthz_shows_the_backlog_and_a_database_that_is_down(
+    make_bridge: BridgeFactory, tmp_path: Path
+) -> None:
+    import aiohttp
+
+    from bridge.http import HttpServer
+    from tests.conftest import BACKEND
+
+    bridge = await make_bridge()
+    await queue(bridge, "console:#general", "waiting")
+    server = HttpServer(bridge)
+    await server.start("127.0.0.1", 0)
+    bridge.ready = True  # as Runtime marks it once everything started
+    url = f"http://127.0.0.1:{server.port}/healthz"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as resp:
+                body = await resp.json()
+            assert resp.status == 200
+            assert body["outbox"]["pending"] == 1 and "oldest_pending_seconds" in body["outbox"]
+            if BACKEND != "sqlite":
+                return  # the down case needs a database file we can take away
+            await bridge.db.engine.dispose()
+            path = Path(str(bridge.db.engine.url.database))
+
+            def take_away() -> None:  # where the database was, nothing can open it now
+                path.rename(tmp_path / "moved.db")
+                path.mkdir()
+
+            await asyncio.to_thread(take_away)
+            async with http.get(url) as resp:
+                body = await resp.json()
+            assert resp.status == 503
+            assert body["status"] == "down" and body["database"].startswith("unreachable: ")
+    finally:
+        await server.stop()
