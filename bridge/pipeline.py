@@ -98,13 +98,19 @@ class Metrics:
 
 class Failures:
     """A UserError becomes its translated message (with usage for commands); anything
-    else the one "something went wrong" reply. The transaction is rolled back either way."""
+    else the one "something went wrong" reply. The transaction is rolled back either way,
+    and the event is then recorded as handled on its own: a platform's retry of a refused
+    or failed command changes nothing and is not answered a second time."""
+
+    def __init__(self, bridge: Bridge | None = None) -> None:
+        self.bridge = bridge
 
     async def process(self, event: Event, next: Next) -> list[Message]:
         try:
             return await next()
         except UserError as exc:
             event.outcome = "refused"
+            await self._remember(event)
             text = exc.render(event.t.gettext)
             if isinstance(exc, UsageError) and event.usage is not None:
                 return [event.usage(text)]
@@ -112,6 +118,7 @@ class Failures:
         except Exception:
             event.outcome = "error"
             log.exception("%s %s failed", event.kind, event.name or "(text)")
+            await self._remember(event)
             return [
                 error_reply(
                     event.t.gettext(
@@ -122,6 +129,26 @@ class Failures:
                     )
                 )
             ]
+
+    async def _remember(self, event: Event) -> None:
+        if self.bridge is None or not event.event_id:
+            return
+        try:
+            async with self.bridge.db.transaction() as session:
+                await session.execute(
+                    insert_ignore(
+                        session,
+                        ProcessedEvent,
+                        {
+                            "platform": event.platform,
+                            "event_id": event.event_id,
+                            "at": self.bridge.now(),
+                        },
+                        ["platform", "event_id"],
+                    )
+                )
+        except Exception as exc:  # the database itself may be what failed
+            log.warning("could not record refused event %s: %r", event.event_id, exc)
 
 
 class Transaction:
@@ -215,12 +242,13 @@ class Pipeline:
     def __init__(self, bridge: Bridge, steps: list[Middleware] | None = None) -> None:
         self.steps: list[Middleware] = steps or [
             Metrics(bridge),
-            Failures(),
+            Failures(bridge),
             Transaction(bridge),
             Dedupe(bridge),
             BuildContext(bridge),
             Permission(),
         ]
+        self._inflight: set[tuple[str, str]] = set()
 
     async def run(self, event: Event) -> list[Message]:
         async def at(i: int) -> list[Message]:
@@ -230,4 +258,16 @@ class Pipeline:
                 return event.ctx.replies
             return await self.steps[i].process(event, lambda: at(i + 1))
 
-        return await at(0)
+        # a retry that arrives while the first delivery is still being handled (Slack
+        # retries after 3 s) is a duplicate here; later ones find the processed event
+        key = (event.platform, event.event_id) if event.event_id else None
+        if key is not None:
+            if key in self._inflight:
+                event.outcome = "duplicate"
+                return []
+            self._inflight.add(key)
+        try:
+            return await at(0)
+        finally:
+            if key is not None:
+                self._inflight.discard(key)

@@ -1079,8 +1079,15 @@ async def queue(ctx: Context, action: str | None, question: str | None) -> None:
         await _queue_action(ctx, action, question)
         return
     found = await open_for_host(ctx.session, ctx.bridge, ctx.community.id, ctx.person_id)
+    # the visibility rule of the channel it is typed in: a closed group's questions only
+    # in its own channels, or in a private chat with the bot
+    showable = await ctx.showable_group_ids()
+    hidden = sum(1 for q in found if q.group_id not in showable)
+    found = [q for q in found if q.group_id in showable]
     if not found:
         ctx.reply(ctx._("No open questions. Well done!"))
+        if hidden:
+            ctx.reply(_hidden_hint(ctx, hidden))
         return
     parts: list[Part | str | list[Part]] = [
         ctx.ngettext(
@@ -1109,6 +1116,8 @@ async def queue(ctx: Context, action: str | None, question: str | None) -> None:
         ]
     if len(found) > QUEUE_LIMIT:
         parts += ["\n", ctx._("… and {n} more.").format(n=len(found) - QUEUE_LIMIT)]
+    if hidden:
+        parts += ["\n", _hidden_hint(ctx, hidden)]
     parts += [
         "\n",
         *ctx.fmt(
@@ -1118,6 +1127,14 @@ async def queue(ctx: Context, action: str | None, question: str | None) -> None:
         ),
     ]
     ctx.reply(*parts, private=True)
+
+
+def _hidden_hint(ctx: Context, hidden: int) -> str:
+    return ctx.ngettext(
+        "{n} question of a closed group shows only in its channels or privately.",
+        "{n} questions of closed groups show only in their channels or privately.",
+        hidden,
+    ).format(n=hidden)
 
 
 async def _queue_action(ctx: Context, what: str, question: str) -> None:

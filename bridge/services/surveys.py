@@ -1147,6 +1147,10 @@ async def _open_survey(ctx: Context, survey_id: str) -> Survey:
     survey = await survey_for_update(ctx.session, int(survey_id))
     if survey is None:
         raise UserError(N_("This survey no longer exists."))
+    # a button is checked like a command: a closed group's survey only in its own
+    # channels (or privately, for its members), never through a copied button elsewhere
+    if survey.group_id not in await ctx.showable_group_ids():
+        raise UserError(N_("This button has expired."))
     if not is_open(survey, ctx.now):
         raise UserError(N_("{survey} is closed; your answer was not recorded."), survey=survey.ref)
     return survey

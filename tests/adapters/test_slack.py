@@ -849,3 +849,17 @@ async def test_long_content_arrives_whole_in_numbered_parts(slack: SlackEnv) -> 
     replies = await slack.command("/survey", "results S-1", user=ADMIN)
     assert len(replies) > 1
     assert_whole(replies, ["Frage 1:", "Frage 30:", "Antwort 30.5"])
+
+
+async def test_a_refused_command_retried_by_slack_is_answered_once(slack: SlackEnv) -> None:
+    """Issue 13: Slack retries a command whose ack it missed; a refused one must not run
+    (and answer) a second time."""
+    await _linked(slack)
+    body = slack.user.command_body("/vote", "I-99", user="U1", trigger_id="43.def")
+    ctype = "application/x-www-form-urlencoded"
+    assert (await slack.user.post(body, ctype))[0] == 200
+    assert (await slack.user.post(body, ctype, retry_num=1))[0] == 200
+    assert (await slack.user.post(body, ctype, retry_num=2))[0] == 200
+    await slack.flush()
+    replies = slack.fake.replies_to(slack.user.last_response_url)
+    assert len(replies) == 1 and "I-99" in shown(replies[0]["blocks"])
