@@ -133,7 +133,7 @@ def _wrap(marker: str, text: str, replacement: str) -> str:
     """
     out = []
     for line in text.split("\n"):
-        inner = escape(line.replace(marker, replacement))
+        inner = escape(_defuse(line.replace(marker, replacement)))
         core = inner.strip()
         if not core:
             out.append(inner)
@@ -151,8 +151,19 @@ def _url(url: str) -> str | None:
     return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
 
 
+_OPENER = re.compile(r"(?<![\w*_~`])([*_~`])(?=\S)")
+_LOOKALIKE = {"*": "∗", "_": "＿", "~": "∼", "`": "ˋ"}
+
+
+def _defuse(text: str) -> str:
+    """User text shown as typed: a ``*``, ``_``, ``~`` or backtick that would open Slack
+    formatting becomes its look-alike (``*bold*`` stays literal; ``snake_case`` and
+    ``5*3`` are untouched)."""
+    return _OPENER.sub(lambda m: _LOOKALIKE[m.group(1)], text)
+
+
 def render_part(part: Part) -> str:
-    """One part as Slack mrkdwn; every text escaped."""
+    """One part as Slack mrkdwn; every text escaped, user text never formatted."""
     if isinstance(part, Bold):
         return _wrap("*", part.text, "∗")
     if isinstance(part, Italic):
@@ -169,8 +180,8 @@ def render_part(part: Part) -> str:
         user_id = part.accounts.get("slack", "")
         if re.fullmatch(r"[UW][A-Z0-9]+", user_id):
             return f"<@{user_id}>"
-        return escape(part.text)
-    return escape(part.text)
+        return escape(_defuse(part.text))
+    return escape(_defuse(part.text))
 
 
 def render_mrkdwn(parts: Iterable[Part]) -> str:
@@ -272,7 +283,7 @@ def render_all(
             size = 0
         groups[-1].append(block)
         size += length
-    whole = escape(plain_text(message.parts))
+    whole = escape(_defuse(plain_text(message.parts)))
     out = []
     for n, group in enumerate(groups, 1):
         if len(groups) > 1:
@@ -580,8 +591,18 @@ class SlackAdapter(Adapter):
             app.router.add_post(EVENTS_PATH, self._http)
 
     async def _http(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await self.app.async_dispatch(bolt_request)
+        """Bolt checks the signature and dispatches; a signed body that does not parse
+        (not UTF-8, a payload that is not a JSON object) is answered 400, never 500."""
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            log.info("slack: a request body that does not parse: %r", exc)
+            return web.Response(status=400, text="bad request")
+        try:
+            bolt_response = await self.app.async_dispatch(bolt_request)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            log.info("slack: a request Bolt could not read: %r", exc)
+            return web.Response(status=400, text="bad request")
         return await to_aiohttp_response(bolt_response)
 
     async def start(self) -> None:

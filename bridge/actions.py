@@ -46,7 +46,13 @@ class ActionCodec:
     def decode(self, token: str) -> tuple[str, tuple[str, ...]]:
         """Return (action, args); raise ExpiredButton when the token is not one of ours."""
         body, sep, sig = token.rpartition("|")
-        if not sep or not hmac.compare_digest(sig, self._sign(body)):
+        # bytes: compare_digest refuses str with non-ASCII characters (a forged token)
+        try:
+            expected = self._sign(body).encode()
+            given = sig.encode()
+        except UnicodeEncodeError:  # lone surrogates: never a token of ours
+            raise ExpiredButton() from None
+        if not sep or not hmac.compare_digest(given, expected):
             raise ExpiredButton()
         action, _, args = body.partition("|")
         return action, tuple(a for a in args.split(",") if a)

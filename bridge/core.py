@@ -46,6 +46,17 @@ if TYPE_CHECKING:
 __all__ = ["Bridge"]
 
 
+def _fits(handler: Callable[..., Any], count: int) -> bool:
+    """Whether a button handler takes the context and ``count`` arguments."""
+    import inspect
+
+    try:
+        inspect.signature(handler).bind(None, *([""] * count))
+    except TypeError:
+        return False
+    return True
+
+
 def _clean_options(options: dict[str, Any]) -> dict[str, Any]:
     """NUL and lone surrogates out of typed values too, as out of typed text."""
 
@@ -269,8 +280,8 @@ class Bridge:
         try:
             name, args = self.codec.decode(press.token)
             action = self.registry.actions.get(name)
-            if action is None:
-                raise ExpiredButton()
+            if action is None or not _fits(action.handler, len(args)):
+                raise ExpiredButton()  # an unknown action, or one of an older shape
         except ExpiredButton as exc:
             self.metrics.actions.labels(press.channel.platform, "?", "expired").inc()
             return [error_reply(exc.render(t.gettext))]

@@ -464,7 +464,7 @@ def parse_args(params: list[Param], raw: str) -> dict[str, Any]:
 
 
 def _number(p: Param, text: str) -> int:
-    number = int(text) if text.isdigit() and len(text) < 12 else None
+    number = int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
     if number is None or not p.minimum <= number <= p.maximum:
         raise UsageError(
             N_("<{name}>: '{word}' is not a number from {low} to {high}."),

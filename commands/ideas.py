@@ -20,6 +20,7 @@ from bridge.registry import (
     renderer,
     subcommand,
 )
+from bridge.sanitize import is_number
 from bridge.services import ideas as svc
 
 IDEA_PARAM = Param("idea", N_("the idea, e.g. I-12"))
@@ -192,6 +193,6 @@ async def ideas(ctx: Context, order: str | None, page: int | None) -> None:
 
 @action("i.list", who="member")
 async def more_button(ctx: Context, order: str = "new", page: str = "1") -> None:
-    if not page.isdigit():
+    if not is_number(page):
         raise UserError(N_("This button has expired."))
     await svc.list_page(ctx, order, int(page))

@@ -13,6 +13,7 @@ from bridge.context import ActionContext, Context
 from bridge.errors import UserError
 from bridge.i18n import N_
 from bridge.registry import Param, action, command, merge_hook, subcommand, text_handler
+from bridge.sanitize import is_number
 from bridge.services import partners as svc
 
 PERSON = Param("person", N_("platform:user_id or @mention"), metavar="@mention|platform:user_id")
@@ -229,6 +230,6 @@ async def partners(ctx: Context, query: str | None) -> None:
 
 @action("p.more", who="member")
 async def partners_more(ctx: ActionContext, page: str = "2", query: str = "") -> None:
-    if not page.isdigit():
+    if not is_number(page):
         raise UserError(N_("This button has expired."))
     await svc.find_partners(ctx, query.split(), int(page))

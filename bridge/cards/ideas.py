@@ -11,6 +11,7 @@ from bridge.i18n import N_, Translator, translator
 from bridge.messages import Bold, Button, Code, Message, Part, Text, fmt
 from bridge.models import Group
 from bridge.models.ideas import Idea, IdeaComment
+from bridge.sanitize import is_number
 from bridge.services import ideas as svc
 from bridge.services import identity
 
@@ -106,7 +107,7 @@ async def render_idea(
     session: AsyncSession, bridge: Bridge, ident: str, locale: str
 ) -> Message | None:
     """The card in the idea's own group's channels (tracked as ``idea:<id>``)."""
-    idea = await session.get(Idea, int(ident)) if ident.isdigit() else None
+    idea = await session.get(Idea, int(ident)) if is_number(ident) else None
     return await card(session, idea, locale) if idea is not None else None
 
 
@@ -114,7 +115,7 @@ async def render_showcase(
     session: AsyncSession, bridge: Bridge, ident: str, locale: str
 ) -> Message | None:
     """The copy in the showcase; withdrawn there if its group has become closed."""
-    idea = await session.get(Idea, int(ident)) if ident.isdigit() else None
+    idea = await session.get(Idea, int(ident)) if is_number(ident) else None
     if idea is None:
         return None
     group = await session.get(Group, idea.group_id)
@@ -129,7 +130,7 @@ async def render_comment(
 ) -> Message | None:
     """A comment under an idea's cards (tracked as ``comment:<id>``): edits and deletions
     follow."""
-    comment = await session.get(IdeaComment, int(ident)) if ident.isdigit() else None
+    comment = await session.get(IdeaComment, int(ident)) if is_number(ident) else None
     if comment is None:
         return None
     idea = await session.get(Idea, comment.idea_id)

@@ -10,6 +10,7 @@ from bridge.i18n import N_, Translator, translator
 from bridge.messages import Bold, Button, Code, Message, Part, Text
 from bridge.models import Group
 from bridge.models.questions import Question
+from bridge.sanitize import is_number
 from bridge.services.questions import (
     _f,
     _message,
@@ -107,7 +108,7 @@ async def desk_message(
 async def render(
     session: AsyncSession, bridge: Bridge, ident: str, locale: str, desk: bool
 ) -> Message | None:
-    if not ident.isdigit():
+    if not is_number(ident):
         return None
     q = await session.get(Question, int(ident))
     if q is None:

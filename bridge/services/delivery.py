@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bridge.errors import UsageError
 from bridge.i18n import N_
 from bridge.messages import Code, Part, Text
+from bridge.sanitize import is_number
 
 if TYPE_CHECKING:
     from bridge.context import Context
@@ -54,7 +55,7 @@ async def show(ctx: Context) -> None:
 async def retry(ctx: Context, which: str) -> None:
     if which.lower() == "failed":
         ids = None
-    elif which.isdigit() and len(which) < 12:
+    elif is_number(which):
         ids = [int(which)]
     else:
         raise UsageError(N_("'{word}' is not a message number or failed."), word=which[:40])

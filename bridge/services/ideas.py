@@ -35,7 +35,7 @@ from bridge.models.ideas import (
     IdeaDraft,
     IdeaVote,
 )
-from bridge.sanitize import csv_cell
+from bridge.sanitize import csv_cell, is_number
 from bridge.services import counters
 from bridge.services import groups as groups_svc
 
@@ -550,7 +550,7 @@ async def find_visible(ctx: Context, ref: str) -> tuple[Idea, Group]:
 
 
 async def _by_id(ctx: Context, ident: str) -> tuple[Idea, Group]:
-    idea = await ctx.session.get(Idea, int(ident)) if ident.isdigit() else None
+    idea = await ctx.session.get(Idea, int(ident)) if is_number(ident) else None
     return await _check_visible(ctx, idea, idea.ref if idea else "?")
 
 
@@ -622,7 +622,7 @@ async def _propose(ctx: Context, group_id: int, title: str, description: str) ->
 
 async def propose_draft(ctx: Context, draft_id: str) -> None:
     """The "Propose anyway" button under the similar ideas."""
-    if not draft_id.isdigit():
+    if not is_number(draft_id):
         raise UserError(N_("This draft is not yours or no longer exists. Send /idea again."))
     draft = await use_draft(ctx.session, int(draft_id), ctx.person_id, ctx.now)
     item = await _propose(ctx, draft.group_id, draft.title, draft.description)

@@ -22,7 +22,7 @@ from bridge.messages import Bold, Button, Code, FormRequest, Message, Part, Text
 from bridge.models import Account, RoleGrant
 from bridge.models.partners import Profile, Recommendation, Reference, Trade
 from bridge.plugins import has_forms
-from bridge.sanitize import csv_cell
+from bridge.sanitize import csv_cell, is_number
 from bridge.services import counters, identity
 from bridge.services.groups import slugify
 
@@ -539,7 +539,7 @@ async def _locale(session: AsyncSession, bridge: Bridge, person_id: int) -> str:
 
 async def confirm_reference(ctx: ActionContext, reference_id: str, yes: bool) -> None:
     """The customer's button: only the named customer may press it, once."""
-    ref = await ctx.session.get(Reference, int(reference_id)) if reference_id.isdigit() else None
+    ref = await ctx.session.get(Reference, int(reference_id)) if is_number(reference_id) else None
     if ref is None or ref.customer_id is None:
         raise UserError(N_("This button is no longer valid."))
     if ref.customer_id != ctx.person_id:
@@ -755,7 +755,7 @@ async def find_partners(ctx: Context, words: list[str], page: int = 1) -> None:
         else:
             rest.append(word)
     region = None
-    if rest and (rest[0].isdigit() or await _is_region(ctx.session, ctx.community.id, rest[0])):
+    if rest and (is_number(rest[0]) or await _is_region(ctx.session, ctx.community.id, rest[0])):
         region = rest.pop(0)
     where = [Profile.community_id == ctx.community.id, _visible_profiles(ctx)]
     if trade is not None:

@@ -33,6 +33,7 @@ from bridge.messages import (
 )
 from bridge.models import Channel, ChannelLink, Group
 from bridge.models.questions import Question, QuestionAnswer, QuestionDraft
+from bridge.sanitize import is_number
 from bridge.services import counters, identity, roles
 from bridge.services import groups as groups_svc
 
@@ -773,7 +774,7 @@ async def sla_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
     Runs in the transaction that claimed the deadline: the reminder rows, the counter and the
     next deadline commit together, once, whichever process fires it.
     """
-    if not ref.isdigit():
+    if not is_number(ref):
         return
     q = await by_id(session, int(ref), lock=True)
     if q is None or q.status != "open":
@@ -970,14 +971,14 @@ def _asked(ctx: Context, q: Question) -> None:
 
 
 async def suggestion_helped(ctx: ActionContext, draft_id: str = "") -> None:
-    if not draft_id.isdigit():
+    if not is_number(draft_id):
         raise NotFound(N_("This button has expired."))
     await use_draft(ctx.session, int(draft_id), ctx.person_id, "helped", ctx.now)
     ctx.reply(ctx._("Glad it helped! I did not pass your question on."))
 
 
 async def ask_anyway(ctx: ActionContext, draft_id: str = "") -> None:
-    if not draft_id.isdigit():
+    if not is_number(draft_id):
         raise NotFound(N_("This button has expired."))
     draft = await use_draft(ctx.session, int(draft_id), ctx.person_id, "asked", ctx.now)
     q = await create(
@@ -1037,7 +1038,7 @@ async def answer(ctx: Context, question: str, text: str) -> None:
 
 
 async def _question_of_button(ctx: ActionContext, question_id: str) -> Question:
-    q = await by_id(ctx.session, int(question_id)) if question_id.isdigit() else None
+    q = await by_id(ctx.session, int(question_id)) if is_number(question_id) else None
     if q is None or not await can_see(ctx.session, ctx.bridge, _actor(ctx), q):
         raise NotFound(N_("This question no longer exists."))
     return q
@@ -1062,7 +1063,7 @@ async def answer_button(ctx: ActionContext, question_id: str = "") -> None:
 
 
 async def accept_button(ctx: ActionContext, answer_id: str = "") -> None:
-    if not answer_id.isdigit():
+    if not is_number(answer_id):
         raise NotFound(N_("This answer no longer exists."))
     q, chosen = await accept_by_id(ctx.session, ctx.bridge, _actor(ctx), int(answer_id), ctx.now)
     ctx.reply(

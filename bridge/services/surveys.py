@@ -45,7 +45,7 @@ from bridge.models.surveys import (
     SurveyTextAnswer,
     SurveyView,
 )
-from bridge.sanitize import csv_cell
+from bridge.sanitize import csv_cell, is_number
 from bridge.services import counters, identity
 from bridge.services import groups as groups_svc
 
@@ -455,7 +455,7 @@ async def redraw(session: AsyncSession, bridge: Bridge, survey: Survey) -> None:
 
 async def redraw_due(session: AsyncSession, bridge: Bridge, ref: str) -> None:
     """The delay of an anonymous survey's batch has passed."""
-    survey = await session.get(Survey, int(ref)) if ref.isdigit() else None
+    survey = await session.get(Survey, int(ref)) if is_number(ref) else None
     if survey is not None:
         await redraw(session, bridge, survey)
 
@@ -910,7 +910,7 @@ def parse_choice(text: str, question: Question) -> list[int] | None:
             return [option.position]
     picks: list[int] = []
     for token in (tok for tok in _NUMBERS.split(raw) if tok):
-        if not token.isdigit() or not 1 <= int(token) <= len(question.options):
+        if not is_number(token) or not 1 <= int(token) <= len(question.options):
             return None
         if int(token) - 1 not in picks:
             picks.append(int(token) - 1)
@@ -1142,7 +1142,7 @@ async def survey_hosts_only(ctx: Context, group: str, setting: str) -> None:
 
 async def _open_survey(ctx: Context, survey_id: str) -> Survey:
     """The survey of a button, locked against closing; a clear message if it is closed."""
-    if not survey_id.isdigit():
+    if not is_number(survey_id):
         raise UserError(N_("This button has expired."))
     survey = await survey_for_update(ctx.session, int(survey_id))
     if survey is None:
@@ -1157,7 +1157,7 @@ async def _open_survey(ctx: Context, survey_id: str) -> Survey:
 
 
 def _index(value: str, size: int) -> int:
-    if not value.isdigit() or int(value) >= size:
+    if not is_number(value) or int(value) >= size:
         raise UserError(N_("This button has expired."))
     return int(value)
 
@@ -1327,7 +1327,7 @@ async def _anonymous_multi(ctx: Context, survey_id: str) -> tuple[Survey, Questi
 
 
 def _mask(value: str, size: int) -> int:
-    if not value.isdigit() or int(value) >= 1 << size:
+    if not is_number(value) or int(value) >= 1 << size:
         raise UserError(N_("This button has expired."))
     return int(value)
 
@@ -1413,7 +1413,7 @@ async def press_answer(ctx: ActionContext, survey_id: str, step: str, position: 
     survey = await _open_survey(ctx, survey_id)
     questions = await load_questions(ctx.session, survey.id)
     resp = await _respondent(ctx, survey)
-    if resp is None or not step.isdigit() or resp.step != int(step) or resp.step >= len(questions):
+    if resp is None or not is_number(step) or resp.step != int(step) or resp.step >= len(questions):
         raise UserError(N_("You have answered this question already."))
     question = questions[resp.step]
     if question.row.kind != "single":

@@ -261,7 +261,7 @@ def test_render_parts() -> None:
     assert [e["value"] for e in actions["elements"]] == ["tok-i.sup", "tok-i.com"]
     assert actions["elements"][0]["style"] == "primary"
     assert "style" not in actions["elements"][1]
-    assert text.startswith("Hi @Bob, a *bold* idea")
+    assert text.startswith("Hi @Bob, a ∗bold* idea")  # the notification text formats nothing either
     assert "&lt;list&gt;" in text
 
 
@@ -863,3 +863,37 @@ async def test_a_refused_command_retried_by_slack_is_answered_once(slack: SlackE
     await slack.flush()
     replies = slack.fake.replies_to(slack.user.last_response_url)
     assert len(replies) == 1 and "I-99" in shown(replies[0]["blocks"])
+
+
+def test_user_text_never_formats() -> None:
+    """Issue 13: Slack formatting typed by a user shows literally."""
+    text, _blocks = render(
+        Message(parts=(Text(text="*bold* _it_ ~gone~ `code` snake_case 5*3"), Bold(text="_x_"))),
+        lambda b: "t",
+    )
+    assert "*bold*" not in text and "∗bold*" in text and "＿it_" in text
+    assert "∼gone~" in text and "ˋcode`" in text
+    assert "snake_case 5*3" in text
+    _text, blocks = render(Message(parts=(Bold(text="a _b_"),)), lambda b: "t")
+    assert blocks[0]["text"]["text"] == "*a ＿b_*"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload=not-json",
+        "payload=%7B%22type%22%3A%22block_actions%22%7D",  # no user, no actions
+        "payload=%5B1%2C2%5D",  # a list, not an object
+        "command=%2Fgroups",  # no user, no channel
+        "\xff\xfe",
+    ],
+)
+async def test_malformed_signed_bodies_are_refused_without_a_traceback(
+    slack: SlackEnv, body: str
+) -> None:
+    status, _text = await slack.user.post(body, "application/x-www-form-urlencoded")
+    assert status != 500
+    if body == "payload=not-json":
+        assert status == 400  # does not parse
+    await slack.flush()
+    assert slack.fake.posted() == []

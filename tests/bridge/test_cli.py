@@ -202,8 +202,10 @@ def test_console_prints_user_text_as_text_not_terminal_codes(cli_config: Path) -
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "\x00" not in result.stdout and "\u202e" not in result.stdout
-    assert "Red \\x1b[31malert\\x1b[0m \\x1b]0;owned\\x07 bi\\u202edi" in result.stdout
-    assert "zerobyte" in result.stdout  # the NUL byte is gone before anything stores it
+    # control characters and bidi overrides are gone before anything stores them (issue
+    # 13); what is left is plain text
+    assert "Red [31malert[0m ]0;owned bidi" in result.stdout
+    assert "zerobyte" in result.stdout
 
 
 CARDS = """\
