@@ -380,3 +380,41 @@ async def test_similar_ideas_are_found_by_the_database(chat: Chat, bridge: Bridg
             s, cid, ideas_group.id, "Kaffeemaschine in der Küche kaputt", ""
         )
     assert [i.number for i in found] == [1]
+
+
+async def test_the_similar_search_never_blocks_the_loop_long(chat: Chat, bridge: Bridge) -> None:
+    """Issue 14: while /idea looks for similar ideas among 600 that share its words, a
+    probe on the same event loop is never held up longer than LAG_BOUND (the ranking sees
+    at most index.CANDIDATES of them). A generous bound: Slack and Discord give 3 s."""
+    LAG_BOUND = 0.5
+    await chat(":channel ideas", "/group new ideas", "/link ideas")
+    async with bridge.db.transaction() as s:
+        group = (await s.execute(select(Group).where(Group.slug == "ideas"))).scalar_one()
+        for n in range(600):  # three times what the ranking sees
+            await svc.create_idea(
+                s,
+                bridge,
+                group.community_id,
+                group.id,
+                group.created_by_id or 1,
+                f"Fahrräder und Lieferungen für Mitarbeitende {n}",
+                "Dienstfahrräder am Eingang, Lieferungen ins Lager",
+                bridge.now(),
+            )
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def probe() -> None:
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            lags.append(loop.time() - before - 0.01)
+
+    task = asyncio.create_task(probe())
+    await asyncio.sleep(0.05)
+    out = await chat("/idea Dienstfahrräder für alle Mitarbeitenden | Lieferungen ins Lager")
+    stop.set()
+    await task
+    assert "these ideas look like yours" in str(out)
+    assert max(lags) < LAG_BOUND, f"the loop was blocked {max(lags):.3f} s"
