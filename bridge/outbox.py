@@ -12,6 +12,7 @@ every card converges to the stored state; refreshes of one ref coalesce into one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import OrderedDict
@@ -38,6 +39,7 @@ LEASE = timedelta(seconds=60)
 BATCH = 100
 #: kept for operators: "failed" (the channel is gone), "dead" (given up after retries)
 FAILED_STATUSES = ("failed", "dead")
+NOTIFY_CHANNEL = "community_bridge_outbox"
 OPERATOR_STATUSES = ("pending", "sending", "held", "failed", "dead")
 
 
@@ -92,6 +94,7 @@ class Outbox:
         )
         session.add(row)
         await session.flush()
+        await self._notify(session)
         self.kick()
         return row
 
@@ -183,6 +186,7 @@ class Outbox:
                     index_where=text("status = 'pending' AND dedupe_key IS NOT NULL"),
                 )
             )
+        await self._notify(session)
         self.kick()
 
     async def notify(
@@ -300,8 +304,16 @@ class Outbox:
             .where(OutboxRow.status == "held", OutboxRow.channel_key == f"{platform}:@{user_id}")
             .values(status="pending", not_before=self._now())
         )
+        if affected(result):
+            await self._notify(session)
         self.kick()
         return affected(result)
+
+    async def _notify(self, session: AsyncSession) -> None:
+        """Tell the other processes' workers (PostgreSQL delivers it on commit, once per
+        transaction however many rows it wrote)."""
+        if not self.bridge.db.is_sqlite:
+            await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
     # ---------------------------------------------------------------- inspecting
 
@@ -361,6 +373,7 @@ class Outbox:
             .where(*where)
             .values(status="pending", attempts=0, not_before=self._now(), claim_until=None)
         )
+        await self._notify(session)
         self.kick()
         return affected(result)
 
@@ -369,8 +382,35 @@ class Outbox:
     def kick(self) -> None:
         self._kick.set()
 
+    async def _listen(self) -> Any:
+        """On PostgreSQL, wake up when any process writes to the outbox (LISTEN/NOTIFY)
+        instead of waiting for the next poll; None on SQLite (its writers are in this
+        process and kick the worker directly) or when listening is not possible."""
+        if self.bridge.db.is_sqlite:
+            return None
+        import asyncpg
+
+        url = self.bridge.db.engine.url.set(drivername="postgresql")
+        try:
+            conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+            await conn.add_listener(NOTIFY_CHANNEL, lambda *_args: self.kick())
+        except Exception as exc:  # polling still delivers everything
+            log.warning("outbox: cannot LISTEN on PostgreSQL (%r); polling", exc)
+            return None
+        return conn
+
     async def run(self, stop: asyncio.Event) -> None:
-        """The worker loop: deliver what is due, then wait for a kick or the poll interval."""
+        """The worker loop: deliver what is due, then wait for a kick (this process's
+        writers, or another process's through NOTIFY on PostgreSQL) or the poll interval."""
+        listener = await self._listen()
+        try:
+            await self._run(stop)
+        finally:
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         interval = self.bridge.config.delivery.poll_interval.total_seconds()
         while not stop.is_set():
             self._kick.clear()

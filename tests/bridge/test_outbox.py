@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from adapters.console import ConsoleAdapter
@@ -361,3 +362,29 @@ async def test_healthz_shows_the_backlog_and_a_database_that_is_down(
             assert body["status"] == "down" and body["database"].startswith("unreachable: ")
     finally:
         await server.stop()
+
+
+@pytest.mark.postgres
+async def test_a_write_in_one_process_wakes_the_other_processes_worker(
+    make_bridge: BridgeFactory, pg_url: str
+) -> None:
+    """On PostgreSQL the workers LISTEN: a message written by another process is sent
+    without waiting for the next poll (here an hour away)."""
+    worker = await make_bridge(pg_url, delivery={"poll_interval": "1h"})
+    printed: list[str] = []
+    attach_console(worker, printed)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.outbox.run(stop))
+    try:
+        await asyncio.sleep(0.5)  # listening
+        writer = await make_bridge(pg_url)
+        await queue(writer, "console:#general", "woken")
+        for _ in range(100):
+            if printed:
+                break
+            await asyncio.sleep(0.1)
+        assert printed == ["[#general] woken"]
+    finally:
+        stop.set()
+        worker.outbox.kick()
+        await task
