@@ -39,6 +39,7 @@ from bridge.messages import (
     Part,
 )
 from bridge.registry import Command, Param
+from bridge.shaping import Limit
 from bridge.splitting import (
     NUMBER_ROOM,
     edit_parts,
@@ -413,6 +414,8 @@ class DiscordAdapter(Adapter):
     env = {"DISCORD_BOT_TOKEN": "token"}
     can_always_dm = True
     forms = True
+    #: 5 messages per 5 s per channel, 50 requests a second in all
+    limits = (Limit(5, 5.0), Limit(50, 1.0, "all"))
     config: DiscordConfig
 
     @classmethod

@@ -43,6 +43,7 @@ from bridge.messages import (
     plain_text,
 )
 from bridge.registry import Param
+from bridge.shaping import Limit
 from bridge.splitting import edit_parts, join_ids, split_ids
 
 if TYPE_CHECKING:
@@ -539,6 +540,7 @@ class SlackAdapter(Adapter):
     platform = "slack"
     order = 10
     forms = True
+    limits = (Limit(1, 1.0),)  # chat.postMessage: about one a second per channel
     config_model = SlackConfig
     env = {
         "SLACK_BOT_TOKEN": "bot_token",

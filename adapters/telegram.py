@@ -55,6 +55,7 @@ from bridge.messages import (
     plain_text,
 )
 from bridge.registry import WHO_RANK, Command
+from bridge.shaping import Limit
 from bridge.splitting import NUMBER_ROOM, edit_parts, join_ids, split_ids
 
 if TYPE_CHECKING:
@@ -265,7 +266,13 @@ class TelegramAdapter(Adapter):
     config_model = TelegramConfig
     env = {"TELEGRAM_BOT_TOKEN": "token"}
     can_always_dm = False
+    #: about one message a second per chat, 20 a minute per group, 30 a second in all
+    limits = (Limit(1, 1.0), Limit(20, 60.0, "group"), Limit(30, 1.0, "all"))
     config: TelegramConfig
+
+    @classmethod
+    def is_group(cls, channel: ChannelRef) -> bool:
+        return not channel.dm and channel.chat.startswith("-")
 
     def __init__(self, port: Port, config: TelegramConfig | None = None) -> None:
         super().__init__(port, config)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bridge.config import PlatformConfig
+from bridge.shaping import Limit
 
 T = TypeVar("T")
 
@@ -82,6 +83,8 @@ class Adapter(ABC):
     can_always_dm: ClassVar[bool] = True
     #: a reply's FormRequest opens a form (a modal) here; else features ask step by step
     forms: ClassVar[bool] = False
+    #: the platform's published send limits, kept by the delivery worker (bridge.shaping)
+    limits: ClassVar[tuple[Limit, ...]] = ()
     #: runs a session in the terminal, and is what ``run`` starts when nothing is configured
     interactive: ClassVar[bool] = False
     #: where the platform stands in listings (``check``, ``--adapters`` errors)
@@ -151,6 +154,11 @@ class Adapter(ABC):
         if delivery_id:
             self._parts_done.pop(delivery_id, None)
         return join_ids(done)
+
+    @classmethod
+    def is_group(cls, channel: ChannelRef) -> bool:
+        """Whether the platform limits this chat as a group (Telegram: 20 a minute)."""
+        return False
 
     def health(self) -> dict[str, str]:
         out = {"state": self.state}

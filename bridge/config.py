@@ -188,11 +188,30 @@ def public_url_refusal(
 
 
 class DeliveryConfig(Section):
-    """How the outbox worker paces itself."""
+    """How the outbox worker paces itself.
+
+    ``shaping``: keep each platform's published limits before it refuses (the adapters
+    declare them); ``limits`` replaces a platform's, e.g. ``telegram = ["1/1s chat",
+    "20/60s group", "30/1s all"]``."""
 
     poll_interval: Duration = timedelta(seconds=1)
     edit_delay: Duration = timedelta(seconds=2)
     max_attempts: int = Field(default=8, ge=1, le=100)
+    shaping: bool = True
+    limits: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from bridge.shaping import parse_limit
+
+        for platform, items in value.items():
+            for item in items:
+                try:
+                    parse_limit(item)
+                except ValueError as exc:
+                    raise ValueError(f"{platform}: {exc}") from None
+        return value
 
 
 class SurveysConfig(Section):

@@ -27,6 +27,7 @@ from bridge.adapter import ChannelGone, RetryLater
 from bridge.db import affected, insert_ignore
 from bridge.messages import ChannelRef, Message, Part
 from bridge.models import Account, Channel, ChannelLink, OutboxRow, Person, PostedMessage
+from bridge.shaping import Shaper, parse_limit
 
 if TYPE_CHECKING:
     from bridge.core import Bridge
@@ -47,6 +48,17 @@ class _WaitForParent(Exception):
     """A reply whose card in the same channel has not been sent yet."""
 
 
+def _shaper(bridge: Bridge) -> Shaper:
+    """The platforms' limits (their adapters' declarations, or ``[delivery] limits``)."""
+    from bridge.plugins import adapter_classes
+
+    settings = bridge.config.delivery
+    limits = {name: tuple(cls.limits) for name, cls in adapter_classes().items()}
+    for platform, items in settings.limits.items():
+        limits[platform] = tuple(parse_limit(item) for item in items)
+    return Shaper(limits, enabled=settings.shaping)
+
+
 class Outbox:
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
@@ -57,6 +69,7 @@ class Outbox:
         #: conversation the same way every time); else the chats' lanes run side by side
         self.in_order = False
         self._pass = asyncio.Lock()
+        self.shaper = _shaper(bridge)
 
     # ---------------------------------------------------------------- writing
 
@@ -562,7 +575,9 @@ class Outbox:
                     if parent is not None:
                         message = message.model_copy(update={"reply_to": parent})
             message = message.model_copy(update={"delivery_id": f"{self.install}{row.id}"})
-            message_id = await adapter.send(ChannelRef.from_key(row.channel_key), message)
+            target = ChannelRef.from_key(row.channel_key)
+            await self.shaper.wait(row.platform, row.channel_key, adapter.is_group(target))
+            message_id = await adapter.send(target, message)
         except _WaitForParent:
             await self._postpone(row, 1.0, "waiting for the message to reply to", count=False)
             return "later"
@@ -650,9 +665,9 @@ class Outbox:
             if message is None:
                 continue
             try:
-                grown = await adapter.edit(
-                    ChannelRef.from_key(p.channel_key), p.platform_message_id, message
-                )
+                target = ChannelRef.from_key(p.channel_key)
+                await self.shaper.wait(row.platform, p.channel_key, adapter.is_group(target))
+                grown = await adapter.edit(target, p.platform_message_id, message)
                 if grown and grown != p.platform_message_id:  # its parts changed
                     async with self.bridge.db.transaction() as session:
                         await session.execute(

@@ -127,7 +127,8 @@ def make_config(db_url: str, **sections: dict[str, Any]) -> Config:
         "community": {"name": "Test Community", "locale": "en", "admins": ["console:admin"]},
         "database": {"url": db_url},
         "http": {"host": "127.0.0.1", "port": 0},
-        "delivery": {"poll_interval": "1s", "edit_delay": "2s"},
+        # no shaping: tests deliver at once (tests/adapters/test_shaping.py turns it on)
+        "delivery": {"poll_interval": "1s", "edit_delay": "2s", "shaping": False},
         # live counts on every response (the default batches anonymous ones; tested apart)
         "surveys": {"anonymous_batch": 1, "anonymous_delay": "0s"},
     }

@@ -578,3 +578,15 @@ async def test_discord_channel_rules(discord_fake: FakeDiscord) -> None:
     assert (status, body["code"]) == (403, 50001)
     status, body = await _dc(discord_fake, "POST", "/users/@me/channels", {"recipient_id": "x"})
     assert (status, body["code"]) == (400, 50035)
+
+
+async def test_telegram_a_chats_allowance(telegram: FakeTelegram) -> None:
+    """With the limits enforced, a second message within a second is refused with 429
+    and retry_after, as Telegram does."""
+    telegram.enforce_limits()
+    assert (await _tg(telegram, "sendMessage", chat_id=-100, text="one"))[0] == 200
+    code, body = await _tg(telegram, "sendMessage", chat_id=-100, text="two")
+    assert (code, body["error_code"]) == (429, 429)
+    assert body["description"].startswith("Too Many Requests: retry after")
+    assert body["parameters"]["retry_after"] >= 1
+    assert telegram.limit_refusals == [("sendMessage", -100)]

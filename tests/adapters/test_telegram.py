@@ -1053,3 +1053,40 @@ async def test_long_content_arrives_whole_in_numbered_parts(start_world: StartWo
     texts = fake.texts(ADMIN)[before:]
     assert len(texts) > 1
     assert_whole(texts, ["Frage 1:", "Frage 30:", "Antwort 30.5"])
+
+
+async def test_delivery_keeps_telegrams_limits_per_chat(
+    make_bridge: Any, fake: FakeTelegram
+) -> None:
+    """Issue 12: with shaping on, the worker keeps about one message a second per chat
+    before Telegram refuses anything (the fake enforces it); two chats go side by side;
+    nothing is dropped and each chat's order is kept."""
+    fake.group(GROUP, "Idea room")
+    fake.group(-4002, "Second room")
+    fake.enforce_limits()
+    bridge = await make_bridge(
+        telegram={"token": TOKEN, "base_url": fake.base_url},
+        community={"admins": [f"telegram:{ADMIN}"]},
+        delivery={"shaping": True},
+    )
+    adapter = TelegramAdapter(bridge)
+    bridge.add_adapter(adapter)
+    await adapter.start()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(bridge.outbox.run(stop))
+    try:
+        async with bridge.db.transaction() as s:
+            for n in range(3):
+                for chat in (GROUP, -4002):
+                    await bridge.outbox.post(
+                        s, f"telegram:{chat}", Message(parts=(Text(text=f"{chat} #{n}"),))
+                    )
+        await fake.wait_for(lambda: len(fake.texts(GROUP)) + len(fake.texts(-4002)) == 6, 20)
+    finally:
+        stop.set()
+        bridge.outbox.kick()
+        await worker
+        await adapter.stop()
+    assert fake.limit_refusals == []  # no allowance exceeded: nothing had to be refused
+    assert fake.texts(GROUP) == [f"{GROUP} #{n}" for n in range(3)]
+    assert fake.texts(-4002) == [f"-4002 #{n}" for n in range(3)]

@@ -30,6 +30,9 @@ from aiohttp import web
 
 __all__ = ["ApiError", "Call", "FakeTelegram", "parse_html", "utf16_len"]
 
+#: the methods Telegram counts against a chat's allowance
+LIMITED_METHODS = ("sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup")
+
 JSONDict = dict[str, Any]
 
 # ---------------------------------------------------------------------------- HTML
@@ -242,6 +245,9 @@ class FakeTelegram:
         self.migrated: dict[int, int] = {}
         self.messages: dict[tuple[int, int], JSONDict] = {}
         self.deleted: set[tuple[int, int]] = set()
+        self._limits: tuple[float, int] | None = None
+        self._sent_at: dict[int, list[float]] = {}
+        self.limit_refusals: list[tuple[str, int]] = []
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.callback_queries: dict[str, JSONDict] = {}
         self.answers: dict[str, JSONDict] = {}
@@ -632,7 +638,35 @@ class FakeTelegram:
             self._notify()
         return web.json_response({"ok": True, "result": call.result})
 
+    def enforce_limits(self, chat: float = 0.9, group_minute: int = 20) -> None:
+        """Answer 429 as Telegram does when the bot exceeds about one message a second in
+        a chat (``chat``: the shortest gap allowed, a little under a second for network
+        jitter) or ``group_minute`` messages a minute in a group."""
+        self._limits = (chat, group_minute)
+
+    def _limited(self, method: str, params: JSONDict) -> None:
+        if self._limits is None or method not in LIMITED_METHODS:
+            return
+        chat_gap, group_minute = self._limits
+        chat_id = self._int(params, "chat_id")
+        if chat_id is None:
+            return
+        now = time.monotonic()
+        sent = self._sent_at.setdefault(chat_id, [])
+        wait = 0.0
+        if sent and now - sent[-1] < chat_gap:
+            wait = chat_gap - (now - sent[-1])
+        recent = [t for t in sent if t > now - 60]
+        if chat_id < 0 and len(recent) >= group_minute:
+            wait = max(wait, recent[-group_minute] + 60 - now)
+        if wait > 0:
+            self.limit_refusals.append((method, chat_id))
+            after = max(1, int(wait + 0.999))
+            raise ApiError(429, f"Too Many Requests: retry after {after}", {"retry_after": after})
+        sent.append(now)
+
     def _scripted(self, method: str, params: JSONDict) -> None:
+        self._limited(method, params)
         for failure in self._failures:
             if (
                 failure.method == method
