@@ -241,11 +241,11 @@ def _check(config: Config) -> int:
     )
     print(f"  database: {_safe_url(config.database.url)}")
     print(f"  http: {config.http.host}:{config.http.port} (public {config.http.public_url})")
-    local = public_url_refusal(config.http.public_url, None, "a member's browser")
+    local = public_url_refusal(config.http.public_url.replace("http://", "https://", 1))
     if local:
         print(
-            f"warning: http.public_url: links the bot posts (exports, feeds) work only "
-            f"locally: {local}",
+            f"warning: http.public_url: {config.http.public_url} is on this machine or a "
+            f"private network: links the bot posts (exports, feeds) work only there",
             file=sys.stderr,
         )
     problems: list[str] = []
