@@ -343,13 +343,7 @@ async def _start_editing(ctx: Context, profile: Profile) -> None:
                 N_("Edit your profile in the form, or type {example}."),
                 example=Code(text='/profile edit company "<name>" region <postal code>'),
             ),
-            form=FormRequest(
-                command="profile",
-                subcommand="edit",
-                title=ctx._("Your profile"),
-                fields=FORM_FIELDS,
-                initial={k: v for k, v in initial.items() if v},
-            ),
+            form=_profile_form(ctx, FORM_FIELDS, initial),
         )
         return
     profile.edit_step = 0
@@ -377,13 +371,18 @@ async def description_form(ctx: ActionContext) -> None:
             N_("To change the description, type {command}."),
             command=Code(text="/profile set description <text>"),
         ),
-        form=FormRequest(
-            command="profile",
-            subcommand="edit",
-            title=ctx._("Your profile"),
-            fields=("description",),
-            initial={"description": profile.description} if profile.description else {},
-        ),
+        form=_profile_form(ctx, ("description",), {"description": profile.description}),
+    )
+
+
+def _profile_form(ctx: Context, fields: tuple[str, ...], initial: dict[str, str]) -> FormRequest:
+    """The ``/profile edit`` form with these fields, starting with what is stored."""
+    return FormRequest(
+        command="profile",
+        subcommand="edit",
+        title=ctx._("Your profile"),
+        fields=fields,
+        initial={k: v for k, v in initial.items() if v},
     )
 
 
