@@ -1,0 +1,38 @@
+"""The benchmark suite: ``python -m bench [--db URL] [--quick]``.
+
+Each benchmark prints its figures and, where a floor exists, the ratio to it measured in
+the same run. Figures only: the tests assert behaviour, never timings.
+
+- ``bench.bench_commands``: commands and outbox deliveries per second through the core.
+- ``bench.scale`` (P4): ``/ideas top``, ``/idea`` with its similar search, ``/vote`` and
+  ``/stats`` at growing numbers of ideas, against ``/help``; the loop's longest stall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--db", help="database URL (default: temporary SQLite files)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    args = parser.parse_args()
+
+    def url(name: str) -> str:
+        return args.db or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / name}"
+
+    from bench import bench_commands, scale
+
+    print("== commands and deliveries")
+    asyncio.run(bench_commands.main(url("commands.db"), 100 if args.quick else 500))
+    print("\n== P4 scale")
+    sizes = [200, 1000] if args.quick else [1000, 10000]
+    asyncio.run(scale.main(url("scale.db"), sizes, 10))
+
+
+if __name__ == "__main__":
+    main()
