@@ -36,6 +36,7 @@ class Idea(Base):
             name="status",
         ),
         Index("ix_ideas_group_created", "group_id", "created_at"),
+        Index("ix_ideas_group_score", "group_id", "score"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
@@ -51,6 +52,9 @@ class Idea(Base):
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The sum of the votes, kept in each vote's transaction (``/ideas top`` orders by it
+    instead of summing every vote at read time)."""
 
     @property
     def ref(self) -> str:

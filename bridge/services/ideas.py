@@ -145,11 +145,6 @@ async def list_ideas(
     limit: int,
 ) -> tuple[list[tuple[Idea, Tally]], int]:
     """One page of a group's ideas (``new``, ``top``, ``mine``, ``shortlisted``) and the total."""
-    score = (
-        select(IdeaVote.idea_id, func.sum(IdeaVote.value).label("score"))
-        .group_by(IdeaVote.idea_id)
-        .subquery()
-    )
     where = [Idea.group_id == group_id, Idea.status != WITHDRAWN]
     if order == "mine":
         where.append(Idea.proposer_id == person_id)
@@ -158,9 +153,9 @@ async def list_ideas(
     total = int(
         (await session.execute(select(func.count()).select_from(Idea).where(*where))).scalar_one()
     )
-    stmt = select(Idea).outerjoin(score, score.c.idea_id == Idea.id).where(*where)
+    stmt = select(Idea).where(*where)
     if order in ("top", "shortlisted"):
-        stmt = stmt.order_by(func.coalesce(score.c.score, 0).desc(), Idea.number.desc())
+        stmt = stmt.order_by(Idea.score.desc(), Idea.number.desc())
     else:
         stmt = stmt.order_by(Idea.number.desc())
     ideas = list((await session.execute(stmt.offset(offset).limit(limit))).scalars().all())
@@ -318,10 +313,17 @@ async def cast_vote(
     (idea, person) decides between concurrent votes of one person.
     """
     if value is None:
-        result = await session.execute(
-            delete(IdeaVote).where(IdeaVote.idea_id == idea.id, IdeaVote.person_id == person_id)
-        )
-        return "withdrawn" if affected(result) else "none"
+        gone = (
+            await session.execute(
+                delete(IdeaVote)
+                .where(IdeaVote.idea_id == idea.id, IdeaVote.person_id == person_id)
+                .returning(IdeaVote.value)
+            )
+        ).scalar_one_or_none()
+        if gone is None:
+            return "none"
+        await _add_score(session, idea.id, -gone)
+        return "withdrawn"
     inserted = await session.execute(
         insert_ignore(
             session,
@@ -337,6 +339,7 @@ async def cast_vote(
         )
     )
     if affected(inserted) == 1:
+        await _add_score(session, idea.id, value)
         return "added"
     changed = await session.execute(
         update(IdeaVote)
@@ -345,7 +348,15 @@ async def cast_vote(
         )
         .values(value=value, updated_at=now)
     )
-    return "changed" if affected(changed) else "same"
+    if affected(changed):
+        await _add_score(session, idea.id, 2 * value)  # from -value to value
+        return "changed"
+    return "same"
+
+
+async def _add_score(session: AsyncSession, idea_id: int, delta: int) -> None:
+    """The idea's score in the vote's own transaction (atomic: concurrent votes add up)."""
+    await session.execute(update(Idea).where(Idea.id == idea_id).values(score=Idea.score + delta))
 
 
 def card_ref(idea: Idea) -> str:
@@ -468,9 +479,15 @@ async def merge_persons(session: AsyncSession, from_id: int, into_id: int) -> li
         .all()
     )
     if both:
-        await session.execute(
-            delete(IdeaVote).where(IdeaVote.person_id == from_id, IdeaVote.idea_id.in_(both))
-        )
+        dropped = (
+            await session.execute(
+                delete(IdeaVote)
+                .where(IdeaVote.person_id == from_id, IdeaVote.idea_id.in_(both))
+                .returning(IdeaVote.idea_id, IdeaVote.value)
+            )
+        ).all()
+        for idea_id, value in dropped:
+            await _add_score(session, int(idea_id), -int(value))
     await session.execute(
         update(IdeaVote).where(IdeaVote.person_id == from_id).values(person_id=into_id)
     )

@@ -418,3 +418,54 @@ async def test_the_similar_search_never_blocks_the_loop_long(chat: Chat, bridge:
     await task
     assert "these ideas look like yours" in str(out)
     assert max(lags) < LAG_BOUND, f"the loop was blocked {max(lags):.3f} s"
+
+
+async def test_the_kept_score_always_equals_the_votes(chat: Chat, bridge: Bridge) -> None:
+    """Issue 14: /ideas top orders by a score kept in each vote's transaction; after
+    votes up and down, changes, withdrawals, concurrent votes and a merge of two persons
+    it equals the sum of the stored votes, and /ideas top follows it."""
+    import random
+
+    await room(chat)
+    await chat("/idea Second idea about parking | spaces", "/idea Third idea about coffee")
+    rng = random.Random(7)
+    invocations = []
+    for n in range(120):
+        user = f"u{rng.randrange(12)}"
+        args = f"I-{rng.randrange(1, 4)} {rng.choice(['up', 'down', 'withdraw', 'up'])}"
+        invocations.append(vote(user, args, event=f"s{n}"))
+    for start in range(0, len(invocations), 6):  # six at a time, as a storm would
+        await asyncio.gather(*(bridge.handle(i) for i in invocations[start : start + 6]))
+    # u1 joins u2's accounts: where both voted, one vote is kept
+    [code] = await bridge.handle(
+        Invocation(
+            channel=ChannelRef(platform="console", chat="u1", dm=True),
+            account=AccountRef(platform="console", user_id="u1"),
+            command="connect",
+        )
+    )
+    token = code.text.split("/connect ")[1].split()[0].rstrip(".")
+    await bridge.handle(
+        Invocation(
+            channel=ChannelRef(platform="console", chat="u2", dm=True),
+            account=AccountRef(platform="console", user_id="u2"),
+            command="connect",
+            args=token,
+        )
+    )
+    async with bridge.db.transaction() as s:
+        kept = dict((await s.execute(select(Idea.number, Idea.score))).all())
+        summed = dict(
+            (
+                await s.execute(
+                    select(Idea.number, func.coalesce(func.sum(IdeaVote.value), 0))
+                    .outerjoin(IdeaVote, IdeaVote.idea_id == Idea.id)
+                    .group_by(Idea.number)
+                )
+            ).all()
+        )
+    assert kept == summed
+    out = await chat(":channel ideas", "/ideas top")
+    order = sorted(kept, key=lambda n: (-kept[n], -n))
+    shown = [line for line in out.lines if line.lstrip().startswith("I-")]
+    assert [int(line.split()[0][2:]) for line in shown] == order
