@@ -73,6 +73,7 @@ async def _fill(bridge: Bridge, group_id: int, start: int, count: int, votes: in
                     "description": " ".join(rng.sample(WORDS, 8)),
                     "proposer_id": persons[0],
                     "status": "new",
+                    "score": votes,  # every generated vote is a +1
                     "created_at": now,
                     "updated_at": now,
                 }
