@@ -58,10 +58,13 @@ class _Window:
         self.per = limit.per
         self.times: deque[float] = deque()
 
+    def forget(self, now: float) -> None:
+        """Drop the send times no window from ``now`` on can hold any more."""
+        while self.times and self.times[0] <= now - self.per:
+            self.times.popleft()
+
     def earliest(self, at: float) -> float:
         """The first time from ``at`` on at which one more message keeps the limit."""
-        while self.times and self.times[0] <= at - self.per:
-            self.times.popleft()
         inside = [t for t in self.times if t > at - self.per]
         if len(inside) < self.count:
             return at
@@ -93,6 +96,7 @@ class Shaper:
             window = self._windows.get((platform, n, key))
             if window is None:
                 window = self._windows[(platform, n, key)] = _Window(limit)
+            window.forget(now)  # by the clock, never by a slot in the future
             windows.append(window)
         at = now
         for _ in range(100):  # the latest of the earliest times, until all agree
