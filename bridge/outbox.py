@@ -323,10 +323,12 @@ class Outbox:
         return affected(result)
 
     async def _notify(self, session: AsyncSession) -> None:
-        """Tell the other processes' workers (PostgreSQL delivers it on commit, once per
-        transaction however many rows it wrote)."""
-        if not self.bridge.db.is_sqlite:
-            await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        """Tell the other processes' workers, once per transaction however many rows it
+        writes (PostgreSQL delivers it on commit)."""
+        if self.bridge.db.is_sqlite or session.info.get("outbox_notified"):
+            return
+        session.info["outbox_notified"] = True
+        await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
     # ---------------------------------------------------------------- inspecting
 
@@ -719,11 +721,7 @@ class Outbox:
                     )
                 ).first()
                 if newer is not None:
-                    await session.execute(
-                        update(OutboxRow)
-                        .where(self._mine(row))
-                        .values(status="merged", last_error=reason, claim_until=None)
-                    )
+                    await self._merge(session, row, reason)
                     later = self._now() + timedelta(seconds=after)
                     await session.execute(  # the newer one waits out the same allowance
                         update(OutboxRow)
@@ -745,12 +743,16 @@ class Outbox:
                 await session.execute(update(OutboxRow).where(self._mine(row)).values(**values))
         except IntegrityError:  # a newer refresh of the card arrived meanwhile: merge
             async with self.bridge.db.transaction() as session:
-                await session.execute(
-                    update(OutboxRow)
-                    .where(self._mine(row))
-                    .values(status="merged", last_error=reason, claim_until=None)
-                )
+                await self._merge(session, row, reason)
         self.bridge.metrics.postponed.labels(row.platform).inc()
+
+    async def _merge(self, session: AsyncSession, row: OutboxRow, reason: str) -> None:
+        """A refresh gives way to a newer pending one of the same card."""
+        await session.execute(
+            update(OutboxRow)
+            .where(self._mine(row))
+            .values(status="merged", last_error=reason, claim_until=None)
+        )
 
     async def _failed(self, row: OutboxRow, error: str) -> None:
         if row.attempts >= self.bridge.config.delivery.max_attempts:
