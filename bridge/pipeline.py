@@ -96,6 +96,19 @@ class Metrics:
                 metrics.actions.labels(event.platform, event.name, event.outcome).inc()
 
 
+async def record_event(session: AsyncSession, bridge: Bridge, event: Event) -> bool:
+    """Mark the platform's event id as handled; False when it was already."""
+    result = await session.execute(
+        insert_ignore(
+            session,
+            ProcessedEvent,
+            {"platform": event.platform, "event_id": event.event_id, "at": bridge.now()},
+            ["platform", "event_id"],
+        )
+    )
+    return affected(result) == 1
+
+
 class Failures:
     """A UserError becomes its translated message (with usage for commands); anything
     else the one "something went wrong" reply. The transaction is rolled back either way,
@@ -135,18 +148,7 @@ class Failures:
             return
         try:
             async with self.bridge.db.transaction() as session:
-                await session.execute(
-                    insert_ignore(
-                        session,
-                        ProcessedEvent,
-                        {
-                            "platform": event.platform,
-                            "event_id": event.event_id,
-                            "at": self.bridge.now(),
-                        },
-                        ["platform", "event_id"],
-                    )
-                )
+                await record_event(session, self.bridge, event)
         except Exception as exc:  # the database itself may be what failed
             log.warning("could not record refused event %s: %r", event.event_id, exc)
 
@@ -180,15 +182,7 @@ class Dedupe:
 
     async def first_time(self, event: Event) -> bool:
         assert event.session is not None
-        result = await event.session.execute(
-            insert_ignore(
-                event.session,
-                ProcessedEvent,
-                {"platform": event.platform, "event_id": event.event_id, "at": self.bridge.now()},
-                ["platform", "event_id"],
-            )
-        )
-        if affected(result) == 0:
+        if not await record_event(event.session, self.bridge, event):
             self.bridge.metrics.duplicates.labels(event.platform).inc()
             return False
         return True
