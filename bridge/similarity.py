@@ -59,11 +59,23 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words if len(w) >= 3 and w not in _STOP and not w.isdigit()]
 
 
+Stemmed = Sequence[tuple[list[str], int]]
+"""Texts as their stems, with their weights: stemmed once, then bagged both ways."""
+
+
+def _stemmed(weighted: Sequence[tuple[str, int]]) -> list[tuple[list[str], int]]:
+    return [(terms(text), weight) for text, weight in weighted]
+
+
 def vector(*weighted: tuple[str, int]) -> Bag[str]:
     """A bag of stems: ``vector((title, 2), (description, 1))`` counts title words twice."""
+    return _vector(_stemmed(weighted))
+
+
+def _vector(stemmed: Stemmed) -> Bag[str]:
     bag: Bag[str] = Bag()
-    for text, weight in weighted:
-        for term in terms(text):
+    for stems, weight in stemmed:
+        for term in stems:
             bag[term] += weight
     return bag
 
@@ -81,9 +93,13 @@ def pieces(*weighted: tuple[str, int]) -> dict[str, float]:
     the Snowball stems: fewer miss "Fahrradleasing"; that "Weihnachtsmarkt" is not like
     "Weihnachtsfeier" is left to the rule that two of the query's words must meet).
     """
+    return _pieces(_stemmed(weighted))
+
+
+def _pieces(stemmed: Stemmed) -> dict[str, float]:
     bag: dict[str, float] = {}
-    for text, weight in weighted:
-        for term in terms(text):
+    for stems, weight in stemmed:
+        for term in stems:
             bag[term] = bag.get(term, 0.0) + weight
             if len(term) >= GRAM_MIN_WORD:
                 grams = [term[i : i + GRAM] for i in range(len(term) - GRAM + 1)]
@@ -147,15 +163,14 @@ def rank_texts(
     """Rank weighted texts by the better of two scores: whole words, and words with the
     pieces of long words (compounds). Adding pieces never lowers what words found. A
     candidate must meet two of the query's words (one, for a one-word query)."""
-    asked = {t for text, _w in query for t in terms(text)}
-    words = {k: {t for text, _w in f for t in terms(text)} for k, f in candidates}
+    asking = _stemmed(query)
+    stemmed = [(k, _stemmed(f)) for k, f in candidates]  # each text stemmed once
+    asked = {t for stems, _w in asking for t in stems}
+    words = {k: {t for stems, _w in f for t in stems} for k, f in stemmed}
     enough = min(2, len(asked))
-    by_words = dict(
-        rank(vector(*query), [(k, vector(*f)) for k, f in candidates], len(candidates), threshold)
-    )
-    by_pieces = dict(
-        rank(pieces(*query), [(k, pieces(*f)) for k, f in candidates], len(candidates), threshold)
-    )
+    n = len(candidates)
+    by_words = dict(rank(_vector(asking), [(k, _vector(f)) for k, f in stemmed], n, threshold))
+    by_pieces = dict(rank(_pieces(asking), [(k, _pieces(f)) for k, f in stemmed], n, threshold))
     order = {key: i for i, (key, _fields) in enumerate(candidates)}
     # one shared word is chance (unless the query is one word); a compound meeting its
     # part counts as a shared word
