@@ -762,29 +762,26 @@ async def find_partners(ctx: Context, words: list[str], page: int = 1) -> None:
     if region is not None:
         where.append(Profile.region.ilike(like_pattern(region, prefix_only=True), escape="\\"))
     stmt = select(Profile)
-    asked = set(similarity.terms(" ".join(rest[:8])))
+    text = " ".join(rest[:8])
+    asked = set(similarity.terms(text))
     if rest and not asked:
         raise UserError(N_("No partner matches that. Try fewer words."))
-    if asked:
-        found_terms = search.hits("profile", search.terms_of(" ".join(rest[:8])))
-        stmt = stmt.join(found_terms, found_terms.c.item_id == Profile.person_id).limit(
-            search.CANDIDATES
+    if asked:  # the profiles sharing most terms, at most CANDIDATES of them
+        found_terms = search.hits("profile", search.terms_of(text))
+        stmt = (
+            stmt.join(found_terms, found_terms.c.item_id == Profile.person_id)
+            .order_by(found_terms.c.hits.desc(), Profile.person_id)
+            .limit(search.CANDIDATES)
         )
-    rows = list((await ctx.session.execute(stmt.where(*where))).scalars().all())
-    if asked:
-        words_of = {
-            p.person_id: set(
-                similarity.terms(
-                    " ".join(
-                        (p.company, trades_names.get(p.trade_id or 0, ""), p.region, p.description)
-                    )
-                )
-            )
-            for trades_names in [{t.id: t.name for t in trades_known.values()}]
-            for p in rows
-        }
-        rows = [p for p in rows if similarity.met(asked, words_of[p.person_id]) == asked]
-    found = rows
+    found = list((await ctx.session.execute(stmt.where(*where))).scalars().all())
+    names_of_trades = {t.id: t.name for t in trades_known.values()}
+    if asked:  # every word must meet the profile
+
+        def words_of(p: Profile) -> set[str]:
+            trade_name = names_of_trades.get(p.trade_id or 0, "")
+            return set(similarity.terms(f"{p.company} {trade_name} {p.region} {p.description}"))
+
+        found = [p for p in found if similarity.met(asked, words_of(p)) == asked]
     if not found:
         ctx.reply(ctx._("No partner matches that. Try fewer words."))
         return
@@ -796,7 +793,6 @@ async def find_partners(ctx: Context, words: list[str], page: int = 1) -> None:
         raise UserError(
             N_("There is no page {page}; the list has {pages}."), page=page, pages=pages
         )
-    names_of_trades = {t.id: t.name for t in trades_known.values()}
     parts: list[Part] = ctx.fmt(N_("Partners, page {page} of {pages}:"), page=page, pages=pages)
     for p in found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]:
         parts.append(Text(text="\n"))
