@@ -11,7 +11,9 @@ for the person.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -46,10 +48,10 @@ if TYPE_CHECKING:
 __all__ = ["Bridge"]
 
 
+@functools.cache
 def _fits(handler: Callable[..., Any], count: int) -> bool:
-    """Whether a button handler takes the context and ``count`` arguments."""
-    import inspect
-
+    """Whether a button handler takes the context and ``count`` arguments (worked out
+    once per handler and count, not on every press)."""
     try:
         inspect.signature(handler).bind(None, *([""] * count))
     except TypeError:

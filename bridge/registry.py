@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bridge.errors import UsageError
 from bridge.i18n import N_
+from bridge.sanitize import is_number
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -464,7 +465,7 @@ def parse_args(params: list[Param], raw: str) -> dict[str, Any]:
 
 
 def _number(p: Param, text: str) -> int:
-    number = int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+    number = int(text) if is_number(text, 11) else None
     if number is None or not p.minimum <= number <= p.maximum:
         raise UsageError(
             N_("<{name}>: '{word}' is not a number from {low} to {high}."),
