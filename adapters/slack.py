@@ -44,7 +44,7 @@ from bridge.messages import (
 )
 from bridge.registry import Param
 from bridge.shaping import Limit
-from bridge.splitting import edit_parts, join_ids, split_ids
+from bridge.splitting import edit_parts, join_ids, part_label, split_ids
 
 if TYPE_CHECKING:
     import argparse
@@ -288,7 +288,7 @@ def render_all(
     out = []
     for n, group in enumerate(groups, 1):
         if len(groups) > 1:
-            counter = {"type": "mrkdwn", "text": f"({n}/{len(groups)})", "verbatim": True}
+            counter = {"type": "mrkdwn", "text": part_label(n, len(groups)), "verbatim": True}
             group = [*group, {"type": "context", "elements": [counter]}]
         if n == len(groups):
             group = [*group, *actions]

@@ -56,7 +56,7 @@ from bridge.messages import (
 )
 from bridge.registry import WHO_RANK, Command
 from bridge.shaping import Limit
-from bridge.splitting import NUMBER_ROOM, edit_parts, join_ids, split_ids
+from bridge.splitting import NUMBER_ROOM, edit_parts, join_ids, part_label, split_ids
 
 if TYPE_CHECKING:
     from bridge.port import Port
@@ -191,18 +191,8 @@ def render_html(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -
         chunks.append("".join(p.html for p in current))
     chunks = [c.strip("\n") for c in chunks if c.strip()]
     if len(chunks) > 1:
-        chunks = [f"{c}\n<i>({i}/{len(chunks)})</i>" for i, c in enumerate(chunks, 1)]
+        chunks = [f"{c}\n<i>{part_label(i, len(chunks))}</i>" for i, c in enumerate(chunks, 1)]
     return chunks
-
-
-def render_one(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -> str:
-    """Parts as one message (edits, captions): cut with an ellipsis where too long."""
-    chunks = render_html(parts, limit)
-    if not chunks:
-        return ""
-    if len(chunks) == 1:
-        return chunks[0]
-    return chunks[0].rstrip() + "\n…"
 
 
 def _retry_seconds(exc: RetryAfter) -> float:

@@ -20,6 +20,7 @@ __all__ = [
     "edit_parts",
     "join_ids",
     "numbered",
+    "part_label",
     "split_ids",
     "split_parts",
 ]
@@ -128,12 +129,17 @@ def _trim(chunk: list[Part]) -> list[Part]:
     return chunk
 
 
+def part_label(i: int, n: int) -> str:
+    """How part ``i`` of ``n`` says so, on every platform: "(2/3)"."""
+    return f"({i}/{n})"
+
+
 def numbered(chunks: list[list[Part]]) -> list[list[Part]]:
     """Each part of a split message ends with "(i/n)"; a message in one part stays as it is."""
     if len(chunks) < 2:
         return chunks
     n = len(chunks)
-    return [[*c, Text(text="\n"), Italic(text=f"({i}/{n})")] for i, c in enumerate(chunks, 1)]
+    return [[*c, Text(text="\n"), Italic(text=part_label(i, n))] for i, c in enumerate(chunks, 1)]
 
 
 def join_ids(ids: Sequence[str]) -> str:
