@@ -1052,14 +1052,10 @@ def sync_commands_cli(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _sync(config: Config) -> int:
-    from bridge.core import Bridge
-    from bridge.db import upgrade
+    from bridge.core import started
 
     settings: DiscordConfig = config.section("discord")
-    await upgrade(config.database.url)
-    bridge = Bridge(config)
-    try:
-        await bridge.start()
+    async with started(config) as bridge:
         adapter = DiscordAdapter(bridge)
         try:
             count = await adapter.sync_commands(force=True)
@@ -1077,8 +1073,6 @@ async def _sync(config: Config) -> int:
         where = f"in guild {settings.guild_id}" if settings.guild_id else "globally"
         print(f"registered {count} application commands with Discord {where}")
         return 0
-    finally:
-        await bridge.close()
 
 
 ADAPTER = DiscordAdapter

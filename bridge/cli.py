@@ -163,25 +163,18 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
 
 async def _outbox(config: Config, args: argparse.Namespace) -> int:
     """``outbox list [--failed]`` and ``outbox retry <id>... | --all-failed``."""
-    from bridge.core import Bridge
-    from bridge.db import upgrade
+    from bridge.core import started
 
     if args.action == "retry" and not args.ids and not args.all_failed:
         print("error: outbox retry needs row ids or --all-failed", file=sys.stderr)
         return 2
-    await upgrade(config.database.url)
-    bridge = Bridge(config)
-    try:
-        await bridge.start()
-        async with bridge.db.transaction() as session:
-            if args.action == "retry":
-                n = await bridge.outbox.retry(session, None if args.all_failed else args.ids)
-                print(f"{n} message(s) will be sent again")
-                return 0 if n or args.all_failed else 1
-            backlog = await bridge.outbox.backlog(session)
-            rows = await bridge.outbox.listing(session, args.failed, max(1, args.limit))
-    finally:
-        await bridge.close()
+    async with started(config) as bridge, bridge.db.transaction() as session:
+        if args.action == "retry":
+            n = await bridge.outbox.retry(session, None if args.all_failed else args.ids)
+            print(f"{n} message(s) will be sent again")
+            return 0 if n or args.all_failed else 1
+        backlog = await bridge.outbox.backlog(session)
+        rows = await bridge.outbox.listing(session, args.failed, max(1, args.limit))
     summary = ", ".join(f"{k} {v}" for k, v in backlog.items() if k != "oldest_pending_seconds")
     print(f"outbox: {summary}; oldest pending {backlog['oldest_pending_seconds']} s")
     for row in rows:
@@ -197,19 +190,12 @@ async def _outbox(config: Config, args: argparse.Namespace) -> int:
 async def _export(config: Config, fmt: str) -> int:
     """``community-bridge export profiles --format csv|json``: to stdout (private profiles
     left out)."""
-    from bridge.core import Bridge
-    from bridge.db import upgrade
+    from bridge.core import started
     from bridge.services import partners
 
-    await upgrade(config.database.url)
-    bridge = Bridge(config)
-    try:
-        await bridge.start()
+    async with started(config) as bridge, bridge.db.transaction() as session:
         assert bridge.community_id is not None
-        async with bridge.db.transaction() as session:
-            rows = await partners.profile_rows(session, bridge.community_id)
-    finally:
-        await bridge.close()
+        rows = await partners.profile_rows(session, bridge.community_id)
     sys.stdout.write(partners.as_json(rows) if fmt == "json" else partners.as_csv(rows))
     return 0
 

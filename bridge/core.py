@@ -10,13 +10,14 @@ for the person.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import inspect
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -522,3 +523,18 @@ class Bridge:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+
+@contextlib.asynccontextmanager
+async def started(config: Config) -> AsyncIterator[Bridge]:
+    """A bridge on a migrated database for one command-line job (no adapters, no
+    worker), closed again however the job ends."""
+    from bridge.db import upgrade
+
+    await upgrade(config.database.url)
+    bridge = Bridge(config)
+    try:
+        await bridge.start()
+        yield bridge
+    finally:
+        await bridge.close()
