@@ -416,12 +416,8 @@ class DiscordAdapter(Adapter):
     forms = True
     #: 5 messages per 5 s per channel, 50 requests a second in all
     limits = (Limit(5, 5.0), Limit(50, 1.0, "all"))
+    mention = _MENTION
     config: DiscordConfig
-
-    @classmethod
-    def parse_mention(cls, text: str) -> str | None:
-        m = _MENTION.match(text.strip())
-        return m.group(1) if m else None
 
     @classmethod
     def cli_verbs(cls) -> list[CliVerb]:

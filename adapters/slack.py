@@ -547,12 +547,8 @@ class SlackAdapter(Adapter):
         "SLACK_SIGNING_SECRET": "signing_secret",
         "SLACK_APP_TOKEN": "app_token",
     }
+    mention = _MENTION
     config: SlackConfig
-
-    @classmethod
-    def parse_mention(cls, text: str) -> str | None:
-        m = _MENTION.match(text.strip())
-        return m.group(1) if m else None
 
     @classmethod
     def cli_verbs(cls) -> list[CliVerb]:

@@ -11,6 +11,7 @@ command-line verbs. Adapters are found through entry points (``bridge.plugins``)
 from __future__ import annotations
 
 import argparse
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ class Adapter(ABC):
     can_always_dm: ClassVar[bool] = True
     #: a reply's FormRequest opens a form (a modal) here; else features ask step by step
     forms: ClassVar[bool] = False
+    #: how the platform writes a mention, the user id as its first group (parse_mention)
+    mention: ClassVar[re.Pattern[str] | None] = None
     #: the platform's published send limits, kept by the delivery worker (bridge.shaping)
     limits: ClassVar[tuple[Limit, ...]] = ()
     #: runs a session in the terminal, and is what ``run`` starts when nothing is configured
@@ -101,8 +104,12 @@ class Adapter(ABC):
     # ---- what the platform declares
     @classmethod
     def parse_mention(cls, text: str) -> str | None:
-        """The user id in a mention written as this platform writes it (``<@U0123>``)."""
-        return None
+        """The user id in a mention written as this platform writes it (``<@U0123>``):
+        the first group of ``mention`` matching the whole text."""
+        if cls.mention is None:
+            return None
+        m = cls.mention.match(text.strip())
+        return m.group(1) if m else None
 
     @classmethod
     def cli_verbs(cls) -> list[CliVerb]:
