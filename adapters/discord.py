@@ -965,7 +965,7 @@ class DiscordAdapter(Adapter):
                 return await client.http.request(route, **kwargs)
             return await client.http.request(route, json=body, **kwargs)
         except discord.RateLimited as exc:
-            raise RetryLater(exc.retry_after, "discord: rate limited") from exc
+            raise RetryLater(exc.retry_after, "discord: 429 Too Many Requests") from exc
         except discord.NotFound as exc:
             raise ChannelGone(exc.text or "Unknown Channel") from exc
         except discord.Forbidden as exc:
@@ -996,7 +996,7 @@ class DiscordAdapter(Adapter):
             data = await self._rest(route, self._body(part, False), part.file)
             return str(data["id"])
 
-        return await self.send_parts(message.delivery_id, self._split(message), post)
+        return await self.send_parts(message.delivery_id, self._split(message), post, channel)
 
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
         channel_id = await self._channel_id(channel)

@@ -78,8 +78,14 @@ BOT_SCOPES = (
     "groups:read",  # conversations.info: private channel names
     "mpim:read",  # conversations.info: group DM names
     "files:write",  # files_upload_v2: exports
+    "channels:history",  # conversations.history: a resend after a crash finds the first copy
+    "groups:history",  # the same in private channels
 )
 BOT_EVENTS = ("message.im",)
+
+#: the message metadata every post carries: its outbox delivery id and part number, so that
+#: a resend after a crash finds what already arrived (Slack takes no idempotency key)
+DELIVERY_EVENT = "community_bridge_delivery"
 
 #: errors after which the bot cannot post in a channel any more (the link is paused)
 GONE_ERRORS = frozenset(
@@ -548,6 +554,11 @@ class SlackAdapter(Adapter):
         "SLACK_APP_TOKEN": "app_token",
     }
     mention = _MENTION
+
+    @classmethod
+    def limit_key(cls, channel: ChannelRef) -> str:
+        return ChannelRef(platform=channel.platform, chat=channel.chat, dm=channel.dm).key
+
     config: SlackConfig
 
     @classmethod
@@ -1025,9 +1036,16 @@ class SlackAdapter(Adapter):
         thread = message.reply_to.split()[0] if message.reply_to else channel.thread or None
         ts = ""
         if message.parts or message.buttons or message.file is None:
+            delivery = message.delivery_id
 
-            async def post(part: tuple[str, list[dict[str, Any]]]) -> str:
-                text, blocks = part
+            async def post(numbered: tuple[int, tuple[str, list[dict[str, Any]]]]) -> str:
+                i, (text, blocks) = numbered
+                metadata = None
+                if delivery:
+                    metadata = {
+                        "event_type": DELIVERY_EVENT,
+                        "event_payload": {"delivery": delivery, "part": i},
+                    }
                 resp = await self._api(
                     lambda: self.client.chat_postMessage(
                         channel=conversation,
@@ -1037,12 +1055,17 @@ class SlackAdapter(Adapter):
                         unfurl_links=False,
                         unfurl_media=False,
                         link_names=False,
+                        metadata=metadata,
                     )
                 )
                 return str(resp.get("ts") or "")
 
             parts = render_all(message, self.port.encode_button)
-            ts = await self.send_parts(message.delivery_id, parts, post)
+            if delivery and message.resend and delivery not in self._parts_done:
+                found = await self._posted_before(conversation, thread, delivery)
+                if found:
+                    self._parts_done[delivery] = found
+            ts = await self.send_parts(delivery, list(enumerate(parts)), post, channel)
         if message.file is not None:
             attached = message.file
             resp = await self._api(
@@ -1057,6 +1080,42 @@ class SlackAdapter(Adapter):
             if not ts:
                 ts = str((resp.get("file") or {}).get("id") or "")
         return ts
+
+    async def _posted_before(
+        self, conversation: str, thread: str | None, delivery: str
+    ) -> list[str]:
+        """The parts of a delivery that already arrived (an earlier attempt's worker died
+        before recording them): looked up by their metadata among the channel's or the
+        thread's latest messages. Empty when none did, or when the lookup fails (then the
+        message may show twice: the one window left, see docs/DEVELOPING.md)."""
+        try:
+            if thread:
+                resp = await self._api(
+                    lambda: self.client.conversations_replies(
+                        channel=conversation, ts=thread, limit=200, include_all_metadata=True
+                    )
+                )
+            else:
+                resp = await self._api(
+                    lambda: self.client.conversations_history(
+                        channel=conversation, limit=50, include_all_metadata=True
+                    )
+                )
+        except RetryLater:
+            raise
+        except DeliveryError as exc:
+            log.warning("slack: cannot look for an earlier copy in %s: %s", conversation, exc)
+            return []
+        parts: dict[int, str] = {}
+        for item in resp.get("messages") or []:
+            meta = item.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == DELIVERY_EVENT and payload.get("delivery") == delivery:
+                parts[int(payload.get("part") or 0)] = str(item.get("ts") or "")
+        found: list[str] = []
+        while len(found) in parts:  # the parts in order, up to the first missing one
+            found.append(parts[len(found)])
+        return found
 
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
         conversation = await self._conversation(channel)
@@ -1107,7 +1166,7 @@ def _delivery_error(exc: SlackApiError) -> DeliveryError:
             after = max(float(raw), 0.0)
         except ValueError:
             after = 1.0
-        return RetryLater(after, f"slack: rate limited ({error or status})")
+        return RetryLater(after, f"slack: {status} {error or 'Too Many Requests'}")
     if error in GONE_ERRORS:
         return ChannelGone(error)
     if error in LOST_MESSAGE_ERRORS:

@@ -264,6 +264,10 @@ class TelegramAdapter(Adapter):
     def is_group(cls, channel: ChannelRef) -> bool:
         return not channel.dm and channel.chat.startswith("-")
 
+    @classmethod
+    def limit_key(cls, channel: ChannelRef) -> str:
+        return ChannelRef(platform=channel.platform, chat=channel.chat, dm=channel.dm).key
+
     def __init__(self, port: Port, config: TelegramConfig | None = None) -> None:
         super().__init__(port, config)
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -784,6 +788,9 @@ class TelegramAdapter(Adapter):
                 }
             )
             try:
+                wait = await self.port.allowance(dm)
+                if wait > 0:
+                    raise RetryLater(wait, "the private chat's allowance is used up")
                 await self.send(dm, private_copy)
                 self._dm_ok.add(user)
                 continue
@@ -864,7 +871,12 @@ class TelegramAdapter(Adapter):
         return parts if without_link else [Text(text="\n\n"), *parts]
 
     async def _send_now(self, channel: ChannelRef, message: Message) -> None:
-        """Send an answer right away; a rate limit hands it to the outbox, never drops it."""
+        """Send an answer right away when the chat's allowance has room; otherwise, or on a
+        rate limit, the outbox sends it as soon as there is (never dropped)."""
+        wait = await self.port.allowance(channel)
+        if wait > 0:
+            await self._defer(channel, message, wait)
+            return
         try:
             await self.send(channel, message)
         except RetryLater as exc:
@@ -985,7 +997,7 @@ class TelegramAdapter(Adapter):
             )
             return str(sent.message_id)
 
-        return await self.send_parts(message.delivery_id, list(enumerate(chunks)), post)
+        return await self.send_parts(message.delivery_id, list(enumerate(chunks)), post, channel)
 
     async def _send_text(
         self,

@@ -145,14 +145,20 @@ class Adapter(ABC):
         delivery_id: str | None,
         parts: Sequence[T],
         post: Callable[[T], Awaitable[str]],
+        channel: ChannelRef | None = None,
     ) -> str:
         """Post the parts of one message in order; a retry of the same delivery (after a
         rate limit on part 2, say) goes on after the parts already posted instead of
-        posting them again. The parts' ids, joined (``bridge.splitting``)."""
+        posting them again. The parts' ids, joined (``bridge.splitting``).
+
+        The caller has the first part's slot in the chat's allowance; with ``channel``
+        every further part waits for its own (``Port.pace``)."""
         from bridge.splitting import join_ids
 
         done = self._parts_done.get(delivery_id, []) if delivery_id else []
-        for part in parts[len(done) :]:
+        for n, part in enumerate(parts[len(done) :]):
+            if n and channel is not None:
+                await self.port.pace(channel)
             done.append(await post(part))
             if delivery_id and len(parts) > 1:
                 self._parts_done[delivery_id] = done
@@ -166,6 +172,13 @@ class Adapter(ABC):
     def is_group(cls, channel: ChannelRef) -> bool:
         """Whether the platform limits this chat as a group (Telegram: 20 a minute)."""
         return False
+
+    @classmethod
+    def limit_key(cls, channel: ChannelRef) -> str:
+        """What the platform's per-chat limit counts by: the channel, thread and all
+        (Discord: a thread is a channel of its own); Telegram and Slack count a chat's
+        topics and threads together."""
+        return channel.key
 
     def health(self) -> dict[str, str]:
         out = {"state": self.state}

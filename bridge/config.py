@@ -214,6 +214,20 @@ class DeliveryConfig(Section):
         return value
 
 
+class RedisConfig(Section):
+    """Optional: ``url`` (``redis://host:6379/0``) keeps the platforms' send allowances in
+    Redis, shared by every bot process, instead of in the database."""
+
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"{value!r} is not a redis://, rediss:// or unix:// URL")
+        return value
+
+
 class SurveysConfig(Section):
     """Anonymous surveys redraw their counts in batches, so nobody watching a card learns
     one person's choice: after at least ``anonymous_batch`` new responses and at least
@@ -230,6 +244,7 @@ class Config(Section):
     questions: QuestionsConfig = QuestionsConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     surveys: SurveysConfig = SurveysConfig()
+    redis: RedisConfig = RedisConfig()
     sections: dict[str, PlatformConfig] = {}
     """The platforms' sections, validated by the models their adapters declare."""
     path: str | None = None

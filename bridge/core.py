@@ -484,6 +484,22 @@ class Bridge:
         async with self.db.transaction() as session:
             await self.outbox.post(session, channel.key, message, delay=timedelta(seconds=after))
 
+    async def pace(self, channel: ChannelRef) -> None:
+        """Wait for a slot in the chat's send allowance (a message's further parts)."""
+        adapter = self.adapters[channel.platform]
+        await self.outbox.shaper.wait(
+            channel.platform, adapter.limit_key(channel), adapter.is_group(channel)
+        )
+
+    async def allowance(self, channel: ChannelRef) -> float:
+        """A direct answer's slot in the chat's send allowance (shared with the outbox and
+        the other processes): 0 when reserved now, else the seconds until one is free
+        (nothing reserved; the answer is then ``defer``red by that long)."""
+        adapter = self.adapters[channel.platform]
+        return await self.outbox.shaper.now(
+            channel.platform, adapter.limit_key(channel), adapter.is_group(channel)
+        )
+
     async def move_channel(self, old: ChannelRef, new: ChannelRef) -> None:
         """A chat changed its id (Telegram group → supergroup): keep its link and records."""
         async with self.db.transaction() as session:
@@ -519,6 +535,7 @@ class Bridge:
                 row.value = value
 
     async def close(self) -> None:
+        await self.outbox.close()
         await self.db.dispose()
 
     def now(self) -> datetime:

@@ -170,6 +170,10 @@ class Message(_Frozen):
     delivery_id: str | None = None
     """Set by the outbox: the same for every attempt at one row, so a platform that can
     recognise a repeated send (Discord's enforced nonce) keeps one message."""
+    resend: bool = False
+    """Set by the outbox when an earlier attempt at the row may have reached the platform
+    (its worker died after sending, before recording it): an adapter whose platform takes
+    no idempotency key looks for the first copy before posting again."""
     dm_invite: bool = False
 
     @property

@@ -27,7 +27,7 @@ from bridge.adapter import ChannelGone, RetryLater
 from bridge.db import affected, insert_ignore
 from bridge.messages import ChannelRef, Message, Part
 from bridge.models import Account, Channel, ChannelLink, OutboxRow, Person, PostedMessage
-from bridge.shaping import Shaper, parse_limit
+from bridge.shaping import DatabaseWindows, LocalWindows, RedisWindows, Shaper, Windows, parse_limit
 
 if TYPE_CHECKING:
     from bridge.core import Bridge
@@ -41,6 +41,9 @@ BATCH = 100
 #: kept for operators: "failed" (the channel is gone), "dead" (given up after retries)
 FAILED_STATUSES = ("failed", "dead")
 NOTIFY_CHANNEL = "community_bridge_outbox"
+#: how a row postponed by the platform's rate limit starts its ``last_error``: its channel's
+#: later rows wait for it (order is kept), unlike a failure's backoff
+RATE_LIMITED = "rate limited: "
 OPERATOR_STATUSES = ("pending", "sending", "held", "failed", "dead")
 
 
@@ -49,14 +52,23 @@ class _WaitForParent(Exception):
 
 
 def _shaper(bridge: Bridge) -> Shaper:
-    """The platforms' limits (their adapters' declarations, or ``[delivery] limits``)."""
+    """The platforms' limits (their adapters' declarations, or ``[delivery] limits``),
+    kept in Redis when ``[redis] url`` is set, else in the database on PostgreSQL (shared
+    by every process), else in this process (SQLite)."""
     from bridge.plugins import adapter_classes
 
     settings = bridge.config.delivery
     limits = {name: tuple(cls.limits) for name, cls in adapter_classes().items()}
     for platform, items in settings.limits.items():
         limits[platform] = tuple(parse_limit(item) for item in items)
-    return Shaper(limits, enabled=settings.shaping)
+    store: Windows
+    if bridge.config.redis.url:
+        store = RedisWindows(bridge.config.redis.url)
+    elif not bridge.db.is_sqlite:
+        store = DatabaseWindows(bridge.db)
+    else:
+        store = LocalWindows()
+    return Shaper(limits, enabled=settings.shaping, store=store)
 
 
 class Outbox:
@@ -394,6 +406,11 @@ class Outbox:
 
     # ---------------------------------------------------------------- delivering
 
+    async def close(self) -> None:
+        close = getattr(self.shaper.store, "close", None)
+        if close is not None:
+            await close()
+
     def kick(self) -> None:
         self._kick.set()
 
@@ -462,69 +479,91 @@ class Outbox:
         platforms = [p for p, a in self.bridge.adapters.items() if a.state == "ready"]
         if not platforms:
             return 0
+        lanes = await self._claim_batch(platforms, include_delayed)
+        if in_order:
+            return sum([await self._lane(rows) for rows in lanes.values()])
+        results = await asyncio.gather(*(self._lane(rows) for rows in lanes.values()))
+        return sum(results)
+
+    async def claim(self, platforms: list[str]) -> list[OutboxRow]:
+        """Claim the rows one pass would deliver, without delivering them (what a worker
+        that dies right after its claim leaves behind; tests)."""
+        lanes = await self._claim_batch(platforms, False)
+        return [row for lane in lanes.values() for row in lane]
+
+    async def _claim_batch(
+        self, platforms: list[str], include_delayed: bool
+    ) -> OrderedDict[str, list[OutboxRow]]:
+        """Claim the due rows of one pass in one transaction, grouped into lanes (one per
+        channel, one per card's refresh).
+
+        On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``: two processes never
+        wait for each other and never claim the same row. A channel's rows go out in the
+        order written, whichever process holds them: a lane is left out of this pass while
+        an earlier row of its channel is in another's hands (claimed, or being claimed) or
+        waits out a rate limit."""
         now = self._now()
         due = OutboxRow.not_before <= now if not include_delayed else true()
         async with self.bridge.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxRow.id, OutboxRow.channel_key, OutboxRow.ref_key, OutboxRow.kind)
-                    .where(
-                        OutboxRow.platform.in_(platforms),
-                        or_(
-                            and_(OutboxRow.status == "pending", due),
-                            and_(OutboxRow.status == "sending", OutboxRow.claim_until < now),
-                        ),
-                    )
-                    .order_by(OutboxRow.id)
-                    .limit(BATCH)
+            query = (
+                select(OutboxRow)
+                .where(
+                    OutboxRow.platform.in_(platforms),
+                    or_(
+                        and_(OutboxRow.status == "pending", due),
+                        and_(OutboxRow.status == "sending", OutboxRow.claim_until < now),
+                    ),
                 )
-            ).all()
-        lanes: OrderedDict[str, list[int]] = OrderedDict()
-        for row_id, channel_key, ref_key, kind in rows:
-            lane = channel_key if kind == "send" else f"refresh:{ref_key}"
-            lanes.setdefault(lane, []).append(row_id)
-        if in_order:
-            return sum([await self._lane(ids) for ids in lanes.values()])
-        results = await asyncio.gather(*(self._lane(ids) for ids in lanes.values()))
-        return sum(results)
-
-    async def _lane(self, ids: list[int]) -> int:
-        """Deliver one channel's rows in order; stop the lane at the first that must wait.
-        A row that fails in an unexpected way stops only its lane, never the pass: the
-        other chats go on, and the row is retried later (its lease runs out)."""
-        done = 0
-        for row_id in ids:
-            try:
-                row = await self._claim(row_id)
-                if row is None:
-                    return done
-                outcome = await self._deliver(row)
-            except Exception:
-                log.exception("outbox row %s: delivery failed unexpectedly", row_id)
-                return done
-            if outcome == "stop":
-                return done
-            if outcome == "sent":
-                done += 1
-            # "later": a reply waiting for its card steps aside; the card may be behind it
-        return done
-
-    def _mine(self, row: OutboxRow) -> Any:
-        """Only the worker holding the row's lease changes it (two processes serving one
-        platform never both settle a row)."""
-        return and_(
-            OutboxRow.id == row.id,
-            OutboxRow.status == "sending",
-            OutboxRow.claimed_by == self.worker_id,
-        )
-
-    async def _claim(self, row_id: int) -> OutboxRow | None:
-        now = self._now()
-        async with self.bridge.db.transaction() as session:
-            result = await session.execute(
+                .order_by(OutboxRow.id)
+                .limit(BATCH)
+            )
+            if not self.bridge.db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.execute(query)).scalars().all())
+            if not rows:
+                return OrderedDict()
+            lanes: OrderedDict[str, list[OutboxRow]] = OrderedDict()
+            for row in rows:
+                lane = row.channel_key if row.kind == "send" else f"refresh:{row.ref_key}"
+                lanes.setdefault(lane, []).append(row)
+            keys = [k for k, lane in lanes.items() if lane[0].kind == "send"]
+            if keys:
+                earliest = dict(
+                    (
+                        await session.execute(
+                            select(OutboxRow.channel_key, func.min(OutboxRow.id))
+                            .where(
+                                OutboxRow.channel_key.in_(keys),
+                                OutboxRow.kind == "send",
+                                or_(
+                                    and_(
+                                        OutboxRow.status == "sending",
+                                        OutboxRow.claim_until >= now,
+                                    ),
+                                    and_(
+                                        OutboxRow.status == "pending",
+                                        or_(
+                                            due,  # locked: being claimed by another
+                                            OutboxRow.last_error.startswith(RATE_LIMITED),
+                                        ),
+                                    ),
+                                ),
+                            )
+                            .group_by(OutboxRow.channel_key)
+                        )
+                    ).all()
+                )
+                for key in keys:
+                    first = earliest.get(key)
+                    if first is not None and first < lanes[key][0].id:
+                        del lanes[key]  # an earlier row of this channel goes first
+            claimed = [row.id for lane in lanes.values() for row in lane]
+            if not claimed:
+                return OrderedDict()
+            await session.execute(
                 update(OutboxRow)
                 .where(
-                    OutboxRow.id == row_id,
+                    OutboxRow.id.in_(claimed),
                     or_(
                         OutboxRow.status == "pending",
                         and_(OutboxRow.status == "sending", OutboxRow.claim_until < now),
@@ -536,10 +575,86 @@ class Outbox:
                     claim_until=now + LEASE,
                     attempts=OutboxRow.attempts + 1,
                 )
+                .execution_options(synchronize_session=False)
             )
-            if affected(result) != 1:
-                return None
-            return await session.get(OutboxRow, row_id)
+            for held in lanes.values():
+                for row in held:
+                    row.status = "sending"
+                    row.claimed_by = self.worker_id
+                    row.claim_until = now + LEASE
+                    row.attempts = (row.attempts or 0) + 1
+                    session.expunge(row)
+        return lanes
+
+    async def _lane(self, rows: list[OutboxRow]) -> int:
+        """Deliver one channel's claimed rows in order; stop the lane at the first that
+        must wait and hand the rest back. A row that fails in an unexpected way stops only
+        its lane, never the pass: the other chats go on, and the row is retried later (its
+        lease runs out)."""
+        done = 0
+        for n, row in enumerate(rows):
+            try:
+                if not await self._renew(rows[n:]):
+                    return done
+                outcome = await self._deliver(row)
+            except Exception:
+                log.exception("outbox row %s: delivery failed unexpectedly", row.id)
+                await self._release(rows[n + 1 :])
+                return done
+            if outcome == "stop":
+                await self._release(rows[n + 1 :])
+                return done
+            if outcome == "sent":
+                done += 1
+            # "later": a reply waiting for its card steps aside; the card may be behind it
+        return done
+
+    async def _renew(self, rows: list[OutboxRow]) -> bool:
+        """Keep the lease of a lane's rows while it waits for the chat's allowance: renewed
+        when less than half of it is left. False when they are no longer ours."""
+        now = self._now()
+        head = rows[0]
+        if head.claim_until is not None and head.claim_until - now > LEASE / 2:
+            return True
+        until = now + LEASE
+        async with self.bridge.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_([row.id for row in rows]),
+                    OutboxRow.status == "sending",
+                    OutboxRow.claimed_by == self.worker_id,
+                )
+                .values(claim_until=until)
+            )
+        for row in rows:
+            row.claim_until = until
+        return affected(result) > 0
+
+    async def _release(self, rows: list[OutboxRow]) -> None:
+        """Hand claimed rows back, untried (their attempt not counted), to go out in order
+        in a later pass."""
+        if not rows:
+            return
+        async with self.bridge.db.transaction() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_([row.id for row in rows]),
+                    OutboxRow.status == "sending",
+                    OutboxRow.claimed_by == self.worker_id,
+                )
+                .values(status="pending", claim_until=None, attempts=OutboxRow.attempts - 1)
+            )
+
+    def _mine(self, row: OutboxRow) -> Any:
+        """Only the worker holding the row's lease changes it (two processes serving one
+        platform never both settle a row)."""
+        return and_(
+            OutboxRow.id == row.id,
+            OutboxRow.status == "sending",
+            OutboxRow.claimed_by == self.worker_id,
+        )
 
     async def _render(self, session: AsyncSession, ref_key: str, locale: str) -> Message | None:
         kind, _, ident = ref_key.partition(":")
@@ -576,15 +691,19 @@ class Outbox:
                         raise _WaitForParent()
                     if parent is not None:
                         message = message.model_copy(update={"reply_to": parent})
-            message = message.model_copy(update={"delivery_id": f"{self.install}{row.id}"})
+            message = message.model_copy(
+                update={"delivery_id": f"{self.install}{row.id}", "resend": row.attempts > 1}
+            )
             target = ChannelRef.from_key(row.channel_key)
-            await self.shaper.wait(row.platform, row.channel_key, adapter.is_group(target))
+            await self.shaper.wait(
+                row.platform, adapter.limit_key(target), adapter.is_group(target)
+            )
             message_id = await adapter.send(target, message)
         except _WaitForParent:
             await self._postpone(row, 1.0, "waiting for the message to reply to", count=False)
             return "later"
         except RetryLater as exc:
-            await self._postpone(row, exc.after, str(exc), count=False)
+            await self._postpone(row, exc.after, RATE_LIMITED + str(exc), count=False)
             return "stop"
         except ChannelGone as exc:
             if ChannelRef.from_key(row.channel_key).dm:
@@ -668,7 +787,9 @@ class Outbox:
                 continue
             try:
                 target = ChannelRef.from_key(p.channel_key)
-                await self.shaper.wait(row.platform, p.channel_key, adapter.is_group(target))
+                await self.shaper.wait(
+                    row.platform, adapter.limit_key(target), adapter.is_group(target)
+                )
                 grown = await adapter.edit(target, p.platform_message_id, message)
                 if grown and grown != p.platform_message_id:  # its parts changed
                     async with self.bridge.db.transaction() as session:

@@ -80,6 +80,15 @@ class Port(Protocol):
         """A direct answer hit a rate limit: the outbox sends it later, nothing is dropped."""
         ...
 
+    async def pace(self, channel: ChannelRef) -> None:
+        """Wait for a slot in the chat's send allowance (the parts after a message's first)."""
+        ...
+
+    async def allowance(self, channel: ChannelRef) -> float:
+        """Reserve a direct answer's slot in the chat's send allowance: 0 when reserved,
+        else the seconds until one is free (then ``defer`` the answer by that long)."""
+        ...
+
     async def settle(self) -> None:
         """Deliver everything queued now, delayed rows included (interactive adapters that
         show the conversation in order, such as the console)."""

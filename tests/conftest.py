@@ -34,6 +34,21 @@ PG_URL = os.environ.get(
     "BRIDGE_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/bridge_test"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: the platform fakes enforce the platforms' limits with this many times their counts, and
+#: the bridges here shape to the same (``[delivery] limits``), so a test talking to one
+#: chat is not paced at one message a second; the limits' own tests use speed 1
+SPEED = 10
+
+
+def quick_limits(speed: int = SPEED) -> dict[str, list[str]]:
+    """``[delivery] limits`` with ``speed`` times the counts of the adapters' own."""
+    from bridge.plugins import adapter_classes
+
+    out: dict[str, list[str]] = {}
+    for name, cls in adapter_classes().items():
+        if cls.limits:
+            out[name] = [f"{lim.count * speed}/{lim.per:g}s {lim.scope}" for lim in cls.limits]
+    return out
 
 
 def _pg_parts(url: str) -> tuple[str, str]:
@@ -127,8 +142,8 @@ def make_config(db_url: str, **sections: dict[str, Any]) -> Config:
         "community": {"name": "Test Community", "locale": "en", "admins": ["console:admin"]},
         "database": {"url": db_url},
         "http": {"host": "127.0.0.1", "port": 0},
-        # no shaping: tests deliver at once (tests/adapters/test_shaping.py turns it on)
-        "delivery": {"poll_interval": "1s", "edit_delay": "2s", "shaping": False},
+        # shaping on, as in production, to the fakes' limits (SPEED times the platforms')
+        "delivery": {"poll_interval": "1s", "edit_delay": "2s", "limits": quick_limits()},
         # live counts on every response (the default batches anonymous ones; tested apart)
         "surveys": {"anonymous_batch": 1, "anonymous_delay": "0s"},
     }

@@ -38,6 +38,7 @@ __all__ = [
     "PostedMessage",
     "ProcessedEvent",
     "RoleGrant",
+    "SendWindow",
     "Setting",
 ]
 
@@ -245,6 +246,8 @@ class OutboxRow(Base):
         Index("ix_outbox_due", "status", "platform", "not_before"),
         # every refresh looks up the card's rows in flight: no scan of the backlog
         Index("ix_outbox_ref", "ref_key", "status"),
+        # a channel's earlier rows in flight hold its later ones back (order per channel)
+        Index("ix_outbox_channel", "channel_key", "status", "id"),
         Index(
             "uq_outbox_pending_dedupe",
             "dedupe_key",
@@ -318,3 +321,13 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SendWindow(Base):
+    """The send times of one platform limit and key (a chat, a whole platform), shared by
+    every process on one PostgreSQL (bridge.shaping.DatabaseWindows): a JSON list of
+    epoch seconds inside the limit's window, the row locked while a slot is reserved."""
+
+    __tablename__ = "send_windows"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    times: Mapped[str] = mapped_column(Text, default="[]")

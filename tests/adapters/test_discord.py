@@ -38,7 +38,7 @@ from bridge.messages import (
 from bridge.models import Channel, ChannelLink, OutboxRow
 from bridge.registry import Command, Param, Subcommand, bind_options
 from bridge.runtime import Runtime
-from tests.conftest import BridgeFactory, attach_console, make_config
+from tests.conftest import SPEED, BridgeFactory, attach_console, make_config
 from tests.fakes.discord import FakeDiscord, Interaction
 
 ADA = FakeDiscord.user("111", "ada", global_name="Ada")  # a bootstrap admin
@@ -128,7 +128,7 @@ async def start_adapter(bridge: Bridge) -> DiscordAdapter:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
+    server = await FakeDiscord(speed=SPEED).start()
     yield server
     await server.stop()
 
@@ -584,8 +584,8 @@ async def test_a_send_repeated_after_a_crash_posts_once(env: DiscordEnv) -> None
         row = await env.bridge.outbox.post(
             s, key, Message(parts=(Text(text="only once"),)), ref_key="testnote:1"
         )
-    claimed = await env.bridge.outbox._claim(row.id)
-    assert claimed is not None and claimed.payload is not None
+    [claimed] = await env.bridge.outbox.claim(["discord"])
+    assert claimed.id == row.id and claimed.payload is not None
     first = Message.model_validate(claimed.payload).model_copy(
         update={"delivery_id": f"{env.bridge.outbox.install}{row.id}"}
     )
@@ -630,7 +630,7 @@ async def test_429_is_waited_out_or_handed_back(env: DiscordEnv) -> None:
             .first()
         )
         assert row is not None
-        assert (row.status, row.last_error) == ("pending", "discord: rate limited")
+        assert (row.status, row.last_error) == ("pending", "rate limited: discord: 429 Too Many Requests")
         assert row.not_before >= env.bridge.now()
     assert "later" not in env.shown(env.general)
     await env.bridge.outbox.drain(include_delayed=True)

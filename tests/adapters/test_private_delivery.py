@@ -18,7 +18,7 @@ from bridge.clock import FakeClock
 from bridge.core import Bridge
 from bridge.messages import AccountRef, ChannelRef, Invocation, Message, Text
 from bridge.models import Account, OutboxRow
-from tests.conftest import BridgeFactory
+from tests.conftest import SPEED, BridgeFactory
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
@@ -78,9 +78,9 @@ class Env:
 
 @pytest.fixture
 async def env(make_bridge: BridgeFactory, clock: FakeClock) -> AsyncIterator[Env]:
-    tg = await FakeTelegram(token=TOKEN).start()
-    slack = await FakeSlack().start()
-    discord = await FakeDiscord().start()
+    tg = await FakeTelegram(token=TOKEN, speed=SPEED).start()
+    slack = await FakeSlack(speed=SPEED).start()
+    discord = await FakeDiscord(speed=SPEED).start()
     slack.add_user("U7", "Bob")
     bridge = await make_bridge(
         telegram={"token": TOKEN, "base_url": tg.base_url},

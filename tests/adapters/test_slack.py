@@ -18,7 +18,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 
-from adapters.slack import SlackAdapter, build_manifest, from_slack, render
+from adapters.slack import SlackAdapter, build_manifest, from_slack, render, render_all
 from bridge.cli import main as cli_main
 from bridge.core import Bridge
 from bridge.http import HttpServer
@@ -37,7 +37,7 @@ from bridge.messages import (
 )
 from bridge.models import Channel, ChannelLink, Group, OutboxRow, ProcessedEvent
 from tests.chat import Chat
-from tests.conftest import BridgeFactory, attach_console, make_config
+from tests.conftest import SPEED, BridgeFactory, attach_console, make_config
 from tests.fakes.slack import FakeSlack, Posted, SlackSender, shown
 
 ADMIN = "UADMIN"
@@ -113,7 +113,7 @@ async def _env(
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    fake = await FakeSlack().start()
+    fake = await FakeSlack(speed=SPEED).start()
     yield fake
     await fake.close()
 
@@ -297,6 +297,61 @@ async def test_rate_limit_is_honoured_and_delivered_once(slack: SlackEnv, clock:
         )
         >= 1
     )
+
+
+async def test_a_send_repeated_after_a_crash_posts_once(slack: SlackEnv, clock: Any) -> None:
+    """Issue 12: the worker posted, then died before recording it. Slack takes no
+    idempotency key, so every post carries its delivery id as message metadata, and the
+    retry after the lease finds the first copy instead of posting a second one; for a
+    split message the retry posts only the parts still missing."""
+    from datetime import timedelta
+
+    from bridge.models import PostedMessage
+
+    await _linked(slack)
+    long_text = "\n\n".join(f"Absatz {n}: " + "Wort " * 500 for n in range(8))
+    async with slack.bridge.db.transaction() as session:
+        one = await slack.bridge.outbox.post(
+            session, "slack:C1", Message(parts=(Text(text="only once"),)), ref_key="testnote:1"
+        )
+        split = await slack.bridge.outbox.post(
+            session, "slack:C1", Message(parts=(Text(text=long_text),))
+        )
+    claimed = {row.id: row for row in await slack.bridge.outbox.claim(["slack"])}
+    channel = ChannelRef(platform="slack", chat="C1")
+    first_ts = ""
+    for row in (one, split):  # sent by the dying worker: all of the first, part 1 of split
+        message = Message.model_validate(claimed[row.id].payload).model_copy(
+            update={"delivery_id": f"{slack.bridge.outbox.install}{row.id}"}
+        )
+        if row is one:
+            first_ts = await slack.adapter.send(channel, message)
+        else:
+            parts = render_all(message, slack.bridge.encode_button)
+            assert len(parts) >= 2
+            await slack.adapter.client.chat_postMessage(
+                channel="C1",
+                text=parts[0][0],
+                blocks=parts[0][1],
+                metadata={
+                    "event_type": "community_bridge_delivery",
+                    "event_payload": {"delivery": message.delivery_id, "part": 0},
+                },
+            )
+            total = len(parts)
+    before = len(slack.fake.posted("C1"))
+
+    clock.advance(timedelta(seconds=61))  # the lease runs out; another worker takes over
+    await slack.bridge.outbox.drain()
+    shown = [m.shown for m in slack.fake.posted("C1")]
+    assert shown.count("only once") == 1
+    assert len(slack.fake.posted("C1")) == before + total - 1  # only the missing parts
+    assert sum(1 for text in shown if "Absatz 0:" in text) == 1
+    async with slack.bridge.db.transaction() as session:
+        sent = await session.get(OutboxRow, one.id)
+        assert sent is not None and sent.status == "sent" and sent.platform_message_id == first_ts
+        posted = (await session.execute(select(PostedMessage))).scalar_one()
+        assert posted.platform_message_id == first_ts
 
 
 async def test_channel_not_found_pauses_the_link_and_tells_admins(slack: SlackEnv) -> None:

@@ -28,6 +28,7 @@ from bridge.messages import (
     Text,
 )
 from bridge.models import Channel, ChannelLink, Group, OutboxRow, ProcessedEvent
+from tests.conftest import SPEED
 from tests.fakes.telegram import FakeTelegram, parse_html
 
 TOKEN = "123:ABC"
@@ -79,7 +80,7 @@ StartWorld = Callable[..., Awaitable[World]]
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegram]:
-    server = await FakeTelegram(token=TOKEN).start()
+    server = await FakeTelegram(token=TOKEN, speed=SPEED).start()
     yield server
     await server.stop()
 
@@ -921,6 +922,11 @@ async def _privately(w: World, user: JSON, text: str, command: bool = False) -> 
         w.fake.command(user, chat, text)
     else:
         w.fake.text(user, chat, text)
+    for _ in range(200):  # an answer over the chat's allowance waits in the outbox
+        if len(w.fake.texts(user["id"])) > before:
+            break
+        await w.drain()
+        await asyncio.sleep(0.02)
     await w.fake.wait_for(lambda: len(w.fake.texts(user["id"])) > before)
     await w.drain()
     await asyncio.sleep(0.05)
@@ -1067,7 +1073,7 @@ async def test_delivery_keeps_telegrams_limits_per_chat(
     bridge = await make_bridge(
         telegram={"token": TOKEN, "base_url": fake.base_url},
         community={"admins": [f"telegram:{ADMIN}"]},
-        delivery={"shaping": True},
+        delivery={"shaping": True, "limits": {}},  # Telegram's own limits
     )
     adapter = TelegramAdapter(bridge)
     bridge.add_adapter(adapter)

@@ -65,7 +65,8 @@ async def test_claimed_row_of_a_dead_worker_is_sent_after_its_lease(
     await queue(dead, "console:#general", "once")
     async with dead.db.transaction() as s:
         row_id = (await s.execute(select(OutboxRow.id))).scalar_one()
-    assert await dead.outbox._claim(row_id) is not None  # claimed, then the worker dies
+    [claimed] = await dead.outbox.claim(["console"])  # claimed, then the worker dies
+    assert claimed.id == row_id
 
     printed: list[str] = []
     alive = await make_bridge()

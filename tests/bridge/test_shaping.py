@@ -12,15 +12,15 @@ from bridge.shaping import Limit, Shaper
 SLACK = 0.01  # the calls' own clock readings differ by microseconds
 
 
-def test_no_window_ever_holds_more_than_its_limit() -> None:
+async def test_no_window_ever_holds_more_than_its_limit() -> None:
     limits = (Limit(1, 1.0), Limit(5, 10.0, "group"), Limit(8, 2.0, "all"))
     shaper = Shaper({"t": limits})
     rng = random.Random(3)
     slots: list[tuple[str, float]] = []
     for _ in range(120):
         chat = rng.choice(["-1", "-2", "-3", "9"])
-        before = time.monotonic()  # the slot's time: the call's clock plus its wait
-        slots.append((chat, before + shaper.slot("t", chat, chat.startswith("-"))))
+        before = time.time()  # the slot's time: the call's clock plus its wait
+        slots.append((chat, before + await shaper.slot("t", chat, chat.startswith("-"))))
     for chat in {c for c, _ in slots}:
         mine = sorted(t for c, t in slots if c == chat)
         assert all(b - a >= 1.0 - SLACK for a, b in itertools.pairwise(mine))
@@ -30,3 +30,64 @@ def test_no_window_ever_holds_more_than_its_limit() -> None:
             )
     every = sorted(t for _, t in slots)
     assert all(sum(1 for t in every if start <= t < start + 2.0 - SLACK) <= 8 for start in every)
+
+
+def _spaced(times: list[float], gap: float) -> bool:
+    times = sorted(times)
+    return all(b - a >= gap - SLACK for a, b in itertools.pairwise(times))
+
+
+async def _two_shapers_share(one: Shaper, two: Shaper) -> None:
+    """Two processes' shapers on one store hand out slots one chat's limit apart, never
+    two at once; a free slot reserved ``now`` counts, a taken one reserves nothing."""
+    slots = []
+    for n in range(6):
+        shaper = one if n % 2 else two
+        before = time.time()
+        slots.append(before + await shaper.slot("t", "-1", True))
+    assert _spaced(slots, 1.0)
+    assert await one.now("t", "-2", True) == 0.0  # free: reserved
+    assert await two.now("t", "-2", True) > 0.5  # taken by the other process
+    assert await two.now("t", "-2", True) > 0.5  # and nothing reserved meanwhile
+    assert await two.slot("t", "-2", True) < 1.0 + SLACK
+
+
+async def test_processes_on_postgresql_share_one_allowance(pg_url: str) -> None:
+    from bridge.db import Database
+    from bridge.shaping import DatabaseWindows
+
+    limits = {"t": (Limit(1, 1.0), Limit(20, 60.0, "group"))}
+    dbs = [Database(pg_url), Database(pg_url)]
+    try:
+        one, two = (Shaper(limits, store=DatabaseWindows(db)) for db in dbs)
+        await _two_shapers_share(one, two)
+    finally:
+        for db in dbs:
+            await db.dispose()
+
+
+async def test_processes_share_one_allowance_in_redis() -> None:
+    import uuid
+
+    import pytest
+    import redis.asyncio as redis
+
+    from bridge.shaping import RedisWindows
+
+    url = "redis://127.0.0.1:6379/0"
+    probe = redis.from_url(url)
+    try:
+        await probe.ping()
+    except Exception as exc:  # no server here
+        pytest.skip(f"Redis not reachable at {url}: {exc!r}")
+    finally:
+        await probe.aclose()
+    limits = {"t": (Limit(1, 1.0), Limit(20, 60.0, "group"))}
+    prefix = f"cb-test-{uuid.uuid4().hex[:8]}:"
+    stores = [RedisWindows(url, prefix), RedisWindows(url, prefix)]
+    try:
+        one, two = (Shaper(limits, store=store) for store in stores)
+        await _two_shapers_share(one, two)
+    finally:
+        for store in stores:
+            await store.close()

@@ -29,6 +29,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
+from tests.fakes.allowance import Allowance, Rule, scaled
+
 __all__ = ["FakeDiscord", "Interaction"]
 
 EPHEMERAL = 1 << 6
@@ -36,6 +38,9 @@ NAME_RE = re.compile(r"^[-_\w]{1,32}$")
 TIMESTAMP = "2024-05-01T12:00:00.000000+00:00"
 
 
+#: the bucket of a channel's messages (create and edit) and the bot's global limit
+DISCORD_RULES = (Rule(5, 5.0), Rule(50, 1.0, "all"))
+MESSAGE_ROUTE = re.compile(r"^/api/v10/channels/(\d+)/messages(?:/\d+)?$")
 RESPONSE_DEADLINE = 3.0  # seconds to answer an interaction
 TOKEN_LIFETIME = 15 * 60  # an interaction token's follow-ups
 #: the locales Discord accepts as localization keys
@@ -94,8 +99,9 @@ class Interaction:
 
 
 class FakeDiscord:
-    def __init__(self, token: str = "x") -> None:
+    def __init__(self, token: str = "x", speed: int = 1) -> None:
         self.token = token
+        self.speed = speed
         self._ids = itertools.count(1_250_000_000_000_000_001)
         self.app_id = self.snowflake()
         self.bot = self.user(self.app_id, "bridge-bot", bot=True)
@@ -113,6 +119,9 @@ class FakeDiscord:
         self.requests: list[tuple[str, str]] = []
         self.rejected: list[tuple[str, str, int, str]] = []
         self._limits: list[tuple[str, re.Pattern[str], float]] = []
+        #: Discord's per-channel message bucket (5 in 5 s) and its global limit (50 a
+        #: second), enforced unless a test lifts them (``allowance = None``)
+        self.allowance: Allowance | None = Allowance(scaled(DISCORD_RULES, speed))
         # gateway
         self.session_id: str | None = None
         self.seq = 0
@@ -704,7 +713,35 @@ class FakeDiscord:
                             "X-RateLimit-Remaining": "0",
                         },
                     )
+            bucket = MESSAGE_ROUTE.match(path) if request.method in ("POST", "PATCH") else None
+            if bucket is not None and self.allowance is not None:
+                wait = self.allowance.check(request.method, bucket.group(1))
+                if wait > 0:
+                    return self._json(
+                        {
+                            "message": "You are being rate limited.",
+                            "retry_after": round(wait, 3),
+                            "global": False,
+                        },
+                        status=429,
+                        extra={
+                            "Retry-After": str(max(1, int(wait + 0.999))),
+                            "X-RateLimit-Scope": "user",
+                            "X-RateLimit-Limit": str(5 * self.speed),
+                            "X-RateLimit-Remaining": "0",
+                            "X-RateLimit-Reset-After": f"{wait:.3f}",
+                            "X-RateLimit-Bucket": f"messages-{bucket.group(1)}",
+                        },
+                    )
             response = await handler(request)
+            if bucket is not None and self.allowance is not None:
+                per_bucket = 5 * self.speed
+                ages = self.allowance.recent(bucket.group(1), 5.0)  # the oldest first
+                reset = 5.0 - ages[max(len(ages) - per_bucket, 0)] if ages else 0.0
+                response.headers["X-RateLimit-Limit"] = str(per_bucket)
+                response.headers["X-RateLimit-Remaining"] = str(max(per_bucket - len(ages), 0))
+                response.headers["X-RateLimit-Reset-After"] = f"{max(reset, 0.001):.3f}"
+                response.headers["X-RateLimit-Bucket"] = f"messages-{bucket.group(1)}"
         except _Reject as exc:
             self.rejected.append((request.method, path, exc.code, exc.message))
             error: dict[str, Any] = {"message": exc.message, "code": exc.code}

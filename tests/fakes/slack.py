@@ -9,8 +9,9 @@ Socket Mode websocket, and a sender of correctly signed requests to the bot's
     user = fake.sender(f"http://127.0.0.1:{port}/slack/events")
     status = await user.command("/link", "ideas", user="UADMIN", channel="C1")
 
-Errors follow Slack: HTTP 200 with ``{"ok": false, "error": ...}``; a scripted rate limit
-answers 429 with ``Retry-After``.
+Errors follow Slack: HTTP 200 with ``{"ok": false, "error": ...}``; a rate limit (about
+one message a second per channel, enforced by default, or a scripted one) answers 429 with
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -30,9 +31,15 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.allowance import Allowance, Rule, scaled
+
 __all__ = ["FakeSlack", "Script", "SlackSender", "buttons", "shown"]
 
 CHANNEL_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral")
+#: what Slack lets a bot post: about one message a second per channel (chat.postMessage's
+#: special limit; the fake counts the bot's edits of a channel's messages with it)
+SLACK_RULES = (Rule(1, 1.0),)
+LIMITED_METHODS = ("chat.postMessage", "chat.update")
 
 
 @dataclass
@@ -64,6 +71,21 @@ class Posted:
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+
+    def as_history(self, with_metadata: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "message",
+            "ts": self.ts,
+            "text": self.text,
+            "blocks": self.blocks,
+            "bot_id": "BBOT",
+        }
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata:
+            out["metadata"] = self.metadata
+        return out
 
     @property
     def shown(self) -> str:
@@ -235,7 +257,11 @@ class FakeSlack:
     """The Slack Web API as far as the bot uses it, recording every call."""
 
     def __init__(
-        self, token: str = "xoxb-test", secret: str = "s3cret", app_token: str = "xapp-test"
+        self,
+        token: str = "xoxb-test",
+        secret: str = "s3cret",
+        app_token: str = "xapp-test",
+        speed: int = 1,
     ) -> None:
         self.token = token
         self.secret = secret
@@ -258,6 +284,8 @@ class FakeSlack:
         self.triggers: dict[str, float] = {}
         self.used_triggers: set[str] = set()
         self.scripts: list[Script] = []
+        #: Slack's posting limit, enforced unless a test lifts it (``allowance = None``)
+        self.allowance: Allowance | None = Allowance(scaled(SLACK_RULES, speed))
         self.socket_acks: list[dict[str, Any]] = []
         self._sockets: list[web.WebSocketResponse] = []
         self._ts = itertools.count(1)
@@ -428,6 +456,15 @@ class FakeSlack:
                 {"ok": False, "error": script.error}, status=script.status, headers=headers
             )
         channel = str(args.get("channel") or args.get("channel_id") or "")
+        if self.allowance is not None and method in LIMITED_METHODS and channel:
+            wait = self.allowance.check(method, channel)
+            if wait > 0:
+                call.answered = 429
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+                )
         if method in (*CHANNEL_METHODS, "files.completeUploadExternal") and (
             channel in self.channel_errors
         ):
@@ -467,6 +504,13 @@ class FakeSlack:
         refused = check_message(args)
         if refused:
             return refused
+        metadata = args.get("metadata")
+        if metadata is not None and (
+            not isinstance(metadata, dict)
+            or not isinstance(metadata.get("event_type"), str)
+            or not isinstance(metadata.get("event_payload"), dict)
+        ):
+            return "invalid_metadata_format"
         ts = self._next_ts()
         self.messages.append(
             Posted(
@@ -475,9 +519,36 @@ class FakeSlack:
                 text=str(args.get("text", "")),
                 blocks=list(args.get("blocks") or []),
                 thread_ts=args.get("thread_ts") or None,
+                metadata=metadata,
             )
         )
         return {"channel": channel, "ts": ts, "message": {"ts": ts, "text": args.get("text")}}
+
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        """A channel's top-level messages, newest first (``limit``, default 100)."""
+        channel = str(args.get("channel", ""))
+        if channel not in self.channels and not any(m.channel == channel for m in self.messages):
+            return "channel_not_found"
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        limit = int(args.get("limit") or 100)
+        top = [
+            m
+            for m in self.messages
+            if m.channel == channel and (m.thread_ts is None or m.thread_ts == m.ts)
+        ]
+        messages = [m.as_history(with_metadata) for m in reversed(top)][:limit]
+        return {"messages": messages, "has_more": len(top) > limit}
+
+    def _m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        """A thread: its parent, then the replies, oldest first."""
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        thread = [
+            m for m in self.messages if m.channel == channel and (m.ts == ts or m.thread_ts == ts)
+        ]
+        if not thread:
+            return "thread_not_found"
+        return {"messages": [m.as_history(with_metadata) for m in thread], "has_more": False}
 
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any] | str:
         try:

@@ -28,9 +28,13 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.allowance import Allowance, Rule, scaled
+
 __all__ = ["ApiError", "Call", "FakeTelegram", "parse_html", "utf16_len"]
 
 #: the methods Telegram counts against a chat's allowance
+#: about one message a second per chat, 20 a minute per group, 30 a second in all
+TELEGRAM_RULES = (Rule(1, 1.0), Rule(20, 60.0, "group"), Rule(30, 1.0, "all"))
 LIMITED_METHODS = ("sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup")
 
 JSONDict = dict[str, Any]
@@ -222,7 +226,11 @@ class FakeTelegram:
     """The Bot API for one bot. ``await fake.start()``; ``fake.url`` + "/bot" is base_url."""
 
     def __init__(
-        self, token: str = "123:ABC", username: str = "community_bot", privacy_mode: bool = True
+        self,
+        token: str = "123:ABC",
+        username: str = "community_bot",
+        privacy_mode: bool = True,
+        speed: int = 1,
     ) -> None:
         self.token = token
         self.bot = {
@@ -245,9 +253,8 @@ class FakeTelegram:
         self.migrated: dict[int, int] = {}
         self.messages: dict[tuple[int, int], JSONDict] = {}
         self.deleted: set[tuple[int, int]] = set()
-        self._limits: tuple[float, int] | None = None
-        self._sent_at: dict[int, list[float]] = {}
-        self.limit_refusals: list[tuple[str, int]] = []
+        #: Telegram's limits, enforced unless a test lifts them (``lift_limits``)
+        self.allowance: Allowance | None = Allowance(scaled(TELEGRAM_RULES, speed))
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.callback_queries: dict[str, JSONDict] = {}
         self.answers: dict[str, JSONDict] = {}
@@ -638,32 +645,32 @@ class FakeTelegram:
             self._notify()
         return web.json_response({"ok": True, "result": call.result})
 
-    def enforce_limits(self, chat: float = 0.9, group_minute: int = 20) -> None:
+    def enforce_limits(self, rules: tuple[Rule, ...] = ()) -> None:
         """Answer 429 as Telegram does when the bot exceeds about one message a second in
-        a chat (``chat``: the shortest gap allowed, a little under a second for network
-        jitter) or ``group_minute`` messages a minute in a group."""
-        self._limits = (chat, group_minute)
+        a chat, 20 a minute in a group or 30 a second in all (the default, on from the
+        start; ``rules`` replaces it)."""
+        self.allowance = Allowance(rules or TELEGRAM_RULES)
+
+    def lift_limits(self) -> None:
+        self.allowance = None
+
+    @property
+    def limit_refusals(self) -> list[tuple[str, int]]:
+        """The requests refused for a limit (method, chat id)."""
+        if self.allowance is None:
+            return []
+        return [(method, int(chat)) for method, chat in self.allowance.refusals]
 
     def _limited(self, method: str, params: JSONDict) -> None:
-        if self._limits is None or method not in LIMITED_METHODS:
+        if self.allowance is None or method not in LIMITED_METHODS:
             return
-        chat_gap, group_minute = self._limits
         chat_id = self._int(params, "chat_id")
         if chat_id is None:
             return
-        now = time.monotonic()
-        sent = self._sent_at.setdefault(chat_id, [])
-        wait = 0.0
-        if sent and now - sent[-1] < chat_gap:
-            wait = chat_gap - (now - sent[-1])
-        recent = [t for t in sent if t > now - 60]
-        if chat_id < 0 and len(recent) >= group_minute:
-            wait = max(wait, recent[-group_minute] + 60 - now)
+        wait = self.allowance.check(method, str(chat_id), group=chat_id < 0)
         if wait > 0:
-            self.limit_refusals.append((method, chat_id))
             after = max(1, int(wait + 0.999))
             raise ApiError(429, f"Too Many Requests: retry after {after}", {"retry_after": after})
-        sent.append(now)
 
     def _scripted(self, method: str, params: JSONDict) -> None:
         self._limited(method, params)
