@@ -630,7 +630,8 @@ async def test_429_is_waited_out_or_handed_back(env: DiscordEnv) -> None:
             .first()
         )
         assert row is not None
-        assert (row.status, row.last_error) == ("pending", "rate limited: discord: 429 Too Many Requests")
+        assert row.status == "pending"
+        assert row.last_error == "rate limited: discord: 429 Too Many Requests"
         assert row.not_before >= env.bridge.now()
     assert "later" not in env.shown(env.general)
     await env.bridge.outbox.drain(include_delayed=True)
