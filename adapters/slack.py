@@ -926,9 +926,17 @@ class SlackAdapter(Adapter):
 
     async def _public(self, origin: _Origin, message: Message) -> None:
         """For everybody here: chat.postMessage; where the bot may not post, the
-        slash command's response_url in the channel."""
+        slash command's response_url in the channel. Over the channel's allowance, it
+        waits in the outbox until there is room."""
+        wait = await self.port.allowance(origin.channel)
+        if wait > 0:
+            await self.port.defer(origin.channel, message, wait)
+            return
         try:
-            await self._api(lambda: self.send(origin.channel, message))
+            try:
+                await self._api(lambda: self.send(origin.channel, message))
+            finally:
+                await self.port.sent(origin.channel)
             return
         except RetryLater as exc:
             await self.port.defer(origin.channel, message, exc.after)
@@ -950,8 +958,15 @@ class SlackAdapter(Adapter):
     async def _direct(self, channel: ChannelRef, message: Message) -> None:
         """A private answer now; rate-limited, it waits in the outbox; refused, it is held
         for the person (never shown elsewhere)."""
+        wait = await self.port.allowance(channel)
+        if wait > 0:
+            await self.port.defer(channel, message, wait)
+            return
         try:
-            await self._api(lambda: self.send(channel, message))
+            try:
+                await self._api(lambda: self.send(channel, message))
+            finally:
+                await self.port.sent(channel)
         except RetryLater as exc:
             await self.port.defer(channel, message, exc.after)
         except ChannelGone as exc:

@@ -10,6 +10,7 @@ import json
 import logging
 import warnings
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -754,8 +755,7 @@ class TelegramAdapter(Adapter):
                     )
                 )
             )
-            with contextlib.suppress(DeliveryError):
-                await self.send(ChannelRef(platform=PLATFORM, chat=str(chat.id)), hello)
+            await self._send_now(ChannelRef(platform=PLATFORM, chat=str(chat.id)), hello)
 
     # ------------------------------------------------------------------ answering
 
@@ -791,7 +791,7 @@ class TelegramAdapter(Adapter):
                 wait = await self.port.allowance(dm)
                 if wait > 0:
                     raise RetryLater(wait, "the private chat's allowance is used up")
-                await self.send(dm, private_copy)
+                await self._sent(dm, self.send(dm, private_copy))
                 self._dm_ok.add(user)
                 continue
             except RetryLater as exc:
@@ -878,13 +878,20 @@ class TelegramAdapter(Adapter):
             await self._defer(channel, message, wait)
             return
         try:
-            await self.send(channel, message)
+            await self._sent(channel, self.send(channel, message))
         except RetryLater as exc:
             await self._defer(channel, message, exc.after)
         except ChannelGone as exc:
             log.info("telegram: cannot answer in %s: %s", channel.key, exc)
         except DeliveryError as exc:
             log.warning("telegram: answer in %s failed: %s", channel.key, exc)
+
+    async def _sent(self, channel: ChannelRef, sending: Awaitable[str]) -> str:
+        """A direct send whose slot the allowance gave: it counts from when it is out."""
+        try:
+            return await sending
+        finally:
+            await self.port.sent(channel)
 
     async def _defer(self, channel: ChannelRef, message: Message, after: float) -> None:
         await self.port.defer(channel, message, after)

@@ -159,7 +159,11 @@ class Adapter(ABC):
         for n, part in enumerate(parts[len(done) :]):
             if n and channel is not None:
                 await self.port.pace(channel)
-            done.append(await post(part))
+            try:
+                done.append(await post(part))
+            finally:
+                if channel is not None:
+                    await self.port.sent(channel)
             if delivery_id and len(parts) > 1:
                 self._parts_done[delivery_id] = done
                 while len(self._parts_done) > 1000:  # forgotten retries

@@ -491,6 +491,10 @@ class Bridge:
             channel.platform, adapter.limit_key(channel), adapter.is_group(channel)
         )
 
+    async def sent(self, channel: ChannelRef) -> None:
+        adapter = self.adapters[channel.platform]
+        await self.outbox.shaper.sent(channel.platform, adapter.limit_key(channel))
+
     async def allowance(self, channel: ChannelRef) -> float:
         """A direct answer's slot in the chat's send allowance (shared with the outbox and
         the other processes): 0 when reserved now, else the seconds until one is free

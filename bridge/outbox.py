@@ -36,7 +36,7 @@ __all__ = ["Outbox"]
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 BATCH = 100
 #: kept for operators: "failed" (the channel is gone), "dead" (given up after retries)
 FAILED_STATUSES = ("failed", "dead")
@@ -406,6 +406,41 @@ class Outbox:
 
     # ---------------------------------------------------------------- delivering
 
+    async def take_over(self, identity: str) -> int:
+        """Name this worker after what makes its process unique while it runs (the host
+        and the HTTP port it listens on) and hand back, due now, the rows its predecessor
+        of the same name held when it died: nobody else holds that port, so that process
+        is gone, and its rows need not wait out their lease. Returns how many."""
+        self.worker_id = f"{identity}/{uuid.uuid4().hex[:8]}"
+        theirs = and_(
+            OutboxRow.status == "sending",
+            OutboxRow.claimed_by.startswith(f"{identity}/", autoescape=True),
+            OutboxRow.claimed_by != self.worker_id,
+        )
+        async with self.bridge.db.transaction() as session:
+            waiting = select(OutboxRow.dedupe_key).where(
+                OutboxRow.status == "pending", OutboxRow.dedupe_key.is_not(None)
+            )
+            await session.execute(  # a newer refresh of the same card waits: it does the edit
+                update(OutboxRow)
+                .where(theirs, OutboxRow.dedupe_key.in_(waiting.scalar_subquery()))
+                .values(status="merged", claim_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            result = await session.execute(
+                update(OutboxRow)
+                .where(theirs)
+                .values(status="pending", claim_until=None, not_before=self._now())
+            )
+            if affected(result):
+                await self._notify(session)
+        if affected(result):
+            log.info(
+                "outbox: %s rows of this process's predecessor are due again", affected(result)
+            )
+            self.kick()
+        return affected(result)
+
     async def close(self) -> None:
         close = getattr(self.shaper.store, "close", None)
         if close is not None:
@@ -526,6 +561,23 @@ class Outbox:
             for row in rows:
                 lane = row.channel_key if row.kind == "send" else f"refresh:{row.ref_key}"
                 lanes.setdefault(lane, []).append(row)
+            refreshing = [lane[0].dedupe_key for lane in lanes.values() if lane[0].kind != "send"]
+            if refreshing:  # one edit of a card at a time: a slower older one never wins
+                busy = set(
+                    (
+                        await session.execute(
+                            select(OutboxRow.dedupe_key).where(
+                                OutboxRow.dedupe_key.in_(refreshing),
+                                OutboxRow.kind == "refresh",
+                                OutboxRow.status == "sending",
+                                OutboxRow.claim_until >= now,
+                            )
+                        )
+                    ).scalars()
+                )
+                for lane_key, held in list(lanes.items()):
+                    if held[0].kind != "send" and held[0].dedupe_key in busy:
+                        del lanes[lane_key]
             keys = [k for k, lane in lanes.items() if lane[0].kind == "send"]
             if keys:
                 earliest = dict(
@@ -695,10 +747,12 @@ class Outbox:
                 update={"delivery_id": f"{self.install}{row.id}", "resend": row.attempts > 1}
             )
             target = ChannelRef.from_key(row.channel_key)
-            await self.shaper.wait(
-                row.platform, adapter.limit_key(target), adapter.is_group(target)
-            )
-            message_id = await adapter.send(target, message)
+            chat = adapter.limit_key(target)
+            await self.shaper.wait(row.platform, chat, adapter.is_group(target))
+            try:
+                message_id = await adapter.send(target, message)
+            finally:
+                await self.shaper.sent(row.platform, chat)
         except _WaitForParent:
             await self._postpone(row, 1.0, "waiting for the message to reply to", count=False)
             return "later"
@@ -787,10 +841,12 @@ class Outbox:
                 continue
             try:
                 target = ChannelRef.from_key(p.channel_key)
-                await self.shaper.wait(
-                    row.platform, adapter.limit_key(target), adapter.is_group(target)
-                )
-                grown = await adapter.edit(target, p.platform_message_id, message)
+                chat = adapter.limit_key(target)
+                await self.shaper.wait(row.platform, chat, adapter.is_group(target))
+                try:
+                    grown = await adapter.edit(target, p.platform_message_id, message)
+                finally:
+                    await self.shaper.sent(row.platform, chat)
                 if grown and grown != p.platform_message_id:  # its parts changed
                     async with self.bridge.db.transaction() as session:
                         await session.execute(

@@ -84,6 +84,11 @@ class Port(Protocol):
         """Wait for a slot in the chat's send allowance (the parts after a message's first)."""
         ...
 
+    async def sent(self, channel: ChannelRef) -> None:
+        """The message whose slot was reserved last for the chat is out (it counts from
+        now); call after the platform answered, whatever it answered."""
+        ...
+
     async def allowance(self, channel: ChannelRef) -> float:
         """Reserve a direct answer's slot in the chat's send allowance: 0 when reserved,
         else the seconds until one is free (then ``defer`` the answer by that long)."""

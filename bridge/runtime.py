@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from typing import TextIO
 
 from bridge.adapter import Adapter
@@ -94,6 +95,8 @@ class Runtime:
                 log.exception("adapter %s failed to start", adapter.platform)
                 adapter.state = "error"
                 adapter.detail = f"{type(exc).__name__}: {exc}"[:300]
+        if self.http is not None:  # host and port: unique among the running processes
+            await bridge.outbox.take_over(f"{socket.gethostname()}:{self.http.port}")
         bridge.deadlines.start()
         self._tasks.append(asyncio.create_task(bridge.outbox.run(self.stop_event)))
         bridge.ready = True

@@ -41,6 +41,10 @@ __all__ = [
     "parse_limit",
 ]
 
+#: seconds added to every window: a message reaches the platform a little after its slot
+#: (a busy loop, the network), and the platform counts by arrival
+MARGIN = 0.15
+
 #: key → limit, as the shaper asks a store to reserve one slot in all of them
 Wanted = list[tuple[str, "Limit"]]
 
@@ -73,6 +77,23 @@ def parse_limit(text: str) -> Limit:
     return Limit(int(count), seconds, scope)
 
 
+#: how long a message in flight counts as arriving "now" at the latest (a process that
+#: died mid-send never says it is out)
+IN_FLIGHT = 10.0
+
+#: one send in a window: [time, token]; the token is "" once the message is out (``sent``)
+Entry = list[Any]
+
+
+def effective(entry: Entry, now: float) -> float:
+    """When an entry counts: a message out at its time; one still in flight may arrive
+    any moment, so at ``now`` at the earliest (for at most IN_FLIGHT seconds)."""
+    t = float(entry[0])
+    if entry[1]:
+        return min(max(t, now), t + IN_FLIGHT)
+    return t
+
+
 def earliest(times: list[float], limit: Limit, at: float) -> float:
     """The first time from ``at`` on at which one more message keeps ``limit``, given the
     window's sorted send times (a sliding window, exact: "20 a minute" is a window, not a
@@ -94,17 +115,51 @@ def agree(windows: list[tuple[list[float], Limit]], now: float) -> float:
     return at
 
 
-def _insert(times: list[float], at: float) -> None:
-    times.append(at)
-    if len(times) > 1 and times[-2] > at:  # keep them sorted
-        times.sort()
+def _reserve(
+    stored: dict[str, list[Entry]], wanted: Wanted, now: float, only_now: bool, token: str
+) -> float | None:
+    """The one reservation rule of every store, on its entries (changed in place): the
+    slot's time, or None when ``only_now`` and it is later than ``now``.
+
+    A ``token`` already there is a reservation confirmed when its slot came: it keeps its
+    place in line, so only the entries ahead of it (slots no later than its own) count;
+    the ones behind it confirm after it in turn (no two waiters leapfrog forever)."""
+    limits = dict(wanted)
+    windows = []
+    for key, entries in stored.items():
+        per = limits[key].per
+        own = next((float(e[0]) for e in entries if e[1] == token), None)
+        entries[:] = [e for e in entries if e[1] != token and effective(e, now) > now - per]
+        ahead = [e for e in entries if own is None or float(e[0]) <= own]
+        windows.append((sorted(effective(e, now) for e in ahead), limits[key]))
+    at = agree(windows, now)
+    if only_now and at > now:
+        return None
+    for entries in stored.values():
+        entries.append([round(at, 4), token])
+    return at
+
+
+def _out(entries: list[Entry], token: str, now: float) -> bool:
+    """The entry of ``token`` is out: it counts from ``now``."""
+    for entry in entries:
+        if entry[1] == token:
+            entry[0] = round(max(float(entry[0]), now), 4)
+            entry[1] = ""
+            return True
+    return False
 
 
 class Windows(Protocol):
-    async def reserve(self, wanted: Wanted, now: float, only_now: bool) -> float:
+    async def reserve(self, wanted: Wanted, now: float, only_now: bool, token: str) -> float:
         """Reserve one slot in every window of ``wanted`` at the earliest time from ``now``
-        on that keeps them all; returns that time. ``only_now``: reserve only when that
-        time is ``now`` (else nothing is recorded)."""
+        on that keeps them all, in flight (``token``) until ``restamp``; returns that time.
+        ``only_now``: reserve only when that time is ``now`` (else nothing is recorded)."""
+        ...
+
+    async def restamp(self, keys: list[str], token: str, now: float) -> None:
+        """The message of ``token`` has reached the platform: its slot counts from ``now``
+        (the platform counted it on arrival, somewhere in between)."""
         ...
 
 
@@ -112,20 +167,25 @@ class LocalWindows:
     """The windows of this process."""
 
     def __init__(self) -> None:
-        self._times: dict[str, list[float]] = {}
+        self._entries: dict[str, list[Entry]] = {}
 
-    async def reserve(self, wanted: Wanted, now: float, only_now: bool) -> float:
-        windows = []
-        for key, limit in wanted:  # forget by the clock, never by a slot in the future
-            times = [t for t in self._times.get(key, ()) if t > now - limit.per]
-            self._times[key] = times
-            windows.append((times, limit))
-        at = agree(windows, now)
-        if only_now and at > now:
-            return at
-        for key, _limit in wanted:
-            _insert(self._times[key], at)
-        return at
+    async def restamp(self, keys: list[str], token: str, now: float) -> None:
+        for key in keys:
+            _out(self._entries.get(key, []), token, now)
+
+    async def reserve(self, wanted: Wanted, now: float, only_now: bool, token: str) -> float:
+        stored = {key: self._entries.setdefault(key, []) for key, _ in wanted}
+        at = _reserve(stored, wanted, now, only_now, token)
+        return at if at is not None else agree_later(stored, wanted, now)
+
+
+def agree_later(stored: dict[str, list[Entry]], wanted: Wanted, now: float) -> float:
+    """When a slot would be free (nothing reserved): for a refused ``only_now``."""
+    limits = dict(wanted)
+    return agree(
+        [(sorted(effective(e, now) for e in entries), limits[k]) for k, entries in stored.items()],
+        now,
+    )
 
 
 class DatabaseWindows:
@@ -136,65 +196,90 @@ class DatabaseWindows:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def reserve(self, wanted: Wanted, now: float, only_now: bool) -> float:
+    async def _rows(self, session: Any, keys: list[str]) -> dict[str, Any]:
         from sqlalchemy import select
 
+        from bridge.models import SendWindow
+
+        return {
+            row.key: row
+            for row in (
+                await session.execute(
+                    select(SendWindow)
+                    .where(SendWindow.key.in_(keys))
+                    .order_by(SendWindow.key)
+                    .with_for_update()
+                )
+            ).scalars()
+        }
+
+    async def restamp(self, keys: list[str], token: str, now: float) -> None:
+        async with self.db.transaction() as session:
+            for row in (await self._rows(session, sorted(set(keys)))).values():
+                entries = _entries(row.times)
+                if _out(entries, token, now):
+                    row.times = json.dumps(entries)
+
+    async def reserve(self, wanted: Wanted, now: float, only_now: bool, token: str) -> float:
         from bridge.db import insert_ignore
         from bridge.models import SendWindow
 
         keys = sorted({key for key, _ in wanted})
-        limits = dict(wanted)
         async with self.db.transaction() as session:
             for key in keys:
                 await session.execute(
                     insert_ignore(session, SendWindow, {"key": key, "times": "[]"}, ["key"])
                 )
-            rows = {
-                row.key: row
-                for row in (
-                    await session.execute(
-                        select(SendWindow)
-                        .where(SendWindow.key.in_(keys))
-                        .order_by(SendWindow.key)
-                        .with_for_update()
-                    )
-                ).scalars()
-            }
-            stored: dict[str, list[float]] = {}
+            rows = await self._rows(session, keys)
+            stored = {key: _entries(rows[key].times) for key in keys}
+            at = _reserve(stored, wanted, now, only_now, token)
+            if at is None:
+                return agree_later(stored, wanted, now)
             for key in keys:
-                per = limits[key].per
-                stored[key] = sorted(t for t in json.loads(rows[key].times) if t > now - per)
-            at = agree([(stored[key], limits[key]) for key in keys], now)
-            if only_now and at > now:
-                return at
-            for key in keys:
-                _insert(stored[key], at)
-                rows[key].times = json.dumps([round(t, 4) for t in stored[key]])
+                rows[key].times = json.dumps(stored[key])
         return at
 
 
-# KEYS: one sorted set per window (member: a unique token, score: the send time).
-# ARGV: now, only_now (0/1), a token, then count and per of each key in turn.
+def _entries(text: str) -> list[Entry]:
+    """A row's entries (a bare number: one that is out)."""
+    return [e if isinstance(e, list) else [e, ""] for e in json.loads(text or "[]")]
+
+
+# KEYS: per window a sorted set (member: a send's token, score: its time) and the set of
+# its tokens still in flight. ARGV: now, only_now (0/1), a token (one already there is
+# moved), IN_FLIGHT, then count and per of each window in turn. The same rule as _reserve.
 _RESERVE = """
 local now = tonumber(ARGV[1])
 local only_now = ARGV[2] == '1'
 local token = ARGV[3]
-local n = #KEYS
+local in_flight = tonumber(ARGV[4])
+local n = #KEYS / 2
 local times = {}
 for i = 1, n do
-  local per = tonumber(ARGV[3 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - per)
-  local flat = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+  local per = tonumber(ARGV[4 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2 * i - 1], '-inf', now - per - in_flight)
+  local own = redis.call('ZSCORE', KEYS[2 * i - 1], token)
+  if own then own = tonumber(own) end
+  redis.call('ZREM', KEYS[2 * i - 1], token)
+  local flat = redis.call('ZRANGE', KEYS[2 * i - 1], 0, -1, 'WITHSCORES')
   local list = {}
-  for j = 2, #flat, 2 do list[#list + 1] = tonumber(flat[j]) end
+  for j = 1, #flat, 2 do
+    local t = tonumber(flat[j + 1])
+    local ahead = (not own) or t <= own
+    if redis.call('SISMEMBER', KEYS[2 * i], flat[j]) == 1 then
+      t = math.min(math.max(t, now), t + in_flight)
+    end
+    if ahead and t > now - per then list[#list + 1] = t end
+  end
+  table.sort(list)
   times[i] = list
 end
 local at = now
 for _ = 1, 100 do
   local later = at
   for i = 1, n do
-    local count = tonumber(ARGV[2 + 2 * i])
-    local per = tonumber(ARGV[3 + 2 * i])
+    local count = tonumber(ARGV[3 + 2 * i])
+    local per = tonumber(ARGV[4 + 2 * i])
     local inside = {}
     for _, t in ipairs(times[i]) do
       if t > at - per then inside[#inside + 1] = t end
@@ -209,9 +294,12 @@ for _ = 1, 100 do
 end
 if only_now and at > now then return string.format('%.17g', at) end
 for i = 1, n do
-  local per = tonumber(ARGV[3 + 2 * i])
-  redis.call('ZADD', KEYS[i], at, token)
-  redis.call('PEXPIRE', KEYS[i], math.ceil((at - now + per) * 1000) + 1000)
+  local per = tonumber(ARGV[4 + 2 * i])
+  local ttl = math.ceil((at - now + per + in_flight) * 1000) + 1000
+  redis.call('ZADD', KEYS[2 * i - 1], at, token)
+  redis.call('SADD', KEYS[2 * i], token)
+  redis.call('PEXPIRE', KEYS[2 * i - 1], ttl)
+  redis.call('PEXPIRE', KEYS[2 * i], ttl)
 end
 return string.format('%.17g', at)
 """
@@ -227,9 +315,18 @@ class RedisWindows:
         self.prefix = prefix
         self._script: Any = self.client.register_script(_RESERVE)
 
-    async def reserve(self, wanted: Wanted, now: float, only_now: bool) -> float:
-        keys = [self.prefix + key for key, _ in wanted]
-        args: list[Any] = [repr(now), "1" if only_now else "0", uuid.uuid4().hex]
+    async def restamp(self, keys: list[str], token: str, now: float) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            for key in keys:
+                pipe.zadd(self.prefix + key, {token: now}, xx=True, gt=True)
+                pipe.srem(self.prefix + key + ":f", token)
+            await pipe.execute()
+
+    async def reserve(self, wanted: Wanted, now: float, only_now: bool, token: str) -> float:
+        keys: list[str] = []
+        for key, _ in wanted:
+            keys += [self.prefix + key, self.prefix + key + ":f"]
+        args: list[Any] = [repr(now), "1" if only_now else "0", token, repr(IN_FLIGHT)]
         for _key, limit in wanted:
             args += [limit.count, repr(limit.per)]
         return float(await self._script(keys=keys, args=args))
@@ -250,6 +347,8 @@ class Shaper:
         self.enabled = enabled
         self.store: Windows = store or LocalWindows()
         self.clock = clock
+        #: the latest slot reserved for each chat by this process, until ``sent``
+        self._last: dict[tuple[str, str], tuple[list[str], str]] = {}
 
     def _wanted(self, platform: str, chat: str, group: bool) -> Wanted:
         wanted: Wanted = []
@@ -257,30 +356,53 @@ class Shaper:
             if limit.scope == "group" and not group:
                 continue
             key = "*" if limit.scope == "all" else chat
-            wanted.append((f"{platform}/{n}/{key}", limit))
+            kept = Limit(limit.count, limit.per + MARGIN, limit.scope)
+            wanted.append((f"{platform}/{n}/{key}", kept))
         return wanted
 
     async def slot(self, platform: str, chat: str, group: bool = False) -> float:
         """Reserve a slot for one message to ``chat`` that keeps every limit that applies;
-        seconds to wait for it (0: now)."""
-        wanted = self._wanted(platform, chat, group) if self.enabled else []
-        if not wanted:
-            return 0.0
-        now = self.clock()
-        return max(await self.store.reserve(wanted, now, False) - now, 0.0)
+        seconds to wait for it (0: now). Call ``sent`` once the message is out."""
+        return (await self._reserve(platform, chat, group, False))[0]
 
     async def now(self, platform: str, chat: str, group: bool = False) -> float:
         """Reserve a slot only if one is free right now: 0 when reserved, else the seconds
         until one would be (nothing reserved). For answers sent straight from a handler,
         which go to the outbox, delayed, when the chat's allowance is used up."""
-        wanted = self._wanted(platform, chat, group) if self.enabled else []
-        if not wanted:
-            return 0.0
-        now = self.clock()
-        wait = await self.store.reserve(wanted, now, True) - now
+        wait = (await self._reserve(platform, chat, group, True))[0]
         return wait if wait > 1e-3 else 0.0
 
+    async def _reserve(
+        self, platform: str, chat: str, group: bool, only_now: bool, token: str = ""
+    ) -> tuple[float, str]:
+        """(seconds to the slot, its token); a known ``token`` moves that reservation."""
+        wanted = self._wanted(platform, chat, group) if self.enabled else []
+        if not wanted:
+            return 0.0, ""
+        now = self.clock()
+        token = token or uuid.uuid4().hex[:12]
+        at = await self.store.reserve(wanted, now, only_now, token)
+        if at - now <= 1e-3 or not only_now:  # reserved
+            self._last[(platform, chat)] = ([key for key, _ in wanted], token)
+        return max(at - now, 0.0), token
+
+    async def sent(self, platform: str, chat: str) -> None:
+        """The message of the chat's latest slot is out: its slot counts from now, not
+        from when it was reserved. A slow send (a busy loop, a queued connection) then
+        never brings the next message closer to it than the limit allows."""
+        last = self._last.pop((platform, chat), None)
+        if last is None:
+            return
+        keys, token = last
+        await self.store.restamp(keys, token, self.clock())
+
     async def wait(self, platform: str, chat: str, group: bool = False) -> None:
-        delay = await self.slot(platform, chat, group)
-        if delay > 0:
+        """Wait for a slot. One reserved ahead is confirmed when it comes: the messages
+        before it may still be in flight (a process slower than its slots), and then it
+        moves on (they count as arriving at that moment at the earliest)."""
+        delay, token = await self._reserve(platform, chat, group, False)
+        for _ in range(50):
+            if delay <= 1e-3:
+                return
             await asyncio.sleep(delay)
+            delay, token = await self._reserve(platform, chat, group, False, token)

@@ -271,6 +271,8 @@ class FakeSlack:
         self.deleted: list[Posted] = []
         self.ephemerals: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
+        #: response_url key → set when its first answer arrives (``answered``)
+        self._answered: dict[str, asyncio.Event] = {}
         self.views: list[dict[str, Any]] = []
         self.files: list[dict[str, Any]] = []
         self.users: dict[str, dict[str, Any]] = {}
@@ -399,6 +401,15 @@ class FakeSlack:
             if m.channel == channel and m.ts == ts:
                 return m
         raise KeyError((channel, ts))
+
+    async def answered(self, response_url: str, within: float) -> bool:
+        """Whether the bot answered through ``response_url`` within ``within`` seconds."""
+        event = self._answered.setdefault(response_url.rsplit("/", 1)[-1], asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), within)
+        except TimeoutError:
+            return False
+        return True
 
     def replies_to(self, response_url: str) -> list[dict[str, Any]]:
         key = response_url.rsplit("/", 1)[-1]
@@ -684,6 +695,7 @@ class FakeSlack:
             return web.Response(status=400, text=refused)
         self.response_keys[key] = (issued[0], issued[1] + 1)
         self.responses.append({"key": key, "payload": payload})
+        self._answered.setdefault(key, asyncio.Event()).set()
         return web.Response(text="ok")
 
     # ------------------------------------------------------------------ socket mode

@@ -262,6 +262,12 @@ class FakeTelegram:
         #: where webhook deliveries really go (the bot's local address behind its public
         #: https URL, as a reverse proxy would forward them); None: to the URL itself
         self.proxy: str | None = None
+        #: several bot processes behind one public URL (a load balancer): each delivery
+        #: goes to the next, and one refused or unreachable is retried at the others, as
+        #: Telegram retries a webhook delivery that failed; ``delivered`` awaits one
+        self.webhook_targets: list[str] = []
+        self._next_target = 0
+        self._delivered: dict[int, asyncio.Future[int]] = {}
         self.webhook_responses: list[int] = []
         self._updates: list[JSONDict] = []
         self._update_ids = itertools.count(500_000)
@@ -917,12 +923,49 @@ class FakeTelegram:
         if self.webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
         url = self.webhook["url"]
+        if self.webhook_targets:
+            await self._balanced(url, update, headers)
+            return
         if self.proxy:  # the TLS-terminating proxy in front of the bot, as in production
             parts = urlsplit(url)
             url = self.proxy.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
         async with self._session.post(url, json=update, headers=headers) as resp:
             self.webhook_responses.append(resp.status)
         self._notify()
+
+    async def _balanced(self, url: str, update: JSONDict, headers: dict[str, str]) -> None:
+        assert self._session is not None
+        parts = urlsplit(url)
+        done = self._delivered.setdefault(
+            update["update_id"], asyncio.get_running_loop().create_future()
+        )
+        for attempt in range(200):
+            target = self.webhook_targets[self._next_target % len(self.webhook_targets)]
+            self._next_target += 1
+            try:
+                async with self._session.post(
+                    target.rstrip("/") + parts.path,
+                    json=update,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=30),
+                ) as resp:
+                    self.webhook_responses.append(resp.status)
+                    if resp.status == 200:
+                        if not done.done():
+                            done.set_result(attempt)
+                        self._notify()
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                self.webhook_responses.append(0)
+            await asyncio.sleep(0.2)
+        if not done.done():
+            done.set_result(-1)
+
+    async def delivered(self, update_id: int) -> int:
+        """Wait until a pushed update was answered 200 by one of ``webhook_targets``;
+        the number of failed attempts before (-1: never)."""
+        done = self._delivered.setdefault(update_id, asyncio.get_running_loop().create_future())
+        return await done
 
     async def _api_sendMessage(self, params: JSONDict, files: Any) -> JSONDict:
         chat = self._chat_for_send(params)
