@@ -122,7 +122,10 @@ class ConsoleAdapter(Adapter):
             head += f" {note}"
         if message.reply_to:
             head += " ↳"
-        lines = [safe(line) for line in message.text.split("\n")] if message.parts else [""]
+        text = message.text
+        if message.author is not None:
+            text = f"{message.author.name} ({message.author.platform}): {text}"
+        lines = [safe(line) for line in text.split("\n")] if message.parts else [""]
         self._out(f"{head} {lines[0]}".rstrip())
         for line in lines[1:]:
             self._out(f"  {line}".rstrip())
@@ -155,6 +158,11 @@ class ConsoleAdapter(Adapter):
         self._shown[message_id] = _Shown(channel, message)
         if message.buttons:
             self._last_buttons = message_id
+
+    async def delete(self, channel: ChannelRef, message_id: str) -> None:
+        shown = self._shown.pop(message_id, None)
+        if shown is not None:
+            self._out(f"{self.label(channel)} (deleted) {safe(shown.message.text)}".rstrip())
 
     def _reply(self, channel: ChannelRef, replies: list[Message]) -> None:
         for message in replies:

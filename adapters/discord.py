@@ -22,13 +22,14 @@ from discord.http import Route
 
 from bridge.adapter import Adapter, ChannelGone, CliVerb, DeliveryError, RetryLater
 from bridge.config import Config, PlatformConfig
-from bridge.i18n import translator
+from bridge.i18n import N_, translator
 from bridge.messages import (
     AccountRef,
     ActionPress,
     Bold,
     Button,
     ChannelRef,
+    ChatPost,
     Code,
     FileAttachment,
     Invocation,
@@ -37,6 +38,7 @@ from bridge.messages import (
     Mention,
     Message,
     Part,
+    authored,
 )
 from bridge.registry import Command, Param
 from bridge.shaping import Limit
@@ -362,6 +364,8 @@ class DiscordConfig(PlatformConfig):
     api_base: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg"
     guild_id: str | None = None
+    #: the privileged Message Content intent (Developer Portal, Bot): needed by the relay
+    message_content: bool = False
 
     @property
     def configured(self) -> bool:
@@ -386,6 +390,9 @@ class _Client(discord.Client):
     def __init__(self, adapter: DiscordAdapter) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # channel and thread names; not a privileged intent
+        if adapter.config.message_content:  # the relay: members' messages and their text
+            intents.guild_messages = True
+            intents.message_content = True
         super().__init__(
             intents=intents,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
@@ -405,6 +412,15 @@ class _Client(discord.Client):
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         await self.adapter._on_interaction(interaction)
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.adapter._on_message(message)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        await self.adapter._on_edit(payload)
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.adapter._on_delete(payload)
 
 
 class DiscordAdapter(Adapter):
@@ -592,6 +608,60 @@ class DiscordAdapter(Adapter):
         elif name:
             name = f"#{name}"
         return ChannelRef(platform="discord", chat=str(interaction.channel_id)), name
+
+    # ------------------------------------------------------------------ the relay
+
+    async def _on_message(self, message: discord.Message) -> None:
+        """A member's message in a guild channel or thread: for the relay. The bot's own,
+        other bots' and webhooks' (ours among them) are never relayed."""
+        if (
+            message.guild is None
+            or message.author.bot
+            or message.webhook_id is not None
+            or message.type not in (discord.MessageType.default, discord.MessageType.reply)
+            or not message.content
+        ):
+            return
+        reply = message.reference.message_id if message.reference is not None else None
+        await self.port.message_posted(
+            ChatPost(
+                channel=ChannelRef(platform="discord", chat=str(message.channel.id)),
+                account=AccountRef(
+                    platform="discord",
+                    user_id=str(message.author.id),
+                    display_name=message.author.display_name,
+                ),
+                message_id=str(message.id),
+                text=message.content,
+                reply_to=str(reply) if reply else None,
+                event_id=f"message:{message.id}",
+            )
+        )
+
+    async def _on_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        data = payload.data
+        author = data.get("author") or {}
+        if payload.guild_id is None or author.get("bot") or data.get("webhook_id"):
+            return
+        if "content" not in data:  # an embed resolved, nothing the member changed
+            return
+        channel = ChannelRef(platform="discord", chat=str(payload.channel_id))
+        await self.port.message_edited(channel, str(payload.message_id), str(data["content"]))
+
+    async def _on_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        if payload.guild_id is None:
+            return
+        channel = ChannelRef(platform="discord", chat=str(payload.channel_id))
+        await self.port.message_deleted(channel, str(payload.message_id))
+
+    def relay_needs(self) -> str | None:
+        if not self.config.message_content:
+            return N_(
+                "Discord: set [discord] message_content = true in bot.toml and turn on the "
+                "Message Content intent (Developer Portal, Bot, Privileged Gateway Intents), "
+                "so that the bot sees members' messages."
+            )
+        return None
 
     @staticmethod
     def _who(interaction: discord.Interaction[Any]) -> AccountRef:
@@ -988,7 +1058,24 @@ class DiscordAdapter(Adapter):
             cached = self._dm[channel.chat] = str(data["id"])
         return cached
 
+    async def delete(self, channel: ChannelRef, message_id: str) -> None:
+        channel_id = await self._channel_id(channel)
+        for part in split_ids(message_id):
+            try:
+                await self._rest(
+                    Route(
+                        "DELETE",
+                        "/channels/{channel_id}/messages/{message_id}",
+                        channel_id=channel_id,
+                        message_id=part,
+                    )
+                )
+            except ChannelGone as exc:
+                if "Unknown Message" not in str(exc):
+                    raise
+
     async def send(self, channel: ChannelRef, message: Message) -> str:
+        message = authored(message)
         channel_id = await self._channel_id(channel)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
 
@@ -999,6 +1086,7 @@ class DiscordAdapter(Adapter):
         return await self.send_parts(message.delivery_id, self._split(message), post, channel)
 
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        message = authored(message)
         channel_id = await self._channel_id(channel)
         parts = self._split(message.model_copy(update={"delivery_id": None, "reply_to": None}))
 

@@ -29,8 +29,10 @@ from bridge.i18n import N_, translator
 from bridge.messages import (
     AccountRef,
     ActionPress,
+    Author,
     Bold,
     ChannelRef,
+    ChatPost,
     Code,
     FormRequest,
     Invocation,
@@ -71,6 +73,7 @@ BOT_SCOPES = (
     "commands",  # slash commands
     "chat:write",  # post, update, ephemeral replies
     "chat:write.public",  # post in public channels without being invited first
+    "chat:write.customize",  # relayed messages under their author's name
     "im:write",  # conversations.open: private messages
     "im:history",  # message.im: plain messages in the bot's private chat
     "users:read",  # users.info: names and locales
@@ -81,7 +84,8 @@ BOT_SCOPES = (
     "channels:history",  # conversations.history: a resend after a crash finds the first copy
     "groups:history",  # the same in private channels
 )
-BOT_EVENTS = ("message.im",)
+#: message.channels / message.groups: members' messages in channels, for the relay
+BOT_EVENTS = ("message.im", "message.channels", "message.groups")
 
 #: the message metadata every post carries: its outbox delivery id and part number, so that
 #: a resend after a crash finds what already arrived (Slack takes no idempotency key)
@@ -588,6 +592,7 @@ class SlackAdapter(Adapter):
         self.socket_handler: Any = None
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._channel_locks: dict[str, asyncio.Lock] = {}
         self._dm: dict[str, str] = {}
         self._users: dict[str, tuple[float, str, str | None]] = {}
         self._channel_names: dict[str, tuple[float, str]] = {}
@@ -818,8 +823,51 @@ class SlackAdapter(Adapter):
         )
         await self._answer(origin, replies)
 
+    async def _channel_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A message in a channel, or its edit or deletion: for the relay. The bot's own
+        (``bot_id``) are never relayed back."""
+        conversation = str(event.get("channel") or "")
+        # one channel's messages one after the other, as they arrived (the relay keeps
+        # their order); Slack's events are handled in tasks of their own
+        async with self._channel_locks.setdefault(conversation, asyncio.Lock()):
+            await self._channel_event(body, event, conversation)
+
+    async def _channel_event(
+        self, body: dict[str, Any], event: dict[str, Any], conversation: str
+    ) -> None:
+        channel = ChannelRef(platform="slack", chat=conversation)
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            changed = event.get("message") or {}
+            if changed.get("bot_id") or not changed.get("user") or not changed.get("ts"):
+                return
+            text = from_slack(str(changed.get("text") or ""))
+            await self.port.message_edited(channel, str(changed["ts"]), text)
+            return
+        if subtype == "message_deleted":
+            if event.get("deleted_ts"):
+                await self.port.message_deleted(channel, str(event["deleted_ts"]))
+            return
+        if subtype or event.get("bot_id") or not event.get("user") or not event.get("ts"):
+            return
+        account = await self._account(str(event["user"]), "")
+        thread = event.get("thread_ts")
+        await self.port.message_posted(
+            ChatPost(
+                channel=channel,
+                account=account,
+                message_id=str(event["ts"]),
+                text=from_slack(str(event.get("text") or "")),
+                reply_to=str(thread) if thread and thread != event["ts"] else None,
+                event_id=body.get("event_id") or None,
+            )
+        )
+
     async def _message(self, body: dict[str, Any]) -> None:
         event = body.get("event") or {}
+        if event.get("channel_type") in ("channel", "group"):
+            await self._channel_message(body, event)
+            return
         if (
             event.get("channel_type") != "im"
             or event.get("subtype")
@@ -1052,6 +1100,8 @@ class SlackAdapter(Adapter):
         ts = ""
         if message.parts or message.buttons or message.file is None:
             delivery = message.delivery_id
+            # chat:write.customize: a relayed message under its author's name
+            username = _username(message.author) if message.author is not None else None
 
             async def post(numbered: tuple[int, tuple[str, list[dict[str, Any]]]]) -> str:
                 i, (text, blocks) = numbered
@@ -1071,6 +1121,7 @@ class SlackAdapter(Adapter):
                         unfurl_media=False,
                         link_names=False,
                         metadata=metadata,
+                        username=username,
                     )
                 )
                 return str(resp.get("ts") or "")
@@ -1132,6 +1183,21 @@ class SlackAdapter(Adapter):
             found.append(parts[len(found)])
         return found
 
+    async def delete(self, channel: ChannelRef, message_id: str) -> None:
+        conversation = await self._conversation(channel)
+        for ts in split_ids(message_id):
+            try:
+                await self._api(
+                    functools.partial(self.client.chat_delete, channel=conversation, ts=ts)
+                )
+            except ChannelGone:
+                raise
+            except RetryLater:
+                raise
+            except DeliveryError as exc:
+                if "message_not_found" not in str(exc):
+                    raise
+
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
         conversation = await self._conversation(channel)
         parts = render_all(message, self.port.encode_button)
@@ -1166,6 +1232,14 @@ class SlackAdapter(Adapter):
 
         ids = await edit_parts(old, len(parts), edit_one, send_one, delete_one)
         return join_ids(ids) if ids != old else None
+
+
+def _username(author: Author) -> str:
+    """A relayed message's name in Slack: the author and their platform (so nobody can
+    pose as a member here), 80 characters at most, no mention or formatting."""
+    name = " ".join(author.name.replace("<", "").replace(">", "").replace("@", "").split())
+    suffix = f" ({author.platform})"
+    return (name[: 80 - len(suffix)] or "?") + suffix
 
 
 def _delivery_error(exc: SlackApiError) -> DeliveryError:

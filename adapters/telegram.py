@@ -44,6 +44,7 @@ from bridge.messages import (
     ActionPress,
     Bold,
     ChannelRef,
+    ChatPost,
     Code,
     Invocation,
     Italic,
@@ -52,6 +53,7 @@ from bridge.messages import (
     Message,
     Part,
     Text,
+    authored,
     fmt,
     plain_text,
 )
@@ -69,7 +71,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 POLL_TIMEOUT = 20
 #: the ports Telegram delivers webhooks to (setWebhook)
 WEBHOOK_PORTS = (443, 80, 88, 8443)
@@ -480,6 +482,8 @@ class TelegramAdapter(Adapter):
                 await self._on_member(update)
             elif update.message is not None:
                 await self._on_message(update, update.message)
+            elif update.edited_message is not None:
+                await self._on_edited(update.edited_message)
         except Exception:
             self._seen.pop(update.update_id, None)  # a webhook retry may try again
             raise
@@ -611,6 +615,20 @@ class TelegramAdapter(Adapter):
                     channel, account, message.text, event_id=event_id
                 )
                 await self._reply(origin, replies)
+            else:  # privacy mode off (or an admin bot): the relay may share it
+                replied = message.reply_to_message
+                if replied is not None and replied.forum_topic_created is not None:
+                    replied = None  # a topic's own first message, not a reply
+                await self.port.message_posted(
+                    ChatPost(
+                        channel=channel,
+                        account=account,
+                        message_id=str(message.message_id),
+                        text=message.text,
+                        reply_to=str(replied.message_id) if replied is not None else None,
+                        event_id=event_id,
+                    )
+                )
             return
         assert isinstance(parsed, tuple)
         command, args = parsed
@@ -632,6 +650,25 @@ class TelegramAdapter(Adapter):
             )
         )
         await self._reply(origin, replies)
+
+    async def _on_edited(self, message: TgMessage) -> None:
+        """A member edited a message: relayed copies follow (Telegram tells bots nothing of
+        deletions, so those cannot)."""
+        user = message.from_user
+        if user is None or user.is_bot or not message.text or message.chat.type == "channel":
+            return
+        channel, _name = self._channel(message)
+        if not channel.dm:
+            await self.port.message_edited(channel, str(message.message_id), message.text)
+
+    def relay_needs(self) -> str | None:
+        if self.app is not None and not self.app.bot.can_read_all_group_messages:
+            return N_(
+                "Telegram: the bot's privacy mode is on, so it sees only commands in groups. "
+                "Turn it off with @BotFather (/setprivacy, Disable) and add the bot to the "
+                "groups again, or make it an admin of each group."
+            )
+        return None
 
     def _anonymous(self, locale: str) -> Message:
         return Message(parts=(Text(text=translator(locale).gettext(ANONYMOUS)),))
@@ -961,6 +998,7 @@ class TelegramAdapter(Adapter):
             return await self._send(moved, message)
 
     async def _send(self, channel: ChannelRef, message: Message) -> str:
+        message = authored(message)
         bot = self._bot()
         chat_id, thread = self._target(channel)
         common: dict[str, Any] = {"chat_id": chat_id, "message_thread_id": thread}
@@ -1056,7 +1094,19 @@ class TelegramAdapter(Adapter):
         )
         return str(sent.message_id)
 
+    async def delete(self, channel: ChannelRef, message_id: str) -> None:
+        bot = self._bot()
+        chat_id, _thread = self._target(channel)
+        for part in split_ids(message_id):
+            await self._call(
+                bot.delete_message,
+                ignore=("message to delete not found", "message can't be deleted"),
+                chat_id=chat_id,
+                message_id=int(part),
+            )
+
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
+        message = authored(message)
         bot = self._bot()
         chat_id, thread = self._target(channel)
         markup = self._keyboard(message)

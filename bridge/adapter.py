@@ -140,6 +140,17 @@ class Adapter(ABC):
         split. Unchanged content is no error. Return the new id when the parts changed
         (more or fewer of them), else None."""
 
+    def relay_needs(self) -> str | None:
+        """What the platform still needs before the relay can see members' plain messages
+        (a sentence marked with N_), or None; told to the admin on ``/group set … relay``
+        and by ``check``."""
+        return None
+
+    async def delete(self, channel: ChannelRef, message_id: str) -> None:
+        """Delete a posted message, every part of it (a relayed message its author deleted).
+        Already gone is no error."""
+        raise DeliveryError(f"{self.platform}: this adapter cannot delete messages")
+
     async def send_parts(
         self,
         delivery_id: str | None,

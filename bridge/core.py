@@ -31,7 +31,16 @@ from bridge.context import ActionContext, Context
 from bridge.db import Database, insert_ignore
 from bridge.errors import UsageError
 from bridge.i18n import N_, pick_locale, set_timezone, translator
-from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation, Message, Text
+from bridge.messages import (
+    AccountRef,
+    ActionPress,
+    Button,
+    ChannelRef,
+    ChatPost,
+    Invocation,
+    Message,
+    Text,
+)
 from bridge.metrics import Metrics
 from bridge.models import Channel, ChannelLink, Community, Setting
 from bridge.outbox import Outbox
@@ -41,7 +50,7 @@ from bridge.registry import Command, Param, Who, bind_options, parse_args, regis
 from bridge.sanitize import clean
 from bridge.scheduler import Deadlines
 from bridge.services import groups as groups_svc
-from bridge.services import identity, roles
+from bridge.services import identity, relay, roles
 
 if TYPE_CHECKING:
     from bridge.adapter import Adapter
@@ -100,10 +109,12 @@ class Bridge:
         self.db = db or Database(config.database.url, config.database.echo)
         self.clock = clock or Clock()
         self.registry = registry.load()
+        self.registry.renderers.setdefault("relay", relay.render)
         self.pipeline = Pipeline(self)
         set_timezone(config.community.timezone)
         self.adapters: dict[str, Adapter] = {}
         self.outbox = Outbox(self)
+        self.outbox.anchors["relay"] = relay.anchor
         self.deadlines = Deadlines(self)
         self.metrics = Metrics()
         self.codec: ActionCodec | None = None
@@ -331,6 +342,23 @@ class Bridge:
                 event_id=event_id,
             )
         )
+
+    async def message_posted(self, post: ChatPost) -> int:
+        """A plain message in a channel: relayed when its group's relay is on; how many
+        channels it goes to. A platform's retry of the same message is relayed once."""
+        post = post.model_copy(
+            update={"text": clean(post.text), "account": _clean_account(post.account)}
+        )
+        async with self.db.transaction() as session:
+            return await relay.posted(session, self, post, self.clock.now())
+
+    async def message_edited(self, channel: ChannelRef, message_id: str, text: str) -> bool:
+        async with self.db.transaction() as session:
+            return await relay.edited(session, self, channel, message_id, clean(text))
+
+    async def message_deleted(self, channel: ChannelRef, message_id: str) -> bool:
+        async with self.db.transaction() as session:
+            return await relay.deleted(session, self, channel, message_id)
 
     # ------------------------------------------------------------------ shared steps
 

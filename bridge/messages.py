@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "AccountRef",
     "ActionPress",
+    "Author",
     "Bold",
     "Button",
     "ChannelRef",
+    "ChatPost",
     "Code",
     "FileAttachment",
     "FormRequest",
@@ -31,6 +33,7 @@ __all__ = [
     "Message",
     "Part",
     "Text",
+    "authored",
     "fmt",
     "plain_text",
 ]
@@ -145,6 +148,14 @@ class ChannelRef(_Frozen):
         return cls(platform=platform, chat=chat, thread=thread, dm=dm)
 
 
+class Author(_Frozen):
+    """Who wrote a relayed message, on which platform: adapters show it natively (Slack's
+    ``username``, a name in bold elsewhere), never as something a member could type."""
+
+    name: str
+    platform: str
+
+
 class Message(_Frozen):
     """One outgoing message.
 
@@ -175,6 +186,8 @@ class Message(_Frozen):
     (its worker died after sending, before recording it): an adapter whose platform takes
     no idempotency key looks for the first copy before posting again."""
     dm_invite: bool = False
+    author: Author | None = None
+    """A relayed message's author (``bridge.services.relay``)."""
 
     @property
     def text(self) -> str:
@@ -273,3 +286,28 @@ class ActionPress:
     message_id: str | None = None
     event_id: str | None = None
     channel_name: str | None = None
+
+
+class ChatPost(_Frozen):
+    """A plain message a member wrote in a channel (for the relay): the platform's id of
+    it, and of the message it replies to, if any."""
+
+    channel: ChannelRef
+    account: AccountRef
+    message_id: str
+    text: str
+    reply_to: str | None = None
+    event_id: str | None = None
+
+
+def authored(message: Message) -> Message:
+    """A relayed message with its author in front, in bold, as adapters show it that have
+    no native way (Telegram; Discord without a webhook). Escaped like any other part, so
+    a name can neither ping nor format."""
+    if message.author is None:
+        return message
+    head = (
+        Bold(text=f"{message.author.name} ({message.author.platform})"),
+        Text(text=": "),
+    )
+    return message.model_copy(update={"parts": (*head, *message.parts), "author": None})

@@ -16,10 +16,11 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select, text, true, update
+from sqlalchemy import and_, delete, func, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +83,9 @@ class Outbox:
         self.in_order = False
         self._pass = asyncio.Lock()
         self.shaper = _shaper(bridge)
+        #: ref kind → where a reply to that ref goes in a channel where no copy of it was
+        #: posted (a relayed message's original, written there): its platform id or None
+        self.anchors: dict[str, Callable[[AsyncSession, str, str], Awaitable[str | None]]] = {}
 
     # ---------------------------------------------------------------- writing
 
@@ -211,6 +215,41 @@ class Outbox:
                     index_where=text("status = 'pending' AND dedupe_key IS NOT NULL"),
                 )
             )
+        await self._notify(session)
+        self.kick()
+
+    async def delete_copies(self, session: AsyncSession, ref_key: str) -> None:
+        """Delete every posted copy of a tracked message (a relayed message its author
+        deleted); copies still being sent are deleted once they are out."""
+        now = self._now()
+        platforms = (
+            await session.execute(
+                select(PostedMessage.platform)
+                .where(PostedMessage.ref_key == ref_key)
+                .union(
+                    select(OutboxRow.platform).where(
+                        OutboxRow.ref_key == ref_key,
+                        OutboxRow.kind == "send",
+                        OutboxRow.status.in_(("pending", "sending")),
+                    )
+                )
+            )
+        ).scalars()
+        for platform in sorted(set(platforms)):
+            session.add(
+                OutboxRow(
+                    kind="delete",
+                    platform=platform,
+                    channel_key="",
+                    ref_key=ref_key,
+                    locale=self.bridge.default_locale,
+                    status="pending",
+                    attempts=0,
+                    not_before=now,
+                    created_at=now,
+                )
+            )
+        await session.flush()
         await self._notify(session)
         self.kick()
 
@@ -559,7 +598,7 @@ class Outbox:
                 return OrderedDict()
             lanes: OrderedDict[str, list[OutboxRow]] = OrderedDict()
             for row in rows:
-                lane = row.channel_key if row.kind == "send" else f"refresh:{row.ref_key}"
+                lane = row.channel_key if row.kind == "send" else f"{row.kind}:{row.ref_key}"
                 lanes.setdefault(lane, []).append(row)
             refreshing = [lane[0].dedupe_key for lane in lanes.values() if lane[0].kind != "send"]
             if refreshing:  # one edit of a card at a time: a slower older one never wins
@@ -721,6 +760,8 @@ class Outbox:
         try:
             if row.kind == "refresh":
                 return "sent" if await self._deliver_refresh(row) else "stop"
+            if row.kind == "delete":
+                return "sent" if await self._deliver_delete(row) else "stop"
             async with self.bridge.db.transaction() as session:
                 message: Message | None = None
                 if row.ref_key:
@@ -741,6 +782,10 @@ class Outbox:
                     ).scalar_one_or_none()
                     if parent is None and await self._parent_pending(session, row):
                         raise _WaitForParent()
+                    if parent is None:  # the original itself may be in this channel
+                        anchor = self.anchors.get(row.reply_to_ref.partition(":")[0])
+                        if anchor is not None:
+                            parent = await anchor(session, row.reply_to_ref, row.channel_key)
                     if parent is not None:
                         message = message.model_copy(update={"reply_to": parent})
             message = message.model_copy(
@@ -866,6 +911,59 @@ class Outbox:
         async with self.bridge.db.transaction() as session:
             await self._finish(session, row, "sent")
         self.bridge.metrics.edited.labels(row.platform).inc()
+        return True
+
+    async def _deliver_delete(self, row: OutboxRow) -> bool:
+        assert row.ref_key
+        async with self.bridge.db.transaction() as session:
+            sending = (
+                await session.execute(
+                    select(OutboxRow.id).where(
+                        OutboxRow.ref_key == row.ref_key,
+                        OutboxRow.kind == "send",
+                        OutboxRow.platform == row.platform,
+                        OutboxRow.status.in_(("pending", "sending")),
+                    )
+                )
+            ).first()
+            posted = list(
+                (
+                    await session.execute(
+                        select(PostedMessage).where(
+                            PostedMessage.ref_key == row.ref_key,
+                            PostedMessage.platform == row.platform,
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        if sending is not None:  # a copy still on its way: deleted once it is out
+            await self._postpone(row, 1.0, "waiting for the copies to be out", count=False)
+            return False
+        adapter = self.bridge.adapters[row.platform]
+        for p in posted:
+            target = ChannelRef.from_key(p.channel_key)
+            chat = adapter.limit_key(target)
+            try:
+                await self.shaper.wait(row.platform, chat, adapter.is_group(target))
+                try:
+                    await adapter.delete(target, p.platform_message_id)
+                finally:
+                    await self.shaper.sent(row.platform, chat)
+            except RetryLater as exc:
+                await self._postpone(row, exc.after, RATE_LIMITED + str(exc), count=False)
+                return False
+            except ChannelGone as exc:
+                log.info("cannot delete %s in %s: %s", row.ref_key, p.channel_key, exc)
+            except Exception as exc:
+                log.warning("delete of %s in %s failed: %r", row.ref_key, p.channel_key, exc)
+                await self._failed(row, repr(exc))
+                return False
+            async with self.bridge.db.transaction() as session:
+                await session.execute(delete(PostedMessage).where(PostedMessage.id == p.id))
+        async with self.bridge.db.transaction() as session:
+            await self._finish(session, row, "sent")
         return True
 
     async def _finish(

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from bridge.config import Config
-    from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation, Message
+    from bridge.messages import (
+        AccountRef,
+        ActionPress,
+        Button,
+        ChannelRef,
+        ChatPost,
+        Invocation,
+        Message,
+    )
     from bridge.registry import Command
 
 __all__ = ["Port"]
@@ -57,6 +65,18 @@ class Port(Protocol):
     async def handle_text(
         self, channel: ChannelRef, account: AccountRef, text: str, event_id: str | None = None
     ) -> list[Message]: ...
+
+    async def message_posted(self, post: ChatPost) -> int:
+        """A member's plain message in a channel (the relay copies it where it is on)."""
+        ...
+
+    async def message_edited(self, channel: ChannelRef, message_id: str, text: str) -> bool:
+        """A member edited a plain message: its relayed copies follow."""
+        ...
+
+    async def message_deleted(self, channel: ChannelRef, message_id: str) -> bool:
+        """A member deleted a plain message: its relayed copies are deleted."""
+        ...
 
     # ---- what the adapter learned
     async def dm_opened(self, account: AccountRef) -> int:

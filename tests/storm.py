@@ -163,6 +163,8 @@ class Storm:
         self.last_vote = 0.0
         self._turn = 0
         self._kill_time = asyncio.Event()
+        #: seconds from an action until the bot answered it
+        self.latencies: list[float] = []
         self.session: aiohttp.ClientSession | None = None
         self.discord_channels: tuple[str, str] = ("", "")
         self.guild = ""
@@ -455,8 +457,10 @@ class Storm:
     async def _person(self, person: Person, gate: asyncio.Semaphore) -> None:
         async with gate:
             for action in person.actions:
+                began = time.monotonic()
                 for _ in range(5):
                     if await self._act(person, action):
+                        self.latencies.append(time.monotonic() - began)
                         break
                     self.repeats += 1  # no answer: the person does it again
                 else:

@@ -123,6 +123,8 @@ class Group(Base):
     showcase: Mapped[bool] = mapped_column(Boolean, default=False)
     hostdesk: Mapped[bool] = mapped_column(Boolean, default=False)
     hosts_run_surveys: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: plain messages of its linked channels are copied to the others (bridge.services.relay)
+    relay: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

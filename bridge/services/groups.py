@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError, check_length
 from bridge.i18n import N_
-from bridge.messages import Bold, ChannelRef, Code
+from bridge.messages import Bold, ChannelRef, Code, Message, Text
 from bridge.models import Channel, ChannelLink, Group, RoleGrant
 
 if TYPE_CHECKING:
@@ -323,6 +323,8 @@ def _flags(ctx: Context, group: Group) -> str:
         flags.append(ctx._("showcase"))
     if group.hostdesk:
         flags.append(ctx._("host desk"))
+    if group.relay:
+        flags.append(ctx._("relay"))
     return ", ".join(flags)
 
 
@@ -385,7 +387,7 @@ async def group_new(
     )
 
 
-SETTINGS = (*VISIBILITY, "showcase", "hostdesk", "-showcase", "-hostdesk")
+SETTINGS = (*VISIBILITY, "showcase", "hostdesk", "relay", "-showcase", "-hostdesk", "-relay")
 
 
 async def group_set(ctx: Context, name: str, setting: str) -> None:
@@ -410,6 +412,14 @@ async def group_set(ctx: Context, name: str, setting: str) -> None:
                 N_("Nothing to change: {name} is {flags}."), name=group.slug, flags=before
             )
         await set_showcase(ctx.session, group, on)
+    elif setting.endswith("relay"):
+        on = not setting.startswith("-")
+        if group.relay == on:
+            raise UserError(
+                N_("Nothing to change: {name} is {flags}."), name=group.slug, flags=before
+            )
+        group.relay = on
+        await _relay_notice(ctx, group, on)
     else:
         on = not setting.startswith("-")
         if group.hostdesk == on:
@@ -424,6 +434,37 @@ async def group_set(ctx: Context, name: str, setting: str) -> None:
             N_("Group {name} is now {flags}."), name=Bold(text=group.slug), flags=_flags(ctx, group)
         )
     )
+
+
+async def _relay_notice(ctx: Context, group: Group, on: bool) -> None:
+    """Every linked channel is told that its messages are now shared (with which
+    channels), or no longer; the admin learns what each platform still needs."""
+    from bridge.services.relay import platform_name
+
+    channels = await linked_channels(ctx.session, group.id)
+    for channel in channels:
+        others = [c for c in channels if c.key != channel.key]
+        if on:
+            names = ", ".join(
+                f"{c.name or c.chat_id} ({platform_name(c.platform)})" for c in others
+            ) or ctx._("none yet")
+            text = ctx._(
+                "Messages in this channel are now shared with the other channels of the "
+                "group {name}: {channels}. Each copy shows who wrote it and where."
+            ).format(name=group.slug, channels=names)
+        else:
+            text = ctx._(
+                "Messages in this channel are no longer shared with the other channels of "
+                "the group {name}."
+            ).format(name=group.slug)
+        await ctx.bridge.outbox.post(ctx.session, channel.key, Message(parts=(Text(text=text),)))
+    if not on:
+        return
+    for platform in sorted({c.platform for c in channels}):
+        adapter = ctx.bridge.adapters.get(platform)
+        need = adapter.relay_needs() if adapter is not None else None
+        if need:
+            ctx.reply(ctx._(need))
 
 
 # ------------------------------------------------------------------ /link and /unlink

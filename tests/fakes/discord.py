@@ -41,6 +41,8 @@ TIMESTAMP = "2024-05-01T12:00:00.000000+00:00"
 #: the bucket of a channel's messages (create and edit) and the bot's global limit
 DISCORD_RULES = (Rule(5, 5.0), Rule(50, 1.0, "all"))
 MESSAGE_ROUTE = re.compile(r"^/api/v10/channels/(\d+)/messages(?:/\d+)?$")
+GUILD_MESSAGES = 1 << 9
+MESSAGE_CONTENT = 1 << 15
 RESPONSE_DEADLINE = 3.0  # seconds to answer an interaction
 TOKEN_LIFETIME = 15 * 60  # an interaction token's follow-ups
 #: the locales Discord accepts as localization keys
@@ -122,6 +124,7 @@ class FakeDiscord:
         #: Discord's per-channel message bucket (5 in 5 s) and its global limit (50 a
         #: second), enforced unless a test lifts them (``allowance = None``)
         self.allowance: Allowance | None = Allowance(scaled(DISCORD_RULES, speed))
+        self.intents: int | None = None  # what the session identified with
         # gateway
         self.session_id: str | None = None
         self.seq = 0
@@ -276,6 +279,55 @@ class FakeDiscord:
     def rate_limit(self, method: str, path_pattern: str, retry_after: float) -> None:
         """Answer the next request matching METHOD and the path regex with a 429."""
         self._limits.append((method.upper(), re.compile(path_pattern), retry_after))
+
+    # ------------------------------------------------------------------ members write
+
+    async def member_says(
+        self, channel_id: str, user: dict[str, Any], content: str, reply_to: str | None = None
+    ) -> dict[str, Any]:
+        """A member writes in a guild channel: MESSAGE_CREATE for a session with the
+        GUILD_MESSAGES intent, its text only with MESSAGE_CONTENT (else empty, as Discord
+        sends it)."""
+        body: dict[str, Any] = {"content": content}
+        if reply_to is not None:
+            body["message_reference"] = {"message_id": reply_to, "channel_id": channel_id}
+        message = self._message(channel_id, body, [])
+        message["author"] = user
+        await self._member_event("MESSAGE_CREATE", message)
+        return message
+
+    async def member_edits(self, message: dict[str, Any], content: str) -> None:
+        message["content"] = content
+        message["edited_timestamp"] = TIMESTAMP
+        await self._member_event("MESSAGE_UPDATE", message)
+
+    async def member_deletes(self, message: dict[str, Any]) -> None:
+        del self.messages[message["id"]]
+        if self.intents is not None and self.intents & GUILD_MESSAGES:
+            guild = self.channels[message["channel_id"]].get("guild_id")
+            await self.dispatch(
+                "MESSAGE_DELETE",
+                {"id": message["id"], "channel_id": message["channel_id"], "guild_id": guild},
+            )
+
+    async def _member_event(self, event: str, message: dict[str, Any]) -> None:
+        if self.intents is None or not self.intents & GUILD_MESSAGES:
+            return
+        data = self._public(message)
+        data["guild_id"] = self.channels[message["channel_id"]].get("guild_id")
+        data["member"] = {
+            "roles": [],
+            "joined_at": TIMESTAMP,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "nick": None,
+            "avatar": None,
+        }
+        if not self.intents & MESSAGE_CONTENT:  # a privileged intent: the text stays away
+            data.update(content="", embeds=[], attachments=[], components=[])
+        await self.dispatch(event, data)
 
     # ------------------------------------------------------------------ what tests read
 

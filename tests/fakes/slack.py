@@ -72,6 +72,8 @@ class Posted:
     thread_ts: str | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
+    #: the name it is shown under (``username``, chat:write.customize), else the bot's
+    username: str | None = None
 
     def as_history(self, with_metadata: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -531,6 +533,7 @@ class FakeSlack:
                 blocks=list(args.get("blocks") or []),
                 thread_ts=args.get("thread_ts") or None,
                 metadata=metadata,
+                username=args.get("username") or None,
             )
         )
         return {"channel": channel, "ts": ts, "message": {"ts": ts, "text": args.get("text")}}

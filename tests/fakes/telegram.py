@@ -425,13 +425,34 @@ class FakeTelegram:
         return self.push({"message": self._message(user, chat, text, thread)}, update_id)
 
     def text(
-        self, user: JSONDict, chat: JSONDict, text: str, thread: int | None = None
+        self,
+        user: JSONDict,
+        chat: JSONDict,
+        text: str,
+        thread: int | None = None,
+        reply_to: JSONDict | None = None,
     ) -> JSONDict | None:
-        """A plain message. With privacy mode on, the bot never sees one in a group."""
+        """A plain message (``reply_to``: the message it answers). With privacy mode on,
+        the bot never sees one in a group."""
+        extra = {"reply_to_message": reply_to} if reply_to is not None else {}
         if chat["type"] != "private" and self.privacy_mode and not text.startswith("/"):
-            self._message(user, chat, text, thread)
+            self._message(user, chat, text, thread, **extra)
             return None
-        return self.push({"message": self._message(user, chat, text, thread)})
+        return self.push({"message": self._message(user, chat, text, thread, **extra)})
+
+    def edit_text(self, user: JSONDict, message: JSONDict, text: str) -> JSONDict | None:
+        """The author edits their message: an ``edited_message`` update (none for the bot
+        in a group while privacy mode is on)."""
+        assert message["from"]["id"] == user["id"], "only the author edits a message"
+        message["text"] = text
+        message["edit_date"] = int(time.time())
+        if message["chat"]["type"] != "private" and self.privacy_mode:
+            return None
+        return self.push({"edited_message": dict(message)})
+
+    def messages_in(self, chat_id: int) -> list[JSONDict]:
+        """Every message in the chat, the bot's and the members', in order."""
+        return [m for (cid, _), m in sorted(self.messages.items()) if cid == chat_id]
 
     def start_bot(self, user: JSONDict, payload: str | None = None) -> JSONDict:
         """The user opens the private chat and presses Start (a deep link adds a payload)."""
