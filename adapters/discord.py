@@ -26,6 +26,7 @@ from bridge.i18n import N_, translator
 from bridge.messages import (
     AccountRef,
     ActionPress,
+    Author,
     Bold,
     Button,
     ChannelRef,
@@ -376,6 +377,20 @@ class DiscordConfig(PlatformConfig):
 
 
 _MENTION = re.compile(r"^<@!?(\d+)>$")
+#: the bridge's channel webhook, and the prefix of the ids of messages posted through it
+WEBHOOK_NAME = "community-bridge"
+HOOKED = "wh:"
+
+
+def _hook_name(author: Author) -> str:
+    """A webhook message's name: the author and their platform (nobody can pose as a
+    member here), within Discord's rules (1 to 80 characters, never "discord" or
+    "clyde", which Discord refuses)."""
+    name = " ".join(author.name.split())
+    for word in ("discord", "clyde"):
+        name = re.sub(word, word[0] + "\u200b" + word[1:], name, flags=re.IGNORECASE)
+    suffix = f" ({author.platform})"
+    return (name[: 80 - len(suffix)] or "?") + suffix
 
 
 def configure_endpoints(config: DiscordConfig) -> None:
@@ -458,6 +473,9 @@ class DiscordAdapter(Adapter):
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._busy: set[asyncio.Task[Any]] = set()
         self._dm: dict[str, str] = {}
+        #: the bridge's webhook of each channel (id, token, thread id or None); None where
+        #: the bot may not manage webhooks (then a relayed message names its author in bold)
+        self._hooks: dict[str, tuple[str, str, str | None] | None] = {}
         self._stopping = False
 
     @property
@@ -619,10 +637,11 @@ class DiscordAdapter(Adapter):
             or message.author.bot
             or message.webhook_id is not None
             or message.type not in (discord.MessageType.default, discord.MessageType.reply)
-            or not message.content
+            or not (message.content or message.attachments)
         ):
             return
         reply = message.reference.message_id if message.reference is not None else None
+        text = "\n".join([message.content, *(a.url for a in message.attachments)]).strip()
         await self.port.message_posted(
             ChatPost(
                 channel=ChannelRef(platform="discord", chat=str(message.channel.id)),
@@ -632,7 +651,7 @@ class DiscordAdapter(Adapter):
                     display_name=message.author.display_name,
                 ),
                 message_id=str(message.id),
-                text=message.content,
+                text=text,  # attachments as their links
                 reply_to=str(reply) if reply else None,
                 event_id=f"message:{message.id}",
             )
@@ -986,7 +1005,8 @@ class DiscordAdapter(Adapter):
             body["enforce_nonce"] = True
         if message.reply_to and not interaction and not edit:
             body["message_reference"] = {
-                "message_id": message.reply_to.split()[0],  # a card's first part
+                # a card's first part; one posted through the webhook is a message too
+                "message_id": message.reply_to.split()[0].removeprefix(HOOKED),
                 "fail_if_not_exists": False,
             }
         return body
@@ -1058,25 +1078,137 @@ class DiscordAdapter(Adapter):
             cached = self._dm[channel.chat] = str(data["id"])
         return cached
 
+    async def _edit_hooked(self, channel_id: str, message_id: str, message: Message) -> None:
+        """A relayed message posted through the webhook is edited through it."""
+        hook = await self._channel_hook(channel_id)
+        if hook is None:
+            raise ChannelGone("discord: the bridge's webhook is gone")
+        bare = message.model_copy(update={"author": None, "delivery_id": None, "reply_to": None})
+        for part_id, part in zip(split_ids(message_id), self._split(bare), strict=False):
+            await self._rest(
+                self._hook_route("PATCH", hook, part_id.removeprefix(HOOKED)),
+                self._body(part, False, edit=True),
+                params=self._hook_params(hook),
+            )
+
     async def delete(self, channel: ChannelRef, message_id: str) -> None:
         channel_id = await self._channel_id(channel)
         for part in split_ids(message_id):
-            try:
-                await self._rest(
-                    Route(
-                        "DELETE",
-                        "/channels/{channel_id}/messages/{message_id}",
-                        channel_id=channel_id,
-                        message_id=part,
-                    )
+            params: dict[str, str] = {}
+            if part.startswith(HOOKED):
+                hook = await self._channel_hook(channel_id)
+                if hook is None:
+                    continue
+                route = self._hook_route("DELETE", hook, part.removeprefix(HOOKED))
+                params = self._hook_params(hook)
+            else:
+                route = Route(
+                    "DELETE",
+                    "/channels/{channel_id}/messages/{message_id}",
+                    channel_id=channel_id,
+                    message_id=part,
                 )
+            try:
+                await self._rest(route, params=params)
             except ChannelGone as exc:
                 if "Unknown Message" not in str(exc):
                     raise
 
+    # ------------------------------------------------------------------ webhooks
+
+    async def _channel_hook(self, channel_id: str) -> tuple[str, str, str | None] | None:
+        """The bridge's webhook in a channel (or in a thread's parent), made once and found
+        again after a restart by its name; None without Manage Webhooks."""
+        if channel_id in self._hooks:
+            return self._hooks[channel_id]
+        parent, thread = channel_id, None
+        known = self.client.get_channel(int(channel_id)) if self.client is not None else None
+        if isinstance(known, discord.Thread) and known.parent_id:
+            parent, thread = str(known.parent_id), channel_id
+        try:
+            hooks = await self._rest(
+                Route("GET", "/channels/{channel_id}/webhooks", channel_id=parent)
+            )
+            app_id = str(self.client.application_id) if self.client is not None else ""
+            found = next(
+                (
+                    h
+                    for h in hooks or []
+                    if h.get("name") == WEBHOOK_NAME
+                    and h.get("token")
+                    and str(h.get("application_id")) == app_id
+                ),
+                None,
+            )
+            if found is None:
+                found = await self._rest(
+                    Route("POST", "/channels/{channel_id}/webhooks", channel_id=parent),
+                    {"name": WEBHOOK_NAME},
+                )
+            hook: tuple[str, str, str | None] | None = (
+                str(found["id"]),
+                str(found["token"]),
+                thread,
+            )
+        except ChannelGone as exc:  # Missing Permissions: the bot posts them itself
+            log.info(
+                "discord: no webhook in %s (%s); relayed messages name their author", parent, exc
+            )
+            hook = None
+        self._hooks[channel_id] = hook
+        return hook
+
+    @staticmethod
+    def _hook_route(method: str, hook: tuple[str, str, str | None], message_id: str = "") -> Route:
+        path = "/webhooks/{webhook_id}/{webhook_token}"
+        if message_id:
+            return Route(
+                method,
+                path + "/messages/{message_id}",
+                webhook_id=hook[0],
+                webhook_token=hook[1],
+                message_id=message_id,
+            )
+        return Route(method, path, webhook_id=hook[0], webhook_token=hook[1])
+
+    @staticmethod
+    def _hook_params(hook: tuple[str, str, str | None], wait: bool = False) -> dict[str, str]:
+        params = {"wait": "true"} if wait else {}
+        if hook[2]:
+            params["thread_id"] = hook[2]
+        return params
+
+    async def _send_as_author(
+        self, channel: ChannelRef, channel_id: str, message: Message
+    ) -> str | None:
+        """A relayed message through the channel's webhook, under its author's name and
+        platform (ids ``wh:<id>``); None when that is not possible here (no webhook, a
+        reply, which webhooks cannot make), and the bot posts it."""
+        if message.author is None or message.reply_to or message.file or message.buttons:
+            return None
+        hook = await self._channel_hook(channel_id)
+        if hook is None:
+            return None
+        name = _hook_name(message.author)
+        bare = message.model_copy(update={"author": None, "delivery_id": None})
+
+        async def post(part: Message) -> str:
+            assert hook is not None
+            body = self._body(part, False)
+            body["username"] = name
+            data = await self._rest(
+                self._hook_route("POST", hook), body, params=self._hook_params(hook, wait=True)
+            )
+            return f"{HOOKED}{data['id']}"
+
+        return await self.send_parts(message.delivery_id, self._split(bare), post, channel)
+
     async def send(self, channel: ChannelRef, message: Message) -> str:
-        message = authored(message)
         channel_id = await self._channel_id(channel)
+        hooked = await self._send_as_author(channel, channel_id, message)
+        if hooked is not None:
+            return hooked
+        message = authored(message)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
 
         async def post(part: Message) -> str:
@@ -1086,8 +1218,11 @@ class DiscordAdapter(Adapter):
         return await self.send_parts(message.delivery_id, self._split(message), post, channel)
 
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
-        message = authored(message)
         channel_id = await self._channel_id(channel)
+        if message_id.startswith(HOOKED):
+            await self._edit_hooked(channel_id, message_id, message)
+            return None
+        message = authored(message)
         parts = self._split(message.model_copy(update={"delivery_id": None, "reply_to": None}))
 
         def route(method: str, part_id: str) -> Route:

@@ -848,16 +848,20 @@ class SlackAdapter(Adapter):
             if event.get("deleted_ts"):
                 await self.port.message_deleted(channel, str(event["deleted_ts"]))
             return
-        if subtype or event.get("bot_id") or not event.get("user") or not event.get("ts"):
+        if subtype not in (None, "file_share", "thread_broadcast"):
+            return
+        if event.get("bot_id") or not event.get("user") or not event.get("ts"):
             return
         account = await self._account(str(event["user"]), "")
         thread = event.get("thread_ts")
+        links = [str(f.get("permalink") or "") for f in event.get("files") or []]
+        text = "\n".join([from_slack(str(event.get("text") or "")), *filter(None, links)])
         await self.port.message_posted(
             ChatPost(
                 channel=channel,
                 account=account,
                 message_id=str(event["ts"]),
-                text=from_slack(str(event.get("text") or "")),
+                text=text.strip(),  # files as their links
                 reply_to=str(thread) if thread and thread != event["ts"] else None,
                 event_id=body.get("event_id") or None,
             )

@@ -176,6 +176,18 @@ def _cut(current: list[_Piece], limit: int) -> int:
     return paragraph_end or line_end or len(current)
 
 
+def _unmentioned(message: Message) -> Message:
+    """A relayed message's text: an ``@name`` in it would notify whoever has that name
+    here (Telegram links every @username), so a word joiner keeps it plain text."""
+    if message.author is None:
+        return message
+    parts = tuple(
+        Text(text=p.text.replace("@", "@\u2060")) if isinstance(p, Text) else p
+        for p in message.parts
+    )
+    return message.model_copy(update={"parts": parts})
+
+
 def render_html(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -> list[str]:
     """Parts as Telegram HTML, every piece of text escaped; split into messages of at most
     ``limit`` UTF-16 units of visible text, between paragraphs where possible (else at
@@ -595,7 +607,11 @@ class TelegramAdapter(Adapter):
         user = message.from_user
         if user is None or (user.is_bot and message.sender_chat is None):
             return
-        if chat.type == ChatType.CHANNEL or not message.text:
+        if chat.type == ChatType.CHANNEL:
+            return
+        if not message.text:
+            if chat.type != ChatType.PRIVATE and (message.photo or message.document):
+                await self._file_posted(update, message, user)
             return
         parsed = self._parse_command(message)
         if parsed is False:
@@ -650,6 +666,24 @@ class TelegramAdapter(Adapter):
             )
         )
         await self._reply(origin, replies)
+
+    async def _file_posted(self, update: Update, message: TgMessage, user: User) -> None:
+        """A photo or file in a group: the relay shares its caption and says what it was
+        (its download link would carry the bot's token, so the file stays here)."""
+        if message.sender_chat is not None:
+            return
+        channel, _name = self._channel(message)
+        name = message.document.file_name if message.document else None
+        note = f"📎 {name or 'photo'} (Telegram)"
+        await self.port.message_posted(
+            ChatPost(
+                channel=channel,
+                account=self._account(user),
+                message_id=str(message.message_id),
+                text="\n".join(filter(None, [message.caption or "", note])),
+                event_id=str(update.update_id),
+            )
+        )
 
     async def _on_edited(self, message: TgMessage) -> None:
         """A member edited a message: relayed copies follow (Telegram tells bots nothing of
@@ -998,7 +1032,7 @@ class TelegramAdapter(Adapter):
             return await self._send(moved, message)
 
     async def _send(self, channel: ChannelRef, message: Message) -> str:
-        message = authored(message)
+        message = authored(_unmentioned(message))
         bot = self._bot()
         chat_id, thread = self._target(channel)
         common: dict[str, Any] = {"chat_id": chat_id, "message_thread_id": thread}
@@ -1106,7 +1140,7 @@ class TelegramAdapter(Adapter):
             )
 
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
-        message = authored(message)
+        message = authored(_unmentioned(message))
         bot = self._bot()
         chat_id, thread = self._target(channel)
         markup = self._keyboard(message)

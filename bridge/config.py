@@ -228,6 +228,13 @@ class RedisConfig(Section):
         return value
 
 
+class RelayConfig(Section):
+    """``keep``: how long the relay remembers which copies belong to which message (so
+    edits, deletions and replies follow); older messages are forgotten."""
+
+    keep: Delay = timedelta(days=30)
+
+
 class SurveysConfig(Section):
     """Anonymous surveys redraw their counts in batches, so nobody watching a card learns
     one person's choice: after at least ``anonymous_batch`` new responses and at least
@@ -245,6 +252,7 @@ class Config(Section):
     delivery: DeliveryConfig = DeliveryConfig()
     surveys: SurveysConfig = SurveysConfig()
     redis: RedisConfig = RedisConfig()
+    relay: RelayConfig = RelayConfig()
     sections: dict[str, PlatformConfig] = {}
     """The platforms' sections, validated by the models their adapters declare."""
     path: str | None = None

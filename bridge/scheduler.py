@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.db import affected, insert_ignore
 from bridge.models import Deadline, OutboxRow, ProcessedEvent
+from bridge.services import relay
 
 if TYPE_CHECKING:
     from bridge.core import Bridge
@@ -145,7 +146,13 @@ class Deadlines:
                     Deadline.fired_at.is_not(None), Deadline.fired_at < now - HISTORY
                 )
             )
-        return {"events": affected(events), "outbox": affected(rows), "deadlines": affected(fired)}
+            relayed = await relay.prune(session, now, self.bridge.config.relay.keep)
+        return {
+            "events": affected(events),
+            "outbox": affected(rows),
+            "deadlines": affected(fired),
+            "relayed": relayed,
+        }
 
     def start(self) -> None:
         """Tick every second on the running loop (APScheduler's asyncio scheduler), prune

@@ -140,7 +140,11 @@ class Env:
         return [(p.username, p.text) for p in self.slack.posted(channel)]
 
     def discord_shown(self, channel: str) -> list[str]:
-        return [str(m["content"]) for m in self.discord.channel_messages(channel)]
+        """Messages as Discord shows them: a webhook's under the name it posted with."""
+        return [
+            f"[{m['author']['username']}] {m['content']}" if m.get("webhook_id") else m["content"]
+            for m in self.discord.channel_messages(channel)
+        ]
 
     async def slack_says(self, text: str, channel: str = "C1", thread: str | None = None) -> str:
         assert self.sender is not None
@@ -201,19 +205,22 @@ async def test_a_message_its_edit_its_deletion_and_a_reply_cross_every_pair(env:
     await env.admin("slack", "C1", "group", "set lobby relay")
     # Slack → Telegram and Discord, under the author's name and platform
     ts = await env.slack_says("Hallo aus *Slack* @everyone")
-    assert env.telegram_shown()[-1] == "Alice (Slack): Hallo aus *Slack* @everyone"
-    # on Discord the markup shows as typed and @everyone pings nobody
+    # on Telegram an @name would notify a same-named member: it stays plain text
+    assert env.telegram_shown()[-1] == "Alice (Slack): Hallo aus *Slack* @\u2060everyone"
+    # on Discord through the channel's webhook, under her name and platform; the markup
+    # shows as typed and @everyone pings nobody
     assert env.discord_shown(env.dc_lobby)[-1] == (
-        "**Alice (Slack)**: Hallo aus \\*Slack\\* @\u200beveryone"
+        "[Alice (Slack)] Hallo aus \\*Slack\\* @\u200beveryone"
     )
     [copy] = [m for m in env.discord.channel_messages(env.dc_lobby) if "Hallo" in m["content"]]
     assert copy["allowed_mentions"]["parse"] == []  # nobody is pinged
+    assert copy["author"]["bot"] and copy["webhook_id"]
     # Telegram → Slack (under Tom's name) and Discord
     env.tg.text(env.tom, env.tg.chats[GROUP], "Moin aus Telegram")
     await env.tg.wait_for(lambda: True)
     await env.settle()
     assert env.slack_shown()[-1] == ("Tom (Telegram)", "Moin aus Telegram")
-    assert env.discord_shown(env.dc_lobby)[-1] == "**Tom (Telegram)**: Moin aus Telegram"
+    assert env.discord_shown(env.dc_lobby)[-1] == "[Tom (Telegram)] Moin aus Telegram"
     # Discord → Slack and Telegram
     said = await env.discord.member_says(env.dc_lobby, env.dave, "Hi from Discord")
     await env.settle()
@@ -225,12 +232,12 @@ async def test_a_message_its_edit_its_deletion_and_a_reply_cross_every_pair(env:
         {"subtype": "message_changed", "message": {"user": "U1", "ts": ts, "text": "Hallo!"}}
     )
     assert "Alice (Slack): Hallo!" in env.telegram_shown()
-    assert "**Alice (Slack)**: Hallo!" in env.discord_shown(env.dc_lobby)
+    assert "[Alice (Slack)] Hallo!" in env.discord_shown(env.dc_lobby)
     [tom_said] = [m for m in env.tg.messages_in(GROUP) if m.get("text") == "Moin aus Telegram"]
     env.tg.edit_text(env.tom, tom_said, "Moin, moin")
     await env.settle()
     assert ("Tom (Telegram)", "Moin, moin") in env.slack_shown()
-    assert "**Tom (Telegram)**: Moin, moin" in env.discord_shown(env.dc_lobby)
+    assert "[Tom (Telegram)] Moin, moin" in env.discord_shown(env.dc_lobby)
     await env.discord.member_edits(said, "Hi from Discord (edited)")
     await env.settle()
     assert ("Dave (Discord)", "Hi from Discord (edited)") in env.slack_shown()
@@ -256,6 +263,40 @@ async def test_a_message_its_edit_its_deletion_and_a_reply_cross_every_pair(env:
     await env.settle()
     assert not [t for _, t in env.slack_shown() if "Hi from Discord" in t]
     assert not [t for t in env.telegram_shown() if "Hi from Discord" in t]
+
+
+async def test_attachments_cross_as_links(env: Env) -> None:
+    await env.admin("slack", "C1", "group", "set lobby relay")
+    link = "https://acme.slack.com/files/U1/F123/bericht.pdf"
+    await env.slack_event(
+        {
+            "subtype": "file_share",
+            "user": "U1",
+            "ts": slack_ts(),
+            "text": "Der Bericht",
+            "files": [{"id": "F123", "name": "bericht.pdf", "permalink": link}],
+        }
+    )
+    assert env.telegram_shown()[-1] == f"Alice (Slack): Der Bericht\n{link}"
+    await env.discord.member_says(env.dc_lobby, env.dave, "", files=("plan.png",))
+    await env.settle()
+    assert env.slack_shown()[-1] == ("Dave (Discord)", f"{env.discord.url}/a/plan.png")
+    photo = env.tg._message(env.tom, env.tg.chats[GROUP], "", caption="Baustelle")
+    photo["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]
+    env.tg.push({"message": photo})
+    await env.settle()
+    assert env.slack_shown()[-1] == ("Tom (Telegram)", "Baustelle\n📎 photo (Telegram)")
+
+
+async def test_without_manage_webhooks_discord_names_the_author_in_bold(env: Env) -> None:
+    env.discord.no_webhooks.add(env.dc_lobby)
+    await env.admin("slack", "C1", "group", "set lobby relay")
+    ts = await env.slack_says("ohne Webhook")
+    assert env.discord_shown(env.dc_lobby)[-1] == "**Alice (Slack)**: ohne Webhook"
+    await env.slack_event(
+        {"subtype": "message_changed", "message": {"user": "U1", "ts": ts, "text": "geändert"}}
+    )
+    assert env.discord_shown(env.dc_lobby)[-1] == "**Alice (Slack)**: geändert"
 
 
 async def test_nothing_echoes(env: Env) -> None:
@@ -307,8 +348,23 @@ async def test_an_edit_after_a_restart_still_follows(env: Env) -> None:
         {"subtype": "message_changed", "message": {"user": "U1", "ts": ts, "text": "danach"}}
     )
     assert "Alice (Slack): danach" in env.telegram_shown()
-    assert "**Alice (Slack)**: danach" in env.discord_shown(env.dc_lobby)
+    assert "[Alice (Slack)] danach" in env.discord_shown(env.dc_lobby)
     assert not [t for t in env.telegram_shown() if "vor dem" in t]
+
+
+async def test_the_map_is_forgotten_after_the_configured_time(env: Env) -> None:
+    from datetime import timedelta
+
+    await env.admin("slack", "C1", "group", "set lobby relay")
+    ts = await env.slack_says("alt")
+    assert env.bridge is not None
+    env.bridge.clock.advance(timedelta(days=31))  # type: ignore[attr-defined]
+    assert (await env.bridge.deadlines.prune())["relayed"] == 1
+    await env.slack_event(
+        {"subtype": "message_changed", "message": {"user": "U1", "ts": ts, "text": "neu"}}
+    )
+    assert "Alice (Slack): alt" in env.telegram_shown()  # no longer followed
+    assert not [t for t in env.telegram_shown() if t.endswith("neu")]
 
 
 async def test_a_burst_arrives_whole_and_in_order_within_the_limits(env: Env) -> None:
@@ -331,7 +387,7 @@ async def test_a_burst_arrives_whole_and_in_order_within_the_limits(env: Env) ->
             break
     assert [t for t in env.telegram_shown() if "Nachricht" in t] == want
     assert [t for t in env.discord_shown(env.dc_lobby) if "Nachricht" in t] == [
-        f"**Alice (Slack)**: Nachricht {n}" for n in range(100)
+        f"[Alice (Slack)] Nachricht {n}" for n in range(100)
     ]
     assert env.tg.limit_refusals == []
     assert env.discord.allowance is not None and env.discord.allowance.refusals == []

@@ -217,7 +217,12 @@ async def test_prune_forgets_old_events_and_deliveries_but_keeps_failures(
             )
         )
     clock.advance(timedelta(days=31))
-    assert await bridge.deadlines.prune() == {"events": 1, "outbox": 1, "deadlines": 0}
+    assert await bridge.deadlines.prune() == {
+        "events": 1,
+        "outbox": 1,
+        "deadlines": 0,
+        "relayed": 0,
+    }
     async with bridge.db.transaction() as s:
         assert (await s.execute(select(ProcessedEvent))).first() is None
         assert [r.status for r in (await s.execute(select(OutboxRow))).scalars()] == ["dead"]

@@ -125,6 +125,10 @@ class FakeDiscord:
         #: second), enforced unless a test lifts them (``allowance = None``)
         self.allowance: Allowance | None = Allowance(scaled(DISCORD_RULES, speed))
         self.intents: int | None = None  # what the session identified with
+        #: channel webhooks: id → {"id", "token", "channel_id", "name"}
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        #: channels where the bot lacks Manage Webhooks (403 on creating one)
+        self.no_webhooks: set[str] = set()
         # gateway
         self.session_id: str | None = None
         self.seq = 0
@@ -164,6 +168,8 @@ class FakeDiscord:
         r.add_route(
             "*", f"{api}/webhooks/{{app}}/{{token}}/messages/{{mid}}", self._webhook_message
         )
+        r.add_get(f"{api}/channels/{{cid}}/webhooks", self._channel_webhooks)
+        r.add_post(f"{api}/channels/{{cid}}/webhooks", self._create_webhook)
         r.add_post(f"{api}/channels/{{cid}}/messages", self._create_message)
         r.add_patch(f"{api}/channels/{{cid}}/messages/{{mid}}", self._edit_message)
         r.add_delete(f"{api}/channels/{{cid}}/messages/{{mid}}", self._delete_message)
@@ -283,15 +289,24 @@ class FakeDiscord:
     # ------------------------------------------------------------------ members write
 
     async def member_says(
-        self, channel_id: str, user: dict[str, Any], content: str, reply_to: str | None = None
+        self,
+        channel_id: str,
+        user: dict[str, Any],
+        content: str,
+        reply_to: str | None = None,
+        files: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """A member writes in a guild channel: MESSAGE_CREATE for a session with the
-        GUILD_MESSAGES intent, its text only with MESSAGE_CONTENT (else empty, as Discord
-        sends it)."""
+        """A member writes in a guild channel (with ``files`` attached, by name):
+        MESSAGE_CREATE for a session with the GUILD_MESSAGES intent, its text and files
+        only with MESSAGE_CONTENT (else empty, as Discord sends it)."""
         body: dict[str, Any] = {"content": content}
         if reply_to is not None:
             body["message_reference"] = {"message_id": reply_to, "channel_id": channel_id}
-        message = self._message(channel_id, body, [])
+        attached = [
+            {"filename": name, "content": b"x", "content_type": "application/octet-stream"}
+            for name in files
+        ]
+        message = self._message(channel_id, body, attached)
         message["author"] = user
         await self._member_event("MESSAGE_CREATE", message)
         return message
@@ -1093,6 +1108,11 @@ class FakeDiscord:
             earlier = self.nonces.get((cid, str(nonce)))
             if earlier is not None:
                 return self._json(self._public(self.messages[earlier]))
+        reference = body.get("message_reference") or {}
+        if reference and reference.get("fail_if_not_exists", True):
+            replied = self.messages.get(str(reference.get("message_id")))
+            if replied is None or replied["channel_id"] != cid:
+                raise _Reject(400, 50035, "message_reference: Unknown message")
         message = self._message(cid, body, files)
         if nonce is not None and body.get("enforce_nonce"):
             self.nonces[(cid, str(nonce))] = str(message["id"])
@@ -1241,7 +1261,72 @@ class FakeDiscord:
             and len(field.get("placeholder") or "") <= 100
         )
 
+    async def _channel_webhooks(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        self._writable(cid)
+        return self._json([w for w in self.webhooks.values() if w["channel_id"] == cid])
+
+    async def _create_webhook(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        self._writable(cid)
+        if cid in self.no_webhooks:
+            raise _Reject(403, 50013, "Missing Permissions")
+        body, _ = await self._body(request)
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 80 or "discord" in name.lower():
+            raise _Reject(400, 50035, "name: invalid webhook name")
+        wid = self.snowflake()
+        hook = {
+            "id": wid,
+            "type": 1,
+            "channel_id": cid,
+            "guild_id": self.channels[cid].get("guild_id"),
+            "name": name,
+            "token": secrets.token_hex(16),
+            "application_id": self.app_id,
+        }
+        self.webhooks[wid] = hook
+        return self._json(hook)
+
+    def _channel_hook(self, wid: str, token: str) -> dict[str, Any] | None:
+        hook = self.webhooks.get(wid)
+        if hook is None:
+            return None
+        if hook["token"] != token:
+            raise _Reject(401, 50027, "Invalid Webhook Token")
+        return hook
+
+    async def _execute_webhook(self, request: web.Request, hook: dict[str, Any]) -> web.Response:
+        """A channel webhook posts as whoever ``username`` names (1 to 80 characters,
+        never containing "discord" or "clyde"), into its channel or a thread of it."""
+        body, files = await self._body(request)
+        self._check_message(body, files)
+        username = body.get("username")
+        if username is not None and (
+            not 1 <= len(str(username)) <= 80
+            or any(word in str(username).lower() for word in ("discord", "clyde"))
+        ):
+            raise _Reject(400, 50035, 'username: Username cannot contain "discord"')
+        if "message_reference" in body:
+            raise _Reject(400, 50035, "message_reference: webhooks cannot reply")
+        cid = request.query.get("thread_id") or hook["channel_id"]
+        message = self._message(cid, body, files)
+        message["author"] = {
+            "id": hook["id"],
+            "username": username or hook["name"],
+            "avatar": None,
+            "discriminator": "0000",
+            "bot": True,
+        }
+        message["webhook_id"] = hook["id"]
+        if request.query.get("wait") == "true":
+            return self._json(self._public(message))
+        return self._no_content()
+
     async def _followup(self, request: web.Request) -> web.Response:
+        hook = self._channel_hook(request.match_info["app"], request.match_info["token"])
+        if hook is not None:
+            return await self._execute_webhook(request, hook)
         record = self._by_token(request.match_info["app"], request.match_info["token"])
         body, files = await self._body(request)
         self._check_message(body, files)
@@ -1254,6 +1339,20 @@ class FakeDiscord:
         return self._no_content()
 
     async def _webhook_message(self, request: web.Request) -> web.StreamResponse:
+        hook = self._channel_hook(request.match_info["app"], request.match_info["token"])
+        if hook is not None:  # a channel webhook's own message
+            message = self.messages.get(request.match_info["mid"])
+            if message is None or message.get("webhook_id") != hook["id"]:
+                raise _Reject(404, 10008, "Unknown Message")
+            if request.method == "DELETE":
+                del self.messages[message["id"]]
+                return self._no_content()
+            if request.method == "PATCH":
+                body, files = await self._body(request)
+                self._check_message(body, files, partial=True)
+                self._apply_edit(message, body)
+                return self._json(self._public(message))
+            return self._json(self._public(message))
         record = self._by_token(request.match_info["app"], request.match_info["token"])
         mid = request.match_info["mid"]
         if mid == "@original":
