@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -243,6 +244,43 @@ def _check(config: Config) -> int:
         problems.extend(section.problems(config))
         for warning in section.warnings(config):
             print(f"warning: {warning}", file=sys.stderr)
+    relaying: list[str] = []
+    path = config.database.url.split(":///", 1)[-1].split("?", 1)[0]
+    if not config.database.url.startswith("sqlite") or (path and os.path.exists(path)):
+        relaying = asyncio.run(_relaying_groups(config))
+    if relaying:
+        print(f"  relay: on in {', '.join(relaying)}")
+        configured = config.configured_platforms()
+        if "discord" in configured and not config.section("discord").message_content:
+            print(
+                "warning: relay: Discord shows the bot no message text: set [discord] "
+                "message_content = true and turn on the Message Content intent",
+                file=sys.stderr,
+            )
+        if "telegram" in configured:
+            print(
+                "  relay: Telegram groups need the bot's privacy mode off (or the bot an "
+                "admin there); /group set <name> relay says when it is on"
+            )
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 2 if problems else 0
+
+
+async def _relaying_groups(config: Config) -> list[str]:
+    """The groups whose relay is on (none when the database is new or unreachable)."""
+    from sqlalchemy import select
+
+    from bridge.db import Database
+    from bridge.models import Group
+
+    db = Database(config.database.url)
+    try:
+        async with db.transaction() as session:
+            return list(
+                (await session.execute(select(Group.slug).where(Group.relay.is_(True)))).scalars()
+            )
+    except Exception:  # not migrated yet: nothing relays
+        return []
+    finally:
+        await db.dispose()

@@ -37,11 +37,14 @@ def slack_ts() -> str:
 
 
 class Env:
-    def __init__(self, make_bridge: BridgeFactory, privacy: bool = False) -> None:
+    def __init__(
+        self, make_bridge: BridgeFactory, privacy: bool = False, speed: int = SPEED
+    ) -> None:
         self.make_bridge = make_bridge
-        self.tg = FakeTelegram(token=TOKEN, speed=SPEED, privacy_mode=privacy)
-        self.slack = FakeSlack(speed=SPEED)
-        self.discord = FakeDiscord(speed=SPEED)
+        self.speed = speed
+        self.tg = FakeTelegram(token=TOKEN, speed=speed, privacy_mode=privacy)
+        self.slack = FakeSlack(speed=speed)
+        self.discord = FakeDiscord(speed=speed)
         self.adapters: list[Any] = []
         self.server: HttpServer | None = None
         self.bridge: Bridge | None = None
@@ -78,6 +81,7 @@ class Env:
                 "message_content": True,
             },
             community={"admins": [f"{p}:{u}" for p, u in ADMINS.items()]},
+            **({"delivery": {"limits": {}}} if self.speed == 1 else {}),  # the platforms' own
         )
         self.adapters = [TelegramAdapter(bridge), SlackAdapter(bridge), DiscordAdapter(bridge)]
         for adapter in self.adapters:

@@ -370,3 +370,30 @@ def test_check_refuses_urls_the_platforms_would_refuse(tmp_path: Path) -> None:
     done = _check(tmp_path, f'{socket_mode}[http]\npublic_url = "http://127.0.0.1:8080"\n')
     assert done.returncode == 0, done.stderr  # Socket Mode: Slack calls no URL of ours
     assert "warning: http.public_url: http://127.0.0.1:8080 is on this machine" in done.stderr
+
+
+def test_check_says_what_the_relay_still_needs(cli_config: Path) -> None:
+    """Issue 17: with a group relaying, `check` names what a platform still needs."""
+    path, tmp_path = cli_config, cli_config.parent
+    with path.open("a", encoding="utf-8") as out:
+        out.write('[discord]\ntoken = "x"\n[telegram]\ntoken = "1:A"\n')
+    script = "/group new lobby\n/group set lobby relay\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "bridge", "console", "--config", str(path)],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "check", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert "relay: on in lobby" in result.stdout
+    assert "message_content = true" in result.stderr
+    assert "privacy mode off" in result.stdout
