@@ -122,17 +122,32 @@ def _reserve(
     slot's time, or None when ``only_now`` and it is later than ``now``.
 
     A ``token`` already there is a reservation confirmed when its slot came: it keeps its
-    place in line, so only the entries ahead of it (slots no later than its own) count;
-    the ones behind it confirm after it in turn (no two waiters leapfrog forever)."""
+    place in line, so the entries ahead of it (slots no later than its own) count, and of
+    those behind it only the ones it now falls behind (they confirm without it, being
+    ahead of it then); so no two waiters leapfrog forever, nor land too close."""
     limits = dict(wanted)
-    windows = []
+    own: float | None = None
+    others: dict[str, list[Entry]] = {}
     for key, entries in stored.items():
         per = limits[key].per
-        own = next((float(e[0]) for e in entries if e[1] == token), None)
+        mine = next((float(e[0]) for e in entries if e[1] == token), None)
+        own = mine if own is None else own if mine is None else min(own, mine)
         entries[:] = [e for e in entries if e[1] != token and effective(e, now) > now - per]
-        ahead = [e for e in entries if own is None or float(e[0]) <= own]
-        windows.append((sorted(effective(e, now) for e in ahead), limits[key]))
-    at = agree(windows, now)
+        others[key] = list(entries)
+    bound = own if own is not None else float("inf")
+    at = now
+    for _ in range(50):
+        windows = [
+            (
+                sorted(effective(e, now) for e in entries if float(e[0]) <= bound),
+                limits[key],
+            )
+            for key, entries in others.items()
+        ]
+        at = agree(windows, now)
+        if at <= bound:
+            break
+        bound = at  # moved back: the ones it now comes after count too
     if only_now and at > now:
         return None
     for entries in stored.values():
@@ -254,43 +269,61 @@ local only_now = ARGV[2] == '1'
 local token = ARGV[3]
 local in_flight = tonumber(ARGV[4])
 local n = #KEYS / 2
-local times = {}
+local entries = {}
+local bound = nil
 for i = 1, n do
   local per = tonumber(ARGV[4 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', KEYS[2 * i - 1], '-inf', now - per - in_flight)
   local own = redis.call('ZSCORE', KEYS[2 * i - 1], token)
-  if own then own = tonumber(own) end
+  if own then
+    own = tonumber(own)
+    if bound == nil or own < bound then bound = own end
+  end
   redis.call('ZREM', KEYS[2 * i - 1], token)
   local flat = redis.call('ZRANGE', KEYS[2 * i - 1], 0, -1, 'WITHSCORES')
   local list = {}
   for j = 1, #flat, 2 do
     local t = tonumber(flat[j + 1])
-    local ahead = (not own) or t <= own
+    local e = t
     if redis.call('SISMEMBER', KEYS[2 * i], flat[j]) == 1 then
-      t = math.min(math.max(t, now), t + in_flight)
+      e = math.min(math.max(t, now), t + in_flight)
     end
-    if ahead and t > now - per then list[#list + 1] = t end
+    if e > now - per then list[#list + 1] = {t, e} end
   end
-  table.sort(list)
-  times[i] = list
+  entries[i] = list
 end
+if bound == nil then bound = math.huge end
 local at = now
-for _ = 1, 100 do
-  local later = at
+for _ = 1, 50 do
+  local times = {}
   for i = 1, n do
-    local count = tonumber(ARGV[3 + 2 * i])
-    local per = tonumber(ARGV[4 + 2 * i])
-    local inside = {}
-    for _, t in ipairs(times[i]) do
-      if t > at - per then inside[#inside + 1] = t end
+    local list = {}
+    for _, pair in ipairs(entries[i]) do
+      if pair[1] <= bound then list[#list + 1] = pair[2] end
     end
-    if #inside >= count then
-      local e = inside[#inside - count + 1] + per
-      if e > later then later = e end
-    end
+    table.sort(list)
+    times[i] = list
   end
-  if later <= at then break end
-  at = later
+  at = now
+  for _ = 1, 100 do
+    local later = at
+    for i = 1, n do
+      local count = tonumber(ARGV[3 + 2 * i])
+      local per = tonumber(ARGV[4 + 2 * i])
+      local inside = {}
+      for _, t in ipairs(times[i]) do
+        if t > at - per then inside[#inside + 1] = t end
+      end
+      if #inside >= count then
+        local e = inside[#inside - count + 1] + per
+        if e > later then later = e end
+      end
+    end
+    if later <= at then break end
+    at = later
+  end
+  if at <= bound then break end
+  bound = at
 end
 if only_now and at > now then return string.format('%.17g', at) end
 for i = 1, n do

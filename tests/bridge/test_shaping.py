@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
+from typing import Any
 
 from bridge.shaping import MARGIN, Limit, Shaper
 
@@ -106,3 +107,62 @@ async def test_a_slow_send_holds_the_next_slot_until_it_is_out() -> None:
     await shaper.sent("t", "c")  # ...out at 1001.5: the next one not before 1002.5
     clock[0] = 1002.0
     assert abs(await shaper.slot("t", "c") - (0.5 + MARGIN)) < SLACK
+
+
+async def test_confirming_a_slot_keeps_the_line_and_never_lands_too_close() -> None:
+    """Two messages waiting behind a slow one: the first to confirm moves back past the
+    second rather than next to it, and the second, confirming later, stays ahead of it
+    (no two waiters leapfrog forever, no two arrive closer than the limit)."""
+    from bridge.shaping import LocalWindows
+
+    await _keeps_the_line(LocalWindows(), "c")
+
+
+async def test_the_line_is_the_same_in_the_database(pg_url: str) -> None:
+    from bridge.db import Database
+    from bridge.shaping import DatabaseWindows
+
+    db = Database(pg_url)
+    try:
+        await _keeps_the_line(DatabaseWindows(db), "line")
+    finally:
+        await db.dispose()
+
+
+async def test_the_line_is_the_same_in_redis() -> None:
+    import uuid
+
+    import pytest
+    import redis.asyncio as redis
+
+    from bridge.shaping import RedisWindows
+
+    probe = redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        await probe.ping()
+    except Exception as exc:
+        pytest.skip(f"Redis not reachable: {exc!r}")
+    finally:
+        await probe.aclose()
+    store = RedisWindows("redis://127.0.0.1:6379/0", f"cb-test-{uuid.uuid4().hex[:8]}:")
+    try:
+        await _keeps_the_line(store, "line")
+    finally:
+        await store.close()
+
+
+async def _keeps_the_line(store: Any, key: str) -> None:
+    wanted = [(key, Limit(1, 1.0 + MARGIN))]
+    gap = 1.0 + MARGIN
+    assert await store.reserve(wanted, 0.0, False, "x") == 0.0  # sent slowly, in flight
+    a = await store.reserve(wanted, 0.1, False, "a")  # behind x, counted as arriving now
+    b = await store.reserve(wanted, 0.2, False, "b")
+    assert abs(a - (0.1 + gap)) < SLACK and abs(b - (a + gap)) < SLACK
+    # a's slot comes; x is still in flight: a moves back, behind b, not next to it
+    a2 = await store.reserve(wanted, a, False, "a")
+    assert a2 >= b + gap - SLACK
+    await store.restamp([key], "x", 1.3)  # x is out at last
+    b2 = await store.reserve(wanted, b, False, "b")  # b keeps its place ahead of a
+    assert b2 < a2
+    a3 = await store.reserve(wanted, a2, False, "a")  # a confirms again: still clear of b
+    assert a3 >= b2 + gap - SLACK
