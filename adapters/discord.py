@@ -649,6 +649,7 @@ class DiscordAdapter(Adapter):
                     platform="discord",
                     user_id=str(message.author.id),
                     display_name=message.author.display_name,
+                    avatar_url=message.author.display_avatar.url,
                 ),
                 message_id=str(message.id),
                 text=text,  # attachments as their links
@@ -1190,12 +1191,15 @@ class DiscordAdapter(Adapter):
         if hook is None:
             return None
         name = _hook_name(message.author)
+        avatar = message.author.avatar_url
         bare = message.model_copy(update={"author": None, "delivery_id": None})
 
         async def post(part: Message) -> str:
             assert hook is not None
             body = self._body(part, False)
             body["username"] = name
+            if avatar:
+                body["avatar_url"] = avatar
             data = await self._rest(
                 self._hook_route("POST", hook), body, params=self._hook_params(hook, wait=True)
             )

@@ -594,7 +594,7 @@ class SlackAdapter(Adapter):
         self._tasks: set[asyncio.Task[None]] = set()
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self._dm: dict[str, str] = {}
-        self._users: dict[str, tuple[float, str, str | None]] = {}
+        self._users: dict[str, tuple[float, str, str | None, str | None]] = {}
         self._channel_names: dict[str, tuple[float, str]] = {}
         self._register()
 
@@ -1045,7 +1045,7 @@ class SlackAdapter(Adapter):
     async def _account(self, user_id: str, fallback_name: str) -> AccountRef:
         cached = self._users.get(user_id)
         if cached is None or cached[0] < time.monotonic():
-            name, locale = fallback_name, None
+            name, locale, avatar = fallback_name, None, None
             try:
                 resp = await self.client.users_info(user=user_id, include_locale=True)
                 user = resp.get("user") or {}
@@ -1058,12 +1058,17 @@ class SlackAdapter(Adapter):
                     or fallback_name
                 )
                 locale = user.get("locale")
+                avatar = profile.get("image_72") or None
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 log.info("slack: users.info %s failed: %s", user_id, exc)
-            cached = (time.monotonic() + CACHE_TTL, str(name or user_id), locale)
+            cached = (time.monotonic() + CACHE_TTL, str(name or user_id), locale, avatar)
             self._users[user_id] = cached
         return AccountRef(
-            platform="slack", user_id=user_id, display_name=cached[1], locale=cached[2]
+            platform="slack",
+            user_id=user_id,
+            display_name=cached[1],
+            locale=cached[2],
+            avatar_url=cached[3],
         )
 
     async def _channel_name(self, conversation: str, hint: str | None) -> str:
@@ -1106,6 +1111,7 @@ class SlackAdapter(Adapter):
             delivery = message.delivery_id
             # chat:write.customize: a relayed message under its author's name
             username = _username(message.author) if message.author is not None else None
+            icon = message.author.avatar_url if message.author is not None else None
 
             async def post(numbered: tuple[int, tuple[str, list[dict[str, Any]]]]) -> str:
                 i, (text, blocks) = numbered
@@ -1126,6 +1132,7 @@ class SlackAdapter(Adapter):
                         link_names=False,
                         metadata=metadata,
                         username=username,
+                        icon_url=icon,
                     )
                 )
                 return str(resp.get("ts") or "")

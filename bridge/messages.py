@@ -154,6 +154,7 @@ class Author(_Frozen):
 
     name: str
     platform: str
+    avatar_url: str | None = None
 
 
 class Message(_Frozen):
@@ -247,6 +248,8 @@ class AccountRef(_Frozen):
     user_id: str
     display_name: str = ""
     locale: str | None = None
+    #: their picture, where the platform gives a public https URL (the relay shows it)
+    avatar_url: str | None = None
 
     @property
     def key(self) -> str:

@@ -29,6 +29,7 @@ class RelayMessage(Base):
     platform_message_id: Mapped[str] = mapped_column(String(200))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), nullable=True)
     author: Mapped[str] = mapped_column(String(200))
+    avatar_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     text: Mapped[str] = mapped_column(Text)
     reply_to_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)

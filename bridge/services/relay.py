@@ -38,6 +38,13 @@ KEEP = timedelta(days=30)
 PLATFORM_NAMES = {"slack": "Slack", "telegram": "Telegram", "discord": "Discord"}
 
 
+def _avatar(url: str | None) -> str | None:
+    """A picture the other platforms may fetch: a public https URL, or none."""
+    if not url or not url.startswith("https://") or len(url) > 500 or any(c in url for c in ' <>"'):
+        return None
+    return url
+
+
 def platform_name(platform: str) -> str:
     return PLATFORM_NAMES.get(platform, platform.capitalize())
 
@@ -127,6 +134,7 @@ async def posted(session: AsyncSession, bridge: Bridge, post: ChatPost, now: dat
                 "platform_message_id": post.message_id,
                 "person_id": account.person_id,
                 "author": (post.account.display_name or account.display_name or "?")[:200],
+                "avatar_url": _avatar(post.account.avatar_url),
                 "text": post.text,
                 "reply_to_id": parent.id if parent is not None else None,
                 "deleted": False,
@@ -214,7 +222,11 @@ async def render(session: AsyncSession, bridge: Bridge, ident: str, locale: str)
         return None
     return Message(
         parts=(Text(text=relayed.text),),
-        author=Author(name=relayed.author, platform=platform_name(relayed.platform)),
+        author=Author(
+            name=relayed.author,
+            platform=platform_name(relayed.platform),
+            avatar_url=relayed.avatar_url,
+        ),
     )
 
 

@@ -219,6 +219,7 @@ async def test_a_message_its_edit_its_deletion_and_a_reply_cross_every_pair(env:
     [copy] = [m for m in env.discord.channel_messages(env.dc_lobby) if "Hallo" in m["content"]]
     assert copy["allowed_mentions"]["parse"] == []  # nobody is pinged
     assert copy["author"]["bot"] and copy["webhook_id"]
+    assert copy["avatar_url"] == "https://avatars.slack-edge.com/U1_72.png"  # her picture
     # Telegram → Slack (under Tom's name) and Discord
     env.tg.text(env.tom, env.tg.chats[GROUP], "Moin aus Telegram")
     await env.tg.wait_for(lambda: True)
@@ -229,6 +230,8 @@ async def test_a_message_its_edit_its_deletion_and_a_reply_cross_every_pair(env:
     said = await env.discord.member_says(env.dc_lobby, env.dave, "Hi from Discord")
     await env.settle()
     assert env.slack_shown()[-1] == ("Dave (Discord)", "Hi from Discord")
+    icon = env.slack.posted("C1")[-1].icon_url
+    assert icon is not None and icon.startswith("https://cdn.discordapp.com/")
     assert env.telegram_shown()[-1] == "Dave (Discord): Hi from Discord"
 
     # edits follow
@@ -258,6 +261,24 @@ async def test_a_message_its_edit_its_deletion_and_a_reply_cross_every_pair(env:
     [answer] = [m for m in env.discord.channel_messages(env.dc_lobby) if "Genau" in m["content"]]
     parent = answer["message_reference"]["message_id"]
     assert "Hallo!" in env.discord.messages[parent]["content"]
+    # a Slack thread reply under Tom's copy: a reply to Tom's own message on Telegram and
+    # to its copy on Discord
+    [tom_copy] = [p for p in env.slack.posted("C1") if p.text == "Moin, moin"]
+    await env.slack_says("Stimmt", thread=tom_copy.ts)
+    [on_tg] = [m for m in env.tg.messages_in(GROUP) if str(m.get("text", "")).endswith("Stimmt")]
+    assert on_tg["reply_to_message"]["message_id"] == tom_said["message_id"]
+    [on_dc] = [m for m in env.discord.channel_messages(env.dc_lobby) if "Stimmt" in m["content"]]
+    assert "Moin, moin" in env.discord.messages[on_dc["message_reference"]["message_id"]]["content"]
+    # a Discord reply to Dave's own message: under its copies on Slack and Telegram
+    await env.discord.member_says(env.dc_lobby, env.dave, "Nachtrag", reply_to=said["id"])
+    await env.settle()
+    [on_slack] = [p for p in env.slack.posted("C1") if p.text == "Nachtrag"]
+    [dave_on_slack] = [p for p in env.slack.posted("C1") if "Hi from Discord" in p.text]
+    assert on_slack.thread_ts == dave_on_slack.ts
+    [nachtrag] = [
+        m for m in env.tg.messages_in(GROUP) if str(m.get("text", "")).endswith("Nachtrag")
+    ]
+    assert "Hi from Discord" in nachtrag["reply_to_message"]["text"]
 
     # deletions follow (Telegram tells bots of none)
     await env.slack_event({"subtype": "message_deleted", "deleted_ts": ts})

@@ -1083,7 +1083,8 @@ class FakeDiscord:
         return {
             k: v
             for k, v in message.items()
-            if v is not None and k not in ("allowed_mentions", "files", "edits", "deferred")
+            if v is not None
+            and k not in ("allowed_mentions", "files", "edits", "deferred", "avatar_url")
         }
 
     def _writable(self, channel_id: str) -> None:
@@ -1319,6 +1320,7 @@ class FakeDiscord:
             "bot": True,
         }
         message["webhook_id"] = hook["id"]
+        message["avatar_url"] = body.get("avatar_url")  # what the fake keeps: the picture
         if request.query.get("wait") == "true":
             return self._json(self._public(message))
         return self._no_content()

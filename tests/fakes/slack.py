@@ -74,6 +74,7 @@ class Posted:
     metadata: dict[str, Any] | None = None
     #: the name it is shown under (``username``, chat:write.customize), else the bot's
     username: str | None = None
+    icon_url: str | None = None
 
     def as_history(self, with_metadata: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -355,6 +356,7 @@ class FakeSlack:
             "profile": {
                 "display_name": display_name if display_name is not None else name,
                 "real_name": name,
+                "image_72": f"https://avatars.slack-edge.com/{user_id}_72.png",
             },
         }
 
@@ -534,6 +536,7 @@ class FakeSlack:
                 thread_ts=args.get("thread_ts") or None,
                 metadata=metadata,
                 username=args.get("username") or None,
+                icon_url=args.get("icon_url") or None,
             )
         )
         return {"channel": channel, "ts": ts, "message": {"ts": ts, "text": args.get("text")}}

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("platform_message_id", sa.String(200), nullable=False),
         sa.Column("person_id", sa.Integer(), sa.ForeignKey("persons.id"), nullable=True),
         sa.Column("author", sa.String(200), nullable=False),
+        sa.Column("avatar_url", sa.String(500), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("reply_to_id", sa.Integer(), nullable=True),
         sa.Column("deleted", sa.Boolean(), nullable=False, server_default=sa.false()),
