@@ -37,6 +37,7 @@ from bridge.messages import (
     Italic,
     Link,
     Mention,
+    Mentioned,
     Message,
     Part,
     authored,
@@ -642,6 +643,13 @@ class DiscordAdapter(Adapter):
             return
         reply = message.reference.message_id if message.reference is not None else None
         text = "\n".join([message.content, *(a.url for a in message.attachments)]).strip()
+        mentions = []
+        for user in message.mentions[:20]:
+            for fragment in (f"<@{user.id}>", f"<@!{user.id}>"):
+                if fragment in text:
+                    mentions.append(
+                        Mentioned(fragment=fragment, user_id=str(user.id), name=user.display_name)
+                    )
         await self.port.message_posted(
             ChatPost(
                 channel=ChannelRef(platform="discord", chat=str(message.channel.id)),
@@ -655,6 +663,7 @@ class DiscordAdapter(Adapter):
                 text=text,  # attachments as their links
                 reply_to=str(reply) if reply else None,
                 event_id=f"message:{message.id}",
+                mentions=tuple(mentions),
             )
         )
 

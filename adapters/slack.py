@@ -39,6 +39,7 @@ from bridge.messages import (
     Italic,
     Link,
     Mention,
+    Mentioned,
     Message,
     Part,
     Text,
@@ -357,6 +358,10 @@ _MARKUP = re.compile(r"<([^<>]*)>")
 
 def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+#: a user mention as Slack writes it in a message's text (``<@U123>``, ``<@U123|ann>``)
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 def from_slack(text: str) -> str:
@@ -856,6 +861,12 @@ class SlackAdapter(Adapter):
         thread = event.get("thread_ts")
         links = [str(f.get("permalink") or "") for f in event.get("files") or []]
         text = "\n".join([from_slack(str(event.get("text") or "")), *filter(None, links)])
+        mentions = []
+        for hit in _USER_MENTION.finditer(text):
+            who = await self._account(hit.group(1), hit.group(2) or "")
+            mentions.append(
+                Mentioned(fragment=hit.group(0), user_id=hit.group(1), name=who.display_name)
+            )
         await self.port.message_posted(
             ChatPost(
                 channel=channel,
@@ -864,6 +875,7 @@ class SlackAdapter(Adapter):
                 text=text.strip(),  # files as their links
                 reply_to=str(thread) if thread and thread != event["ts"] else None,
                 event_id=body.get("event_id") or None,
+                mentions=tuple(mentions),
             )
         )
 

@@ -50,6 +50,7 @@ from bridge.messages import (
     Italic,
     Link,
     Mention,
+    Mentioned,
     Message,
     Part,
     Text,
@@ -181,11 +182,15 @@ def _unmentioned(message: Message) -> Message:
     here (Telegram links every @username), so a word joiner keeps it plain text."""
     if message.author is None:
         return message
-    parts = tuple(
-        Text(text=p.text.replace("@", "@\u2060")) if isinstance(p, Text) else p
-        for p in message.parts
-    )
-    return message.model_copy(update={"parts": parts})
+
+    def plain(part: Part) -> Part:
+        if isinstance(part, Text):
+            return Text(text=part.text.replace("@", "@\u2060"))
+        if isinstance(part, Mention) and PLATFORM not in part.accounts:  # a name, no ping
+            return Text(text=f"@\u2060{part.text}")
+        return part
+
+    return message.model_copy(update={"parts": tuple(plain(p) for p in message.parts)})
 
 
 def render_html(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -> list[str]:
@@ -643,6 +648,7 @@ class TelegramAdapter(Adapter):
                         text=message.text,
                         reply_to=str(replied.message_id) if replied is not None else None,
                         event_id=event_id,
+                        mentions=self._mentioned(message),
                     )
                 )
             return
@@ -666,6 +672,23 @@ class TelegramAdapter(Adapter):
             )
         )
         await self._reply(origin, replies)
+
+    def _mentioned(self, message: TgMessage) -> tuple[Mentioned, ...]:
+        """The persons a message mentions: ``@username`` of someone the bot has seen, and
+        mentions of people without a username (``text_mention``)."""
+        found = []
+        for entity, fragment in message.parse_entities(["mention", "text_mention"]).items():
+            if entity.type == "text_mention" and entity.user is not None:
+                found.append(
+                    Mentioned(
+                        fragment=fragment, user_id=str(entity.user.id), name=entity.user.full_name
+                    )
+                )
+            elif entity.type == "mention":
+                user_id = self._usernames.get(fragment.lstrip("@").lower())
+                if user_id:
+                    found.append(Mentioned(fragment=fragment, user_id=user_id))
+        return tuple(found[:20])
 
     async def _file_posted(self, update: Update, message: TgMessage, user: User) -> None:
         """A photo or file in a group: the relay shares its caption and says what it was

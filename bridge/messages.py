@@ -30,6 +30,7 @@ __all__ = [
     "Italic",
     "Link",
     "Mention",
+    "Mentioned",
     "Message",
     "Part",
     "Text",
@@ -291,9 +292,18 @@ class ActionPress:
     channel_name: str | None = None
 
 
+class Mentioned(_Frozen):
+    """A person a relayed message mentions: the ``fragment`` as it stands in the text
+    (``<@U123>``, ``@ann``), their user id and name on the message's platform."""
+
+    fragment: str
+    user_id: str
+    name: str = ""
+
+
 class ChatPost(_Frozen):
     """A plain message a member wrote in a channel (for the relay): the platform's id of
-    it, and of the message it replies to, if any."""
+    it, and of the message it replies to, if any; the persons it mentions."""
 
     channel: ChannelRef
     account: AccountRef
@@ -301,6 +311,7 @@ class ChatPost(_Frozen):
     text: str
     reply_to: str | None = None
     event_id: str | None = None
+    mentions: tuple[Mentioned, ...] = ()
 
 
 def authored(message: Message) -> Message:

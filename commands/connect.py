@@ -49,3 +49,21 @@ async def connect_undo(ctx: Context) -> None:
 )
 async def notify(ctx: Context, setting: str | None) -> None:
     await identity.notify(ctx, setting)
+
+
+@command(
+    "mentions",
+    who="all",
+    help=N_("Whether a mention of you, relayed from another platform, may ping you: on or off."),
+    params=[
+        Param(
+            "setting",
+            N_("on (a real mention where you have an account) or off (your name only)"),
+            kind="choice",
+            choices=("on", "off"),
+            required=False,
+        )
+    ],
+)
+async def mentions(ctx: Context, setting: str | None) -> None:
+    await identity.relay_mentions(ctx, setting)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -76,6 +77,8 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: private notifications: "on", "off" or "digest" (one summary a day)
     notify: Mapped[str] = mapped_column(String(8), default="on", server_default="on")
+    #: a relayed mention of them may ping them on their other platforms (``/mentions on``)
+    relay_mentions: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     accounts: Mapped[list[Account]] = relationship(
         back_populates="person", lazy="selectin", foreign_keys="Account.person_id"
     )

@@ -7,8 +7,9 @@ any restart. Pruned after ``[relay] keep`` (``Deadlines.prune``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.db import Base, UTCDateTime
@@ -31,6 +32,8 @@ class RelayMessage(Base):
     author: Mapped[str] = mapped_column(String(200))
     avatar_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     text: Mapped[str] = mapped_column(Text)
+    #: who it mentions: [{"fragment": "<@U1>", "person_id": 3, "name": "Bob"}, ...]
+    mentions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list, nullable=True)
     reply_to_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

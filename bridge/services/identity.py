@@ -386,3 +386,30 @@ async def notify(ctx: Context, setting: str | None) -> None:
             setting=Bold(text=ctx._(labels[setting])),
         )
     )
+
+
+async def relay_mentions(ctx: Context, setting: str | None) -> None:
+    """``/mentions on|off``: whether a mention of this person in a relayed message becomes
+    a real mention (a ping) on their other platforms; off, the copy shows their name."""
+    person = await ctx.session.get(Person, ctx.person_id)
+    assert person is not None
+    if setting is None:
+        ctx.reply(
+            *ctx.fmt(
+                N_("Relayed mentions of you: {setting}. Change with {command}."),
+                setting=Bold(text=ctx._("on") if person.relay_mentions else ctx._("off")),
+                command=Code(text="/mentions on|off"),
+            )
+        )
+        return
+    person.relay_mentions = setting == "on"
+    await ctx.session.flush()
+    if person.relay_mentions:
+        ctx.reply(
+            ctx._(
+                "A mention of you relayed from another platform now pings you where you "
+                "have an account (join them with /connect)."
+            )
+        )
+    else:
+        ctx.reply(ctx._("A mention of you relayed from another platform now shows your name."))

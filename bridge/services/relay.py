@@ -16,15 +16,16 @@ linked channels.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.db import affected, insert_ignore
-from bridge.messages import Author, ChannelRef, ChatPost, Message, Text
-from bridge.models import Channel, ChannelLink, Group, PostedMessage
+from bridge.messages import AccountRef, Author, ChannelRef, ChatPost, Mention, Message, Part, Text
+from bridge.models import Channel, ChannelLink, Group, Person, PostedMessage
 from bridge.models.relay import RelayMessage
 from bridge.services import identity
 
@@ -123,6 +124,7 @@ async def posted(session: AsyncSession, bridge: Bridge, post: ChatPost, now: dat
     parent = None
     if post.reply_to:
         parent = await _original_of(session, post.channel.key, post.reply_to)
+    mentions = await _mentions(session, bridge, post, now)
     inserted = await session.execute(
         insert_ignore(
             session,
@@ -137,6 +139,7 @@ async def posted(session: AsyncSession, bridge: Bridge, post: ChatPost, now: dat
                 "avatar_url": _avatar(post.account.avatar_url),
                 "text": post.text,
                 "reply_to_id": parent.id if parent is not None else None,
+                "mentions": mentions,
                 "deleted": False,
                 "created_at": now,
             },
@@ -161,6 +164,55 @@ async def posted(session: AsyncSession, bridge: Bridge, post: ChatPost, now: dat
         exclude={post.channel.key},
     )
     return len(keys)
+
+
+async def _mentions(
+    session: AsyncSession, bridge: Bridge, post: ChatPost, now: datetime
+) -> list[dict[str, Any]]:
+    """The persons the message mentions (their accounts on its platform), to be shown by
+    name on the others, and pinged there only if they allowed it (``/mentions on``)."""
+    assert bridge.community_id is not None
+    found: list[dict[str, Any]] = []
+    for mentioned in post.mentions[:20]:
+        if not mentioned.fragment or mentioned.fragment not in post.text:
+            continue
+        ref = AccountRef(
+            platform=post.channel.platform,
+            user_id=mentioned.user_id,
+            display_name=mentioned.name,
+        )
+        account = await identity.find_account(session, ref.platform, ref.user_id)
+        if account is None:
+            account = await identity.ensure_account(session, bridge.community_id, ref, now)
+        name = account.display_name or mentioned.name or mentioned.user_id
+        found.append({"fragment": mentioned.fragment, "person_id": account.person_id, "name": name})
+    return found
+
+
+async def _parts(session: AsyncSession, relayed: RelayMessage) -> tuple[Part, ...]:
+    """The text with each mention as the person: a native mention on a platform where
+    they have an account and allowed it, else their name (never a raw platform id)."""
+    mentions = [m for m in relayed.mentions or [] if m.get("fragment")]
+    if not mentions:
+        return (Text(text=relayed.text),)
+    by_fragment: dict[str, Part] = {}
+    for m in mentions:
+        person = await session.get(Person, int(m["person_id"]))
+        accounts: dict[str, str] = {}
+        if person is not None and person.relay_mentions:
+            accounts = {a.platform: a.user_id for a in person.accounts}
+        by_fragment[m["fragment"]] = Mention(text=str(m["name"]), accounts=accounts)
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(by_fragment, key=len, reverse=True)))
+    parts: list[Part] = []
+    at = 0
+    for hit in pattern.finditer(relayed.text):
+        if hit.start() > at:
+            parts.append(Text(text=relayed.text[at : hit.start()]))
+        parts.append(by_fragment[hit.group(0)])
+        at = hit.end()
+    if at < len(relayed.text):
+        parts.append(Text(text=relayed.text[at:]))
+    return tuple(parts)
 
 
 async def edited(
@@ -221,7 +273,7 @@ async def render(session: AsyncSession, bridge: Bridge, ident: str, locale: str)
     if relayed is None or relayed.deleted:
         return None
     return Message(
-        parts=(Text(text=relayed.text),),
+        parts=await _parts(session, relayed),
         author=Author(
             name=relayed.author,
             platform=platform_name(relayed.platform),

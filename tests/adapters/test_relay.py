@@ -324,6 +324,47 @@ async def test_without_manage_webhooks_discord_names_the_author_in_bold(env: Env
     assert env.discord_shown(env.dc_lobby)[-1] == "**Alice (Slack)**: geändert"
 
 
+async def test_a_mention_pings_only_who_allowed_it(env: Env) -> None:
+    """A mention crosses as the person's name; it becomes a real mention on a platform
+    where they have a joined account only after they said /mentions on."""
+    assert env.bridge is not None
+    env.slack.add_user("U9", "Bob")
+    bob_on_discord = env.discord.user("333", "bob", global_name="Bob")
+
+    async def say(platform: str, user: str, command: str, args: str = "") -> str:
+        assert env.bridge is not None
+        replies = await env.bridge.handle(
+            Invocation(
+                channel=ChannelRef(platform=platform, chat=user, dm=True),
+                account=AccountRef(platform=platform, user_id=user, display_name="Bob"),
+                command=command,
+                args=args,
+            )
+        )
+        return replies[0].text
+
+    code = (await say("slack", "U9", "connect")).split("Your code is ", 1)[1].split(".")[0]
+    assert "are now one person" in await say("discord", "333", "connect", code)
+    await env.admin("slack", "C1", "group", "set lobby relay")
+
+    await env.discord.member_says(
+        env.dc_lobby, env.dave, "Frage an <@333>", mentions=(bob_on_discord,)
+    )
+    await env.settle()
+    assert env.slack_shown()[-1] == ("Dave (Discord)", "Frage an @Bob")  # a name, no ping
+    assert env.slack.posted("C1")[-1].shown == "Frage an Bob"
+    assert env.telegram_shown()[-1] == "Dave (Discord): Frage an @\u2060Bob"
+
+    assert "now pings you" in await say("slack", "U9", "mentions", "on")
+    await env.discord.member_says(
+        env.dc_lobby, env.dave, "Nochmal <@333>", mentions=(bob_on_discord,)
+    )
+    await env.settle()
+    assert env.slack.posted("C1")[-1].shown == "Nochmal <@U9>"  # Bob is pinged on Slack
+    assert env.telegram_shown()[-1] == "Dave (Discord): Nochmal @\u2060Bob"  # no account there
+    assert "shows your name" in await say("slack", "U9", "mentions", "off")
+
+
 async def test_nothing_echoes(env: Env) -> None:
     await env.admin("slack", "C1", "group", "set lobby relay")
     await env.slack_says("once")

@@ -295,6 +295,7 @@ class FakeDiscord:
         content: str,
         reply_to: str | None = None,
         files: tuple[str, ...] = (),
+        mentions: tuple[dict[str, Any], ...] = (),
     ) -> dict[str, Any]:
         """A member writes in a guild channel (with ``files`` attached, by name):
         MESSAGE_CREATE for a session with the GUILD_MESSAGES intent, its text and files
@@ -308,6 +309,7 @@ class FakeDiscord:
         ]
         message = self._message(channel_id, body, attached)
         message["author"] = user
+        message["mentions"] = list(mentions)  # the users written as <@id> in the content
         await self._member_event("MESSAGE_CREATE", message)
         return message
 

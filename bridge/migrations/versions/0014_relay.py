@@ -24,6 +24,10 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("relay", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    with op.batch_alter_table("persons") as batch:
+        batch.add_column(
+            sa.Column("relay_mentions", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     op.create_table(
         "relay_messages",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -37,6 +41,7 @@ def upgrade() -> None:
         sa.Column("author", sa.String(200), nullable=False),
         sa.Column("avatar_url", sa.String(500), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("mentions", sa.JSON(), nullable=True),
         sa.Column("reply_to_id", sa.Integer(), nullable=True),
         sa.Column("deleted", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("created_at", bridge.db.UTCDateTime(), nullable=False),
@@ -49,5 +54,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_relay_created", table_name="relay_messages")
     op.drop_table("relay_messages")
+    with op.batch_alter_table("persons") as batch:
+        batch.drop_column("relay_mentions")
     with op.batch_alter_table("groups") as batch:
         batch.drop_column("relay")
