@@ -1213,11 +1213,9 @@ class SlackAdapter(Adapter):
                 await self._api(
                     functools.partial(self.client.chat_delete, channel=conversation, ts=ts)
                 )
-            except ChannelGone:
+            except (ChannelGone, RetryLater):
                 raise
-            except RetryLater:
-                raise
-            except DeliveryError as exc:
+            except DeliveryError as exc:  # already gone is no error
                 if "message_not_found" not in str(exc):
                     raise
 

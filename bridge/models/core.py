@@ -285,7 +285,11 @@ class PostedMessage(Base):
     """Where a tracked message (an idea card, a survey) was posted: kept for edits and threads."""
 
     __tablename__ = "posted_messages"
-    __table_args__ = (UniqueConstraint("ref_key", "channel_key"),)
+    __table_args__ = (
+        UniqueConstraint("ref_key", "channel_key"),
+        # the relay looks a platform id up in a channel (is it one of the copies?)
+        Index("ix_posted_channel_message", "channel_key", "platform_message_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref_key: Mapped[str] = mapped_column(String(200), index=True)
     channel_key: Mapped[str] = mapped_column(String(300))

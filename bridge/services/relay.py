@@ -20,7 +20,7 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.db import affected, insert_ignore
@@ -68,17 +68,31 @@ async def _relaying_group(session: AsyncSession, ref: ChannelRef) -> Group | Non
     ).scalar_one_or_none()
 
 
-async def _is_copy(session: AsyncSession, channel_key: str, message_id: str) -> bool:
-    """One of the bridge's copies (a second bridge, or the platform echoing ours)."""
-    rows = (
+async def _copy_of(session: AsyncSession, channel_key: str, message_id: str) -> str | None:
+    """The ref of the relayed copy a platform id belongs to in this channel (a part of
+    it, for a split one), or None: a message of a member, not one of the bridge's."""
+    ids = PostedMessage.platform_message_id
+    return (
         await session.execute(
-            select(PostedMessage.platform_message_id).where(
+            select(PostedMessage.ref_key)
+            .where(
                 PostedMessage.channel_key == channel_key,
                 PostedMessage.ref_key.startswith("relay:"),
+                or_(
+                    ids == message_id,
+                    ids.startswith(f"{message_id} ", autoescape=True),
+                    ids.endswith(f" {message_id}", autoescape=True),
+                    ids.contains(f" {message_id} ", autoescape=True),
+                ),
             )
+            .limit(1)
         )
-    ).scalars()
-    return any(message_id in ids.split() for ids in rows)
+    ).scalar_one_or_none()
+
+
+async def _is_copy(session: AsyncSession, channel_key: str, message_id: str) -> bool:
+    """One of the bridge's copies (a second bridge, or the platform echoing ours)."""
+    return await _copy_of(session, channel_key, message_id) is not None
 
 
 async def _original_of(
@@ -96,18 +110,9 @@ async def _original_of(
     ).scalar_one_or_none()
     if found is not None:
         return found
-    for ref, ids in (
-        await session.execute(
-            select(PostedMessage.ref_key, PostedMessage.platform_message_id).where(
-                PostedMessage.channel_key == channel_key,
-                PostedMessage.ref_key.startswith("relay:"),
-            )
-        )
-    ).all():
-        if message_id in str(ids).split():
-            ident = str(ref).partition(":")[2]
-            return await session.get(RelayMessage, int(ident)) if ident.isdigit() else None
-    return None
+    ref = await _copy_of(session, channel_key, message_id)
+    ident = str(ref or "").partition(":")[2]
+    return await session.get(RelayMessage, int(ident)) if ident.isdigit() else None
 
 
 async def posted(session: AsyncSession, bridge: Bridge, post: ChatPost, now: datetime) -> int:

@@ -49,9 +49,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel_key", "platform_message_id"),
     )
     op.create_index("ix_relay_created", "relay_messages", ["created_at"])
+    op.create_index(
+        "ix_posted_channel_message", "posted_messages", ["channel_key", "platform_message_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_posted_channel_message", table_name="posted_messages")
     op.drop_index("ix_relay_created", table_name="relay_messages")
     op.drop_table("relay_messages")
     with op.batch_alter_table("persons") as batch:
