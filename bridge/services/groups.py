@@ -502,6 +502,9 @@ async def link(ctx: Context, group: str) -> None:
                 group=Bold(text=target.slug),
             )
         )
+    if target.relay:  # its messages are shared from now on: every channel hears of it
+        await ctx.session.flush()
+        await _relay_notice(ctx, target, True)
 
 
 async def unlink(ctx: Context) -> None:

@@ -201,6 +201,10 @@ async def test_turning_the_relay_on_tells_every_linked_channel(env: Env) -> None
     assert any(notice in text and "Lobby (Telegram)" in text for _, text in env.slack_shown())
     assert any(notice in text for text in env.telegram_shown())
     assert any(notice in text for text in env.discord_shown(env.dc_lobby))
+    # a channel linked later is told too, and the others learn it joined
+    await env.admin("slack", "C2", "link", "lobby")
+    assert any(notice in text for _, text in env.slack_shown("C2"))
+    assert "#wholesale (Slack)" in env.telegram_shown()[-1]
     reply = await env.admin("slack", "C1", "group", "set lobby -relay")
     assert "no longer shared" in env.telegram_shown()[-1]
 
