@@ -49,7 +49,10 @@ TG_SECRET = "storm-webhook-secret"
 SLACK_CHANNELS = ("C1", "C2")
 TG_GROUPS = (-1001, -1002)
 ADMIN_SLACK, ADMIN_TG, ADMIN_DISCORD = "UADMIN", 1, "111"
-ANSWER_WITHIN = 10.0  # seconds a person waits for the bot's answer before acting again
+#: seconds a person waits for the bot's answer before acting again: an overloaded bot may
+#: answer an action late, or (Discord, past its 3 s deadline) never, and still apply it;
+#: a person who acted again at once could see their earlier action land after the later
+ANSWER_WITHIN = 30.0
 
 
 def _free_port() -> int:
