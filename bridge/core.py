@@ -512,25 +512,23 @@ class Bridge:
         async with self.db.transaction() as session:
             await self.outbox.post(session, channel.key, message, delay=timedelta(seconds=after))
 
+    def _allowance_key(self, channel: ChannelRef) -> tuple[str, bool]:
+        """What the platform's per-chat limit counts the channel by, and whether it is a group."""
+        adapter = self.adapters[channel.platform]
+        return adapter.limit_key(channel), adapter.is_group(channel)
+
     async def pace(self, channel: ChannelRef) -> None:
         """Wait for a slot in the chat's send allowance (a message's further parts)."""
-        adapter = self.adapters[channel.platform]
-        await self.outbox.shaper.wait(
-            channel.platform, adapter.limit_key(channel), adapter.is_group(channel)
-        )
+        await self.outbox.shaper.wait(channel.platform, *self._allowance_key(channel))
 
     async def sent(self, channel: ChannelRef) -> None:
-        adapter = self.adapters[channel.platform]
-        await self.outbox.shaper.sent(channel.platform, adapter.limit_key(channel))
+        await self.outbox.shaper.sent(channel.platform, self._allowance_key(channel)[0])
 
     async def allowance(self, channel: ChannelRef) -> float:
         """A direct answer's slot in the chat's send allowance (shared with the outbox and
         the other processes): 0 when reserved now, else the seconds until one is free
         (nothing reserved; the answer is then ``defer``red by that long)."""
-        adapter = self.adapters[channel.platform]
-        return await self.outbox.shaper.now(
-            channel.platform, adapter.limit_key(channel), adapter.is_group(channel)
-        )
+        return await self.outbox.shaper.now(channel.platform, *self._allowance_key(channel))
 
     async def move_channel(self, old: ChannelRef, new: ChannelRef) -> None:
         """A chat changed its id (Telegram group → supergroup): keep its link and records."""

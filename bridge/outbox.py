@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from bridge.core import Bridge
 
 __all__ = ["Outbox"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -792,12 +795,9 @@ class Outbox:
                 update={"delivery_id": f"{self.install}{row.id}", "resend": row.attempts > 1}
             )
             target = ChannelRef.from_key(row.channel_key)
-            chat = adapter.limit_key(target)
-            await self.shaper.wait(row.platform, chat, adapter.is_group(target))
-            try:
-                message_id = await adapter.send(target, message)
-            finally:
-                await self.shaper.sent(row.platform, chat)
+            message_id = await self._shaped(
+                target, functools.partial(adapter.send, target, message)
+            )
         except _WaitForParent:
             await self._postpone(row, 1.0, "waiting for the message to reply to", count=False)
             return "later"
@@ -847,36 +847,50 @@ class Outbox:
             )
         ).first() is not None
 
+    async def _shaped(self, target: ChannelRef, call: Callable[[], Awaitable[T]]) -> T:
+        """One platform call for ``target`` within its chat's allowance: it waits for a
+        slot, and the slot counts from when the call returned (Shaper.sent)."""
+        adapter = self.bridge.adapters[target.platform]
+        chat = adapter.limit_key(target)
+        await self.shaper.wait(target.platform, chat, adapter.is_group(target))
+        try:
+            return await call()
+        finally:
+            await self.shaper.sent(target.platform, chat)
+
+    @staticmethod
+    async def _copies(session: AsyncSession, row: OutboxRow) -> tuple[bool, list[PostedMessage]]:
+        """For a refresh or delete row: whether a first send of its ref to the platform is
+        still on its way, and the copies posted there."""
+        sending = (
+            await session.execute(
+                select(OutboxRow.id).where(
+                    OutboxRow.ref_key == row.ref_key,
+                    OutboxRow.kind == "send",
+                    OutboxRow.platform == row.platform,
+                    OutboxRow.status.in_(("pending", "sending")),
+                )
+            )
+        ).first() is not None
+        posted = (
+            await session.execute(
+                select(PostedMessage).where(
+                    PostedMessage.ref_key == row.ref_key,
+                    PostedMessage.platform == row.platform,
+                )
+            )
+        ).scalars()
+        return sending, list(posted)
+
     async def _deliver_refresh(self, row: OutboxRow) -> bool:
         assert row.ref_key
         async with self.bridge.db.transaction() as session:
-            sending = (
-                await session.execute(
-                    select(OutboxRow.id).where(
-                        OutboxRow.ref_key == row.ref_key,
-                        OutboxRow.kind == "send",
-                        OutboxRow.platform == row.platform,
-                        OutboxRow.status.in_(("pending", "sending")),
-                    )
-                )
-            ).first()
-            posted = (
-                (
-                    await session.execute(
-                        select(PostedMessage).where(
-                            PostedMessage.ref_key == row.ref_key,
-                            PostedMessage.platform == row.platform,
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            sending, posted = await self._copies(session, row)
             drawn: dict[str, Message | None] = {}
             for p in posted:
                 if p.locale not in drawn:
                     drawn[p.locale] = await self._render(session, row.ref_key, p.locale)
-        if sending is not None:
+        if sending:
             await self._postpone(row, 1.0, "waiting for the first send", count=False)
             return False
         adapter = self.bridge.adapters[row.platform]
@@ -886,12 +900,9 @@ class Outbox:
                 continue
             try:
                 target = ChannelRef.from_key(p.channel_key)
-                chat = adapter.limit_key(target)
-                await self.shaper.wait(row.platform, chat, adapter.is_group(target))
-                try:
-                    grown = await adapter.edit(target, p.platform_message_id, message)
-                finally:
-                    await self.shaper.sent(row.platform, chat)
+                grown = await self._shaped(
+                    target, functools.partial(adapter.edit, target, p.platform_message_id, message)
+                )
                 if grown and grown != p.platform_message_id:  # its parts changed
                     async with self.bridge.db.transaction() as session:
                         await session.execute(
@@ -916,41 +927,17 @@ class Outbox:
     async def _deliver_delete(self, row: OutboxRow) -> bool:
         assert row.ref_key
         async with self.bridge.db.transaction() as session:
-            sending = (
-                await session.execute(
-                    select(OutboxRow.id).where(
-                        OutboxRow.ref_key == row.ref_key,
-                        OutboxRow.kind == "send",
-                        OutboxRow.platform == row.platform,
-                        OutboxRow.status.in_(("pending", "sending")),
-                    )
-                )
-            ).first()
-            posted = list(
-                (
-                    await session.execute(
-                        select(PostedMessage).where(
-                            PostedMessage.ref_key == row.ref_key,
-                            PostedMessage.platform == row.platform,
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        if sending is not None:  # a copy still on its way: deleted once it is out
+            sending, posted = await self._copies(session, row)
+        if sending:  # a copy still on its way: deleted once it is out
             await self._postpone(row, 1.0, "waiting for the copies to be out", count=False)
             return False
         adapter = self.bridge.adapters[row.platform]
         for p in posted:
             target = ChannelRef.from_key(p.channel_key)
-            chat = adapter.limit_key(target)
             try:
-                await self.shaper.wait(row.platform, chat, adapter.is_group(target))
-                try:
-                    await adapter.delete(target, p.platform_message_id)
-                finally:
-                    await self.shaper.sent(row.platform, chat)
+                await self._shaped(
+                    target, functools.partial(adapter.delete, target, p.platform_message_id)
+                )
             except RetryLater as exc:
                 await self._postpone(row, exc.after, RATE_LIMITED + str(exc), count=False)
                 return False

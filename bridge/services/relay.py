@@ -95,19 +95,25 @@ async def _is_copy(session: AsyncSession, channel_key: str, message_id: str) -> 
     return await _copy_of(session, channel_key, message_id) is not None
 
 
+async def _stored(
+    session: AsyncSession, channel_key: str, message_id: str, live: bool = False
+) -> RelayMessage | None:
+    """The original written in this channel with this platform id (``live``: not deleted)."""
+    query = select(RelayMessage).where(
+        RelayMessage.channel_key == channel_key,
+        RelayMessage.platform_message_id == message_id,
+    )
+    if live:
+        query = query.where(RelayMessage.deleted.is_(False))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def _original_of(
     session: AsyncSession, channel_key: str, message_id: str
 ) -> RelayMessage | None:
     """The relayed message a platform id stands for in this channel: the original written
     here, or the copy of one written elsewhere."""
-    found = (
-        await session.execute(
-            select(RelayMessage).where(
-                RelayMessage.channel_key == channel_key,
-                RelayMessage.platform_message_id == message_id,
-            )
-        )
-    ).scalar_one_or_none()
+    found = await _stored(session, channel_key, message_id)
     if found is not None:
         return found
     ref = await _copy_of(session, channel_key, message_id)
@@ -153,14 +159,8 @@ async def posted(session: AsyncSession, bridge: Bridge, post: ChatPost, now: dat
     )
     if not affected(inserted):
         return 0  # the platform sent it again
-    relayed = (
-        await session.execute(
-            select(RelayMessage).where(
-                RelayMessage.channel_key == post.channel.key,
-                RelayMessage.platform_message_id == post.message_id,
-            )
-        )
-    ).scalar_one()
+    relayed = await _stored(session, post.channel.key, post.message_id)
+    assert relayed is not None
     keys = await bridge.outbox.post_to_group(
         session,
         group.id,
@@ -224,15 +224,7 @@ async def edited(
     session: AsyncSession, bridge: Bridge, channel: ChannelRef, message_id: str, text: str
 ) -> bool:
     """The original was edited: its copies are re-drawn."""
-    relayed = (
-        await session.execute(
-            select(RelayMessage).where(
-                RelayMessage.channel_key == channel.key,
-                RelayMessage.platform_message_id == message_id,
-                RelayMessage.deleted.is_(False),
-            )
-        )
-    ).scalar_one_or_none()
+    relayed = await _stored(session, channel.key, message_id, live=True)
     if relayed is None or relayed.text == text:
         return False
     relayed.text = text
@@ -245,15 +237,7 @@ async def deleted(
     session: AsyncSession, bridge: Bridge, channel: ChannelRef, message_id: str
 ) -> bool:
     """The original was deleted: so are its copies."""
-    relayed = (
-        await session.execute(
-            select(RelayMessage).where(
-                RelayMessage.channel_key == channel.key,
-                RelayMessage.platform_message_id == message_id,
-                RelayMessage.deleted.is_(False),
-            )
-        )
-    ).scalar_one_or_none()
+    relayed = await _stored(session, channel.key, message_id, live=True)
     if relayed is None:
         return False
     relayed.deleted = True
