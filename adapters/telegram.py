@@ -883,8 +883,9 @@ class TelegramAdapter(Adapter):
             )
             try:
                 wait = await self.port.allowance(dm)
-                if wait > 0:
-                    raise RetryLater(wait, "the private chat's allowance is used up")
+                if wait > 0:  # the private chat is busy, not refused: it waits for it there
+                    await self._defer(dm, private_copy, wait)
+                    continue
                 await self._sent(dm, self.send(dm, private_copy))
                 self._dm_ok.add(user)
                 continue
