@@ -417,6 +417,20 @@ class _Client(discord.Client):
         )
         self.adapter = adapter
 
+    async def setup_hook(self) -> None:
+        # the inbox keeps an interaction as Discord sent it, to be built again after a
+        # restart: discord.py's parser is wrapped to hand over the raw payload
+        parsers = self._connection.parsers
+        parse = parsers["INTERACTION_CREATE"]
+
+        def keep_raw(data: Any) -> None:
+            self.adapter._raw[str(data.get("id"))] = data
+            while len(self.adapter._raw) > 1000:  # never dispatched (not ours to answer)
+                self.adapter._raw.pop(next(iter(self.adapter._raw)))
+            parse(data)
+
+        parsers["INTERACTION_CREATE"] = keep_raw
+
     async def on_connect(self) -> None:
         self.adapter._gateway_up()
 
@@ -472,6 +486,10 @@ class DiscordAdapter(Adapter):
         self._runner: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._seen: OrderedDict[str, None] = OrderedDict()
+        #: raw INTERACTION_CREATE payloads by id, until the interaction is stored
+        self._raw: dict[str, Any] = {}
+        #: interactions being handled again from the inbox (answered as messages)
+        self._resumed: set[str] = set()
         self._busy: set[asyncio.Task[Any]] = set()
         self._dm: dict[str, str] = {}
         #: the bridge's webhook of each channel (id, token, thread id or None); None where
@@ -587,17 +605,33 @@ class DiscordAdapter(Adapter):
     # ------------------------------------------------------------------ incoming
 
     async def _on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Stored (``Port.received``) before it is answered; handled; marked handled. A
+        replayed or already stored interaction is left alone."""
         self.received += 1
         key = str(interaction.id)
-        if key in self._seen:  # a replayed dispatch: answered already
+        raw = self._raw.pop(key, None)
+        if key in self._seen or self._stopping:  # a replayed dispatch: answered already
             log.debug("discord: interaction %s seen before", key)
             return
         self._seen[key] = None
         while len(self._seen) > 10_000:
             self._seen.popitem(last=False)
+        if raw is not None:
+            try:
+                fresh = await self.port.received(self.platform, [(key, {"interaction": raw})])
+            except Exception as exc:  # answered within the 3 s, nothing changed
+                log.warning("discord: interaction %s not stored: %r", key, exc)
+                await self._unreachable(interaction)
+                return
+            if key not in fresh:
+                return  # another process has it, or had it
+        await self._handle(interaction, key if raw is not None else None)
+
+    async def _handle(self, interaction: discord.Interaction[Any], stored: str | None) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._busy.add(task)
+        failed = False
         try:
             kind = interaction.type
             if kind is discord.InteractionType.application_command:
@@ -607,10 +641,41 @@ class DiscordAdapter(Adapter):
             elif kind is discord.InteractionType.modal_submit:
                 await self._form_submitted(interaction)
         except Exception:
-            log.exception("discord: interaction %s failed", key)
+            failed = True
+            log.exception("discord: interaction %s failed", interaction.id)
         finally:
             if task is not None:
                 self._busy.discard(task)
+        if stored is not None:
+            with contextlib.suppress(Exception):
+                await self.port.handled(self.platform, stored, failed=failed)
+
+    async def _unreachable(self, interaction: discord.Interaction[Any]) -> None:
+        text = translator(self.port.locale_for(interaction.locale.value)).gettext(
+            N_(
+                "I cannot reach my database right now, so nothing was changed. "
+                "Please try again in a minute."
+            )
+        )
+        await self._callback(
+            interaction, {"type": REPLY, "data": {"content": text, "flags": EPHEMERAL}}
+        )
+
+    async def redeliver(self, key: str, payload: dict[str, Any]) -> None:
+        """A stored interaction or message its process did not finish. An interaction's
+        three seconds are long over: its answers go as messages (private ones into the
+        deferred answer while its token lasts, else as a direct message)."""
+        if "post" in payload:
+            await self.port.message_posted(ChatPost.model_validate(payload["post"]))
+            return
+        client = self.client
+        assert client is not None
+        interaction = discord.Interaction(data=payload["interaction"], state=client._connection)
+        self._resumed.add(key)
+        try:
+            await self._handle(interaction, None)
+        finally:
+            self._resumed.discard(key)
 
     def _where(self, interaction: discord.Interaction[Any]) -> tuple[ChannelRef, str | None]:
         """A guild text channel or thread (a thread is a channel: its own id), or the DM."""
@@ -650,22 +715,31 @@ class DiscordAdapter(Adapter):
                     mentions.append(
                         Mentioned(fragment=fragment, user_id=str(user.id), name=user.display_name)
                     )
-        await self.port.message_posted(
-            ChatPost(
-                channel=ChannelRef(platform="discord", chat=str(message.channel.id)),
-                account=AccountRef(
-                    platform="discord",
-                    user_id=str(message.author.id),
-                    display_name=message.author.display_name,
-                    avatar_url=message.author.display_avatar.url,
-                ),
-                message_id=str(message.id),
-                text=text,  # attachments as their links
-                reply_to=str(reply) if reply else None,
-                event_id=f"message:{message.id}",
-                mentions=tuple(mentions),
-            )
+        post = ChatPost(
+            channel=ChannelRef(platform="discord", chat=str(message.channel.id)),
+            account=AccountRef(
+                platform="discord",
+                user_id=str(message.author.id),
+                display_name=message.author.display_name,
+                avatar_url=message.author.display_avatar.url,
+            ),
+            message_id=str(message.id),
+            text=text,  # attachments as their links
+            reply_to=str(reply) if reply else None,
+            event_id=f"message:{message.id}",
+            mentions=tuple(mentions),
         )
+        key = f"message:{message.id}"
+        try:
+            fresh = await self.port.received(
+                self.platform, [(key, {"post": post.model_dump(mode="json")})]
+            )
+        except Exception as exc:
+            log.warning("discord: message %s not stored: %r", message.id, exc)
+            return
+        if key in fresh:
+            await self.port.message_posted(post)
+            await self.port.handled(self.platform, key)
 
     async def _on_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         data = payload.data
@@ -781,6 +855,9 @@ class DiscordAdapter(Adapter):
         component: bool = False,
     ) -> None:
         """Answer within Discord's 3 s: directly when the core is quick, else defer first."""
+        if str(interaction.id) in self._resumed:
+            await self._respond_resumed(interaction, await work)
+            return
         task = asyncio.ensure_future(work)
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
         if task in done:
@@ -851,6 +928,31 @@ class DiscordAdapter(Adapter):
                     "discord: a reply to interaction %s was not posted: %s", interaction.id, exc
                 )
 
+    async def _respond_resumed(
+        self, interaction: discord.Interaction[Any], replies: list[Message]
+    ) -> None:
+        """A stored interaction handled after a restart: the first private reply fills the
+        deferred answer if there was one and its token lasts, other private replies go as
+        follow-ups or else as direct messages, public ones to the channel (through the
+        outbox: nothing is lost if Discord is busy)."""
+        replies = [part for reply in replies for part in self._split(reply)]
+        channel, _ = self._where(interaction)
+        dm = ChannelRef(platform="discord", chat=str(interaction.user.id), dm=True)
+        filled = False
+        for message in replies:
+            if not message.ephemeral:
+                await self.port.defer(channel, message, 0)
+                continue
+            if not filled:
+                filled = await self._webhook(
+                    interaction, "PATCH", "@original", self._body(message, True, edit=True)
+                )
+                if filled:
+                    continue
+            await self.port.defer(dm, message.model_copy(update={"ephemeral": False}), 0)
+        if not filled:
+            await self._webhook(interaction, "DELETE", "@original")
+
     async def _callback(
         self,
         interaction: discord.Interaction[Any],
@@ -893,7 +995,7 @@ class DiscordAdapter(Adapter):
         message_id: str,
         body: dict[str, Any] | None = None,
         file: FileAttachment | None = None,
-    ) -> None:
+    ) -> bool:
         route = Route(
             method,
             "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
@@ -905,6 +1007,8 @@ class DiscordAdapter(Adapter):
             await self._rest(route, body, file)
         except DeliveryError as exc:
             log.warning("discord: %s of the answer to %s failed: %s", method, interaction.id, exc)
+            return False
+        return True
 
     def _modal(self, message: Message, locale: str | None) -> dict[str, Any] | None:
         """A FormRequest as a modal: up to five text fields; None where it does not fit."""

@@ -68,6 +68,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+#: where the inbox middleware leaves a stored request's key for its listener
+INBOX_KEY = "community_bridge_inbox_key"
 
 #: what the bot needs, and why (listed in docs/slack.md)
 BOT_SCOPES = (
@@ -612,6 +614,8 @@ class SlackAdapter(Adapter):
     async def _http(self, request: web.Request) -> web.Response:
         """Bolt checks the signature and dispatches; a signed body that does not parse
         (not UTF-8, a payload that is not a JSON object) is answered 400, never 500."""
+        if self.state not in ("ready", "starting"):
+            return web.Response(status=503, text="stopping")
         try:
             bolt_request = await to_bolt_request(request)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
@@ -647,7 +651,10 @@ class SlackAdapter(Adapter):
         self.state = "ready"
 
     async def stop(self) -> None:
-        await self.settle(within=5)
+        """Requests are refused from now on (503); the work in hand gets up to 3 s, what
+        is left waits in the inbox for the next process."""
+        self.state = "stopping"
+        await self.settle(within=3)
         for task in list(self._tasks):
             task.cancel()
         if self.socket_handler is not None:
@@ -683,31 +690,133 @@ class SlackAdapter(Adapter):
     # ------------------------------------------------------------------ listeners
 
     def _register(self) -> None:
+        """Every request is stored (``Port.received``) by a middleware, before Bolt
+        acknowledges it (events are acknowledged before their listener runs); the work
+        runs after the ack, in a task, and marks it handled. A retry of a stored request
+        is only acknowledged."""
         app = self.app
+        app.middleware(self._store)
 
         @app.command(re.compile(r"^/"))
-        async def on_command(ack: Any, body: dict[str, Any]) -> None:
+        async def on_command(ack: Any, body: dict[str, Any], context: Any) -> None:
             await ack()
-            self._spawn(self._command(body))
+            self._spawn(self._stored("command", context.get(INBOX_KEY), body))
 
         @app.action(re.compile("^" + re.escape(ACTION_PREFIX)))
-        async def on_action(ack: Any, body: dict[str, Any]) -> None:
+        async def on_action(ack: Any, body: dict[str, Any], context: Any) -> None:
             await ack()
-            self._spawn(self._action(body))
+            self._spawn(self._stored("action", context.get(INBOX_KEY), body))
 
         @app.view(FORM_CALLBACK)
-        async def on_view(ack: Any, body: dict[str, Any]) -> None:
+        async def on_view(ack: Any, body: dict[str, Any], context: Any) -> None:
             await ack()
-            self._spawn(self._submit(body))
+            self._spawn(self._stored("view", context.get(INBOX_KEY), body))
 
         @app.event("message")
-        async def on_message(ack: Any, body: dict[str, Any]) -> None:
+        async def on_message(ack: Any, body: dict[str, Any], context: Any) -> None:
             await ack()
-            self._spawn(self._message(body))
+            self._spawn(self._stored("message", context.get(INBOX_KEY), body))
 
         @app.event(re.compile(".*"))
         async def on_other_event(ack: Any) -> None:
             await ack()  # acknowledged so Slack does not retry; nothing to do
+
+    @staticmethod
+    def _inbox_key(body: dict[str, Any]) -> tuple[str, str] | None:
+        """What a request is and the key it is stored by; None for what is not stored
+        (url_verification, events other than messages)."""
+        kind = body.get("type")
+        if body.get("command"):
+            key = body.get("trigger_id")
+            return ("command", str(key)) if key else None
+        if kind == "block_actions":
+            first = (body.get("actions") or [{}])[0]
+            return "action", f"{body.get('trigger_id') or ''}:{first.get('action_ts', '')}"
+        if kind == "view_submission":
+            view = body.get("view") or {}
+            return "view", f"view:{view.get('id') or ''}:{body.get('trigger_id') or ''}"
+        if kind == "event_callback" and (body.get("event") or {}).get("type") == "message":
+            key = body.get("event_id")
+            return ("message", str(key)) if key else None
+        return None
+
+    async def _store(self, req: Any, resp: Any, next: Any) -> Any:
+        """Bolt middleware: store, or answer a retry of a stored request with a bare ack.
+        When the database cannot be reached the person is told so within Slack's 3 s
+        (an event gets 500: Slack sends it again)."""
+        from slack_bolt.response import BoltResponse
+
+        body = req.body if isinstance(req.body, dict) else {}
+        found = self._inbox_key(body)
+        if found is None:
+            return await next()
+        kind, key = found
+        try:
+            fresh = await self.port.received(self.platform, [(key, {"kind": kind, "body": body})])
+        except Exception as exc:
+            log.warning("slack: %s %s not stored: %r", kind, key, exc)
+            if kind == "message":
+                return BoltResponse(status=500, body="")
+            text = self._unreachable(body)
+            if kind == "command":  # shown to the person alone
+                return BoltResponse(
+                    status=200,
+                    body=json.dumps({"response_type": "ephemeral", "text": text}),
+                    headers={"content-type": "application/json"},
+                )
+            self._spawn(self._tell(body, text))
+            return BoltResponse(status=200, body="")
+        if key not in fresh:
+            return BoltResponse(status=200, body="")
+        req.context[INBOX_KEY] = key
+        return await next()
+
+    def _unreachable(self, body: dict[str, Any]) -> str:
+        user = body.get("user")
+        locale = user.get("locale") if isinstance(user, dict) else None
+        return translator(self.port.locale_for(locale)).gettext(
+            N_(
+                "I cannot reach my database right now, so nothing was changed. "
+                "Please try again in a minute."
+            )
+        )
+
+    async def _tell(self, body: dict[str, Any], text: str) -> None:
+        """The person alone, without the database: the response_url, or (a form has
+        none) a direct message."""
+        url = body.get("response_url")
+        user = body.get("user")
+        if url:
+            hook = AsyncWebhookClient(str(url), session=self._session)
+            await hook.send(text=text, response_type="ephemeral", replace_original=False)
+        elif isinstance(user, dict) and user.get("id"):
+            await self.client.chat_postMessage(channel=str(user["id"]), text=text)
+
+    async def _stored(self, kind: str, key: str | None, body: dict[str, Any]) -> None:
+        try:
+            await self._work(kind, body)
+        except Exception:
+            if key is not None:
+                with contextlib.suppress(Exception):
+                    await self.port.handled(self.platform, key, failed=True)
+            raise
+        if key is not None:
+            await self.port.handled(self.platform, key)
+
+    async def _work(self, kind: str, body: dict[str, Any]) -> None:
+        if kind == "command":
+            await self._command(body)
+        elif kind == "action":
+            await self._action(body)
+        elif kind == "view":
+            await self._submit(body)
+        elif kind == "message":
+            await self._message(body)
+
+    async def redeliver(self, key: str, payload: dict[str, Any]) -> None:
+        """Slack's response_url stays good for half an hour: a resumed request is
+        answered as it would have been."""
+        await self._work(str(payload.get("kind")), dict(payload.get("body") or {}))
 
     # ------------------------------------------------------------------ incoming
 

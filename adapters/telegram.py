@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -34,7 +35,7 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application
 
 from bridge.adapter import Adapter, ChannelGone, DeliveryError, PrivateRefused, RetryLater
 from bridge.config import Config, PlatformConfig, public_url_refusal
@@ -300,6 +301,9 @@ class TelegramAdapter(Adapter):
         self._usernames: dict[str, str] = {}  # lowercased @username -> user id
         self._topics: dict[tuple[int, int], str] = {}
         self.webhook_failed = False
+        self._poller: asyncio.Task[None] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Update] = asyncio.Queue()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -320,11 +324,8 @@ class TelegramAdapter(Adapter):
         )
         if file_base:
             builder = builder.base_file_url(file_base)
-        if self.config.mode == "webhook":
-            builder = builder.updater(None)
+        builder = builder.updater(None)  # polling is ours: it confirms what is stored
         app = builder.build()
-        app.add_handler(TypeHandler(Update, self._on_update))
-        app.add_error_handler(self._on_error)
         return app
 
     async def start(self) -> None:
@@ -348,14 +349,9 @@ class TelegramAdapter(Adapter):
             if self.config.mode == "webhook":
                 await self._set_webhook()
             else:
-                assert app.updater is not None
-                await app.updater.start_polling(
-                    timeout=POLL_TIMEOUT,
-                    allowed_updates=ALLOWED_UPDATES,
-                    drop_pending_updates=False,
-                    bootstrap_retries=3,
-                    error_callback=self._polling_error,
-                )
+                await app.bot.delete_webhook(drop_pending_updates=False)
+                self._poller = asyncio.create_task(self._poll())
+            self._worker = asyncio.create_task(self._work())
         except BaseException:
             self.app = None
             self.state = "error"
@@ -388,17 +384,92 @@ class TelegramAdapter(Adapter):
         self.detail = f"polling: {exc}"
         log.warning("telegram: polling failed (retrying): %s", exc)
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram: handling an update failed", exc_info=context.error)
+    async def _poll(self) -> None:
+        """Long polling that confirms updates (the next ``offset``) only once they are
+        stored: a process killed at any moment leaves each update either with Telegram,
+        which sends it again, or in the inbox, which resumes it."""
+        assert self.app is not None
+        bot = self.app.bot
+        offset: int | None = None
+        pause = 1.0
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                )
+            except TelegramError as exc:
+                self._polling_error(exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                continue
+            if not updates:
+                pause = 1.0
+                continue
+            try:
+                fresh = await self.port.received(
+                    PLATFORM, [(str(u.update_id), u.to_dict()) for u in updates]
+                )
+            except Exception as exc:  # the database: Telegram keeps them meanwhile
+                self.detail = f"storing updates: {exc!r}"[:300]
+                log.warning(
+                    "telegram: %d updates not stored (Telegram keeps them): %r", len(updates), exc
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                continue
+            pause = 1.0
+            offset = updates[-1].update_id + 1  # confirmed by the next getUpdates
+            for update in updates:
+                if str(update.update_id) in fresh:
+                    self._queue.put_nowait(update)
+
+    async def _work(self) -> None:
+        """Handles the stored updates one after the other, in the order they came."""
+        while True:
+            update = await self._queue.get()
+            try:
+                await self._handle_stored(update)
+            finally:
+                self._queue.task_done()
+
+    async def _handle_stored(self, update: Update) -> None:
+        key = str(update.update_id)
+        try:
+            await self.dispatch(update)
+        except Exception:
+            log.exception("telegram: update %s failed (resumed later)", key)
+            with contextlib.suppress(Exception):
+                await self.port.handled(PLATFORM, key, failed=True)
+            return
+        try:
+            await self.port.handled(PLATFORM, key)
+        except Exception as exc:  # resumed later: the pipeline knows it was handled
+            log.warning("telegram: update %s not marked handled: %r", key, exc)
+
+    async def redeliver(self, key: str, payload: dict[str, Any]) -> None:
+        assert self.app is not None
+        await self.dispatch(Update.de_json(payload, self.app.bot))
 
     async def stop(self) -> None:
+        """No new updates (the long poll is dropped: what it held stays with Telegram),
+        the ones in hand finished for up to 3 s; the rest wait in the inbox."""
         app, self.app = self.app, None
         self.state = "stopped"
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._poller
+            self._poller = None
+        if self._worker is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), timeout=3)
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._worker
+            self._worker = None
         if app is None:
             return
         try:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
             if app.running:
                 await app.stop()
         finally:
@@ -422,11 +493,14 @@ class TelegramAdapter(Adapter):
             update = Update.de_json(data, self.app.bot)
         except Exception:
             return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        key = str(update.update_id)
         try:
-            await self.dispatch(update)
-        except Exception:
-            log.exception("telegram: webhook update %s failed", update.update_id)
-            return web.json_response({"ok": False}, status=500)  # Telegram sends it again
+            fresh = await self.port.received(PLATFORM, [(key, data)])
+        except Exception as exc:  # not stored: Telegram must send it again
+            log.warning("telegram: webhook update %s not stored: %r", key, exc)
+            return web.json_response({"ok": False, "error": "not stored"}, status=503)
+        if key in fresh:
+            await self._handle_stored(update)
         return web.json_response({"ok": True})
 
     # ------------------------------------------------------------------ command list
@@ -479,9 +553,6 @@ class TelegramAdapter(Adapter):
         await self.port.set_setting(key, digest)
 
     # ------------------------------------------------------------------ incoming
-
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.dispatch(update)
 
     async def dispatch(self, update: Update) -> None:
         """One update, processed once per process (the core dedupes across processes)."""

@@ -140,6 +140,13 @@ class Adapter(ABC):
         split. Unchanged content is no error. Return the new id when the parts changed
         (more or fewer of them), else None."""
 
+    async def redeliver(self, key: str, payload: dict[str, Any]) -> None:
+        """Handle an event this adapter stored in the inbox (``Port.received``) whose
+        process did not finish it (it died, or stopped first). The platform's answer
+        route may be gone by now (an interaction's token): answers then go as messages,
+        private ones privately."""
+        raise NotImplementedError(f"{self.platform}: stores no events")
+
     def relay_needs(self) -> str | None:
         """What the platform still needs before the relay can see members' plain messages
         (a sentence marked with N_), or None; told to the admin on ``/group set … relay``

@@ -31,6 +31,7 @@ from bridge.context import ActionContext, Context
 from bridge.db import Database, insert_ignore
 from bridge.errors import UsageError
 from bridge.i18n import N_, pick_locale, set_timezone, translator
+from bridge.inbox import Inbox
 from bridge.messages import (
     AccountRef,
     ActionPress,
@@ -115,6 +116,7 @@ class Bridge:
         self.adapters: dict[str, Adapter] = {}
         self.outbox = Outbox(self)
         self.outbox.anchors["relay"] = relay.anchor
+        self.inbox = Inbox(self)
         self.deadlines = Deadlines(self)
         self.metrics = Metrics()
         self.codec: ActionCodec | None = None
@@ -191,6 +193,15 @@ class Bridge:
 
     async def settle(self) -> None:
         await self.outbox.drain(include_delayed=True, in_order=True)
+
+    # ------------------------------------------------------------------ the inbox
+
+    async def received(self, platform: str, events: list[tuple[str, dict[str, Any]]]) -> set[str]:
+        """Store incoming events before the platform is told; the keys that are new."""
+        return await self.inbox.store(platform, events)
+
+    async def handled(self, platform: str, key: str, failed: bool = False) -> None:
+        await self.inbox.done(platform, key, failed)
 
     # ------------------------------------------------------------------ commands
 

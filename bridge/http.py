@@ -39,6 +39,7 @@ async def healthz(request: web.Request) -> web.Response:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT), bridge.db.transaction() as session:
                 body["outbox"] = await bridge.outbox.backlog(session)
+                body["inbox"] = await bridge.inbox.backlog(session)
         except Exception as exc:
             reason = "no answer in time" if isinstance(exc, TimeoutError) else describe_error(exc)
             body["status"] = "down"

@@ -47,6 +47,12 @@ class Metrics:
             ["platform"],
             registry=r,
         )
+        self.inbox = Counter(
+            "bridge_inbox_events_total",
+            "Incoming events stored (stored), stored before (again), resumed after a crash",
+            ["platform", "what"],
+            registry=r,
+        )
         self.outbox = Gauge(
             "bridge_outbox_rows",
             "Outbox rows by status (pending = backlog)",

@@ -7,7 +7,7 @@ the few shared settings it needs. Business rules, the database and delivery stay
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bridge.config import Config
@@ -56,6 +56,19 @@ class Port(Protocol):
         ...
 
     async def set_setting(self, key: str, value: str) -> None: ...
+
+    # ---- the inbox: store first, acknowledge second
+    async def received(self, platform: str, events: list[tuple[str, dict[str, Any]]]) -> set[str]:
+        """Store incoming events (``(key, payload)``, key the platform's id for the event)
+        durably, before the platform is told they were received; the keys that are new,
+        to be handled now. The others were stored before (a retry): acknowledge only.
+        Raises when the database cannot be reached: acknowledge nothing then."""
+        ...
+
+    async def handled(self, platform: str, key: str, failed: bool = False) -> None:
+        """The stored event was handled (``failed``: it broke, resume it later). An
+        event never marked is resumed (``Adapter.redeliver``) after its lease."""
+        ...
 
     # ---- incoming events; each returns the replies for where the event came from
     async def handle(self, inv: Invocation) -> list[Message]: ...

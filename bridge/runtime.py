@@ -87,6 +87,10 @@ class Runtime:
                     f"({exc.strerror or exc}); choose another [http] port in "
                     f"{self.config.path}"
                 ) from None
+        if self.http is not None:  # host and port: unique among the running processes
+            identity = f"{socket.gethostname()}:{self.http.port}"
+            await bridge.outbox.take_over(identity)
+            await bridge.inbox.take_over(identity)
         for adapter in bridge.adapters.values():
             adapter.state = "starting"
             try:
@@ -95,10 +99,9 @@ class Runtime:
                 log.exception("adapter %s failed to start", adapter.platform)
                 adapter.state = "error"
                 adapter.detail = f"{type(exc).__name__}: {exc}"[:300]
-        if self.http is not None:  # host and port: unique among the running processes
-            await bridge.outbox.take_over(f"{socket.gethostname()}:{self.http.port}")
         bridge.deadlines.start()
         self._tasks.append(asyncio.create_task(bridge.outbox.run(self.stop_event)))
+        self._tasks.append(asyncio.create_task(bridge.inbox.run(self.stop_event)))
         bridge.ready = True
         log.info(
             "community-bridge ready: adapters %s, http %s",

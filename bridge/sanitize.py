@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean", "csv_cell", "is_number"]
+__all__ = ["clean", "csv_cell", "is_number", "storable"]
 
 #: NUL and lone surrogates (PostgreSQL refuses both in text), the other C0 and C1
 #: control characters but tab and newline, and the bidi embeddings, overrides and
@@ -21,6 +21,21 @@ def clean(text: str) -> str:
     if not text:
         return text
     return _BAD.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: object) -> object:
+    """A JSON value as the database can keep it: NUL and lone surrogates out of every
+    string in it (keys too); everything else as it came (handlers clean it later)."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value)
+    if isinstance(value, dict):
+        return {str(storable(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    return value
 
 
 def csv_cell(value: object) -> str:

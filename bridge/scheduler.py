@@ -147,11 +147,13 @@ class Deadlines:
                 )
             )
             relayed = await relay.prune(session, now, self.bridge.config.relay.keep)
+        inbox = await self.bridge.inbox.prune()
         return {
             "events": affected(events),
             "outbox": affected(rows),
             "deadlines": affected(fired),
             "relayed": relayed,
+            "inbox": inbox,
         }
 
     def start(self) -> None:

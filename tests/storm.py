@@ -169,6 +169,7 @@ class Storm:
         #: seconds from an action until the bot answered it
         self.latencies: list[float] = []
         self.session: aiohttp.ClientSession | None = None
+        self.answer_within = ANSWER_WITHIN
         self.discord_channels: tuple[str, str] = ("", "")
         self.guild = ""
 
@@ -265,7 +266,9 @@ class Storm:
         Slack retries a request nobody acknowledged)."""
         assert self.session is not None
         sender = self.slack.sender("http://unused")
-        for attempt in range(20):
+        deadline = time.monotonic() + 60
+        attempt = 0
+        while time.monotonic() < deadline:
             for url in self._slack_targets():
                 headers = {
                     "Content-Type": "application/x-www-form-urlencoded",
@@ -295,8 +298,10 @@ class Storm:
 
         before = len(self.slack.posted(channel))
         await self._slack_post(body)
-        answered = asyncio.ensure_future(self.slack.answered(unquote(url.group(1)), ANSWER_WITHIN))
-        deadline = time.monotonic() + ANSWER_WITHIN
+        answered = asyncio.ensure_future(
+            self.slack.answered(unquote(url.group(1)), self.answer_within)
+        )
+        deadline = time.monotonic() + self.answer_within
         while not answered.done() and time.monotonic() < deadline:
             if len(self.slack.posted(channel)) > before:  # answered in the channel
                 answered.cancel()
@@ -332,7 +337,7 @@ class Storm:
                     f"{self._slack_targets()[0]}/slack/events", data=body.encode(), headers=headers
                 ):
                     pass
-        return await self.slack.answered(payload["response_url"], ANSWER_WITHIN)
+        return await self.slack.answered(payload["response_url"], self.answer_within)
 
     def _tg_card(self, chat: int) -> Any:
         for (chat_id, _mid), message in self.telegram.messages.items():
@@ -366,8 +371,8 @@ class Storm:
         if repeat:  # the same interaction delivered again
             await self.discord.dispatch("INTERACTION_CREATE", payload)
         try:
-            await self.discord.wait_for(lambda: record.acked, ANSWER_WITHIN)
-        except AssertionError:
+            await self.discord.wait_for(lambda: record.acked, self.answer_within)
+        except (AssertionError, TimeoutError):
             return False
         return True
 

@@ -222,6 +222,7 @@ async def test_prune_forgets_old_events_and_deliveries_but_keeps_failures(
         "outbox": 1,
         "deadlines": 0,
         "relayed": 0,
+        "inbox": 0,
     }
     async with bridge.db.transaction() as s:
         assert (await s.execute(select(ProcessedEvent))).first() is None

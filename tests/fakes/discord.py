@@ -574,7 +574,10 @@ class FakeDiscord:
         frame = {"op": 0, "t": event, "s": self.seq, "d": data}
         self.events.append(frame)
         if self._send is not None and self._open.is_set():
-            await self._send(frame)
+            try:
+                await self._send(frame)
+            except ConnectionError:  # the bot's end went away meanwhile (killed): lost
+                pass
 
     async def drop(self, hold: bool = False) -> None:
         """Close the bot's gateway connection (code 4000, resumable).

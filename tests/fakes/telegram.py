@@ -266,6 +266,8 @@ class FakeTelegram:
         #: goes to the next, and one refused or unreachable is retried at the others, as
         #: Telegram retries a webhook delivery that failed; ``delivered`` awaits one
         self.webhook_targets: list[str] = []
+        #: getUpdates' highest offset: every update below it was confirmed (and forgotten)
+        self.confirmed = 0
         self._next_target = 0
         self._delivered: dict[int, asyncio.Future[int]] = {}
         self.webhook_responses: list[int] = []
@@ -875,6 +877,7 @@ class FakeTelegram:
         if offset is not None:
             # like Telegram: updates before the offset are confirmed and forgotten
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self.confirmed = max(self.confirmed, offset)
 
         def ready() -> list[JSONDict]:
             kinds = self.webhook.get("allowed_updates") or []
