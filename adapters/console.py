@@ -235,7 +235,7 @@ class ConsoleAdapter(Adapter):
         if shown is None or not 1 <= n <= len(shown.message.buttons):
             self._out("(no such button)")
             return
-        token = self.port.encode_button(shown.message.buttons[n - 1])
+        token = self.port.encode_button(shown.message.buttons[n - 1], shown.channel)
         replies = await self.port.press(
             ActionPress(
                 channel=shown.channel,

@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import sys
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -457,6 +458,7 @@ class DiscordAdapter(Adapter):
     platform = "discord"
     order = 30
     config_model = DiscordConfig
+    ack_within = 3.0
     env = {"DISCORD_BOT_TOKEN": "token"}
     can_always_dm = True
     forms = True
@@ -472,6 +474,11 @@ class DiscordAdapter(Adapter):
                 "discord-sync", "register the application commands with Discord", sync_commands_cli
             )
         ]
+
+    @classmethod
+    def button_scope(cls, channel: ChannelRef) -> str:
+        """A thread is a channel of its own: a press in it reports the thread's id."""
+        return f"{'@' if channel.dm else ''}{channel.thread or channel.chat}"
 
     #: answer at once when the core is done within this many seconds, else defer first
     #: (Discord wants an answer within 3 s)
@@ -490,6 +497,8 @@ class DiscordAdapter(Adapter):
         self._raw: dict[str, Any] = {}
         #: interactions being handled again from the inbox (answered as messages)
         self._resumed: set[str] = set()
+        #: when each interaction arrived (monotonic): Discord's 3 s run from there
+        self._arrived: dict[str, float] = {}
         self._busy: set[asyncio.Task[Any]] = set()
         self._dm: dict[str, str] = {}
         #: the bridge's webhook of each channel (id, token, thread id or None); None where
@@ -609,6 +618,9 @@ class DiscordAdapter(Adapter):
         replayed or already stored interaction is left alone."""
         self.received += 1
         key = str(interaction.id)
+        self._arrived[key] = time.monotonic()
+        while len(self._arrived) > 1000:
+            self._arrived.pop(next(iter(self._arrived)))
         raw = self._raw.pop(key, None)
         if key in self._seen or self._stopping:  # a replayed dispatch: answered already
             log.debug("discord: interaction %s seen before", key)
@@ -653,7 +665,7 @@ class DiscordAdapter(Adapter):
     async def _unreachable(self, interaction: discord.Interaction[Any]) -> None:
         text = translator(self.port.locale_for(interaction.locale.value)).gettext(
             N_(
-                "I cannot reach my database right now, so nothing was changed. "
+                "My database is not answering right now, so nothing was changed. "
                 "Please try again in a minute."
             )
         )
@@ -859,7 +871,10 @@ class DiscordAdapter(Adapter):
             await self._respond_resumed(interaction, await work)
             return
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.defer_after)
+        # the 3 s run from arrival: storing it took some of them
+        arrived = self._arrived.pop(str(interaction.id), time.monotonic())
+        wait = max(0.0, self.defer_after - (time.monotonic() - arrived))
+        done, _ = await asyncio.wait({task}, timeout=wait)
         if task in done:
             await self._respond_now(interaction, task.result(), component)
             return
@@ -889,7 +904,17 @@ class DiscordAdapter(Adapter):
                 await self._callback(interaction, {"type": MODAL, "data": modal})
                 return
         if not await self._callback(
-            interaction, {"type": REPLY, "data": self._body(first, True)}, first.file
+            interaction,
+            {
+                "type": REPLY,
+                "data": self._body(
+                    first,
+                    True,
+                    channel=self._where(interaction)[0],
+                    person=str(interaction.user.id),
+                ),
+            },
+            first.file,
         ):
             return
         for message in rest:
@@ -909,7 +934,13 @@ class DiscordAdapter(Adapter):
                 interaction,
                 "PATCH",
                 "@original",
-                self._body(private, True, edit=True),
+                self._body(
+                    private,
+                    True,
+                    edit=True,
+                    channel=self._where(interaction)[0],
+                    person=str(interaction.user.id),
+                ),
                 private.file,
             )
         for message in replies:
@@ -922,7 +953,13 @@ class DiscordAdapter(Adapter):
                 route = Route(
                     "POST", "/channels/{channel_id}/messages", channel_id=interaction.channel_id
                 )
-                await self._rest(route, self._body(message, False), message.file)
+                body = self._body(
+                    message,
+                    False,
+                    channel=self._where(interaction)[0],
+                    person=str(interaction.user.id),
+                )
+                await self._rest(route, body, message.file)
             except DeliveryError as exc:
                 log.warning(
                     "discord: a reply to interaction %s was not posted: %s", interaction.id, exc
@@ -945,7 +982,12 @@ class DiscordAdapter(Adapter):
                 continue
             if not filled:
                 filled = await self._webhook(
-                    interaction, "PATCH", "@original", self._body(message, True, edit=True)
+                    interaction,
+                    "PATCH",
+                    "@original",
+                    self._body(
+                        message, True, edit=True, channel=channel, person=str(interaction.user.id)
+                    ),
                 )
                 if filled:
                     continue
@@ -983,7 +1025,15 @@ class DiscordAdapter(Adapter):
         )
         try:
             await self._rest(
-                route, self._body(message, True), message.file, params={"wait": "true"}
+                route,
+                self._body(
+                    message,
+                    True,
+                    channel=self._where(interaction)[0],
+                    person=str(interaction.user.id),
+                ),
+                message.file,
+                params={"wait": "true"},
             )
         except DeliveryError as exc:
             log.warning("discord: follow-up to interaction %s failed: %s", interaction.id, exc)
@@ -1089,8 +1139,17 @@ class DiscordAdapter(Adapter):
             )
         return out
 
-    def _body(self, message: Message, interaction: bool, edit: bool = False) -> dict[str, Any]:
-        """A message create/edit body. Nobody is pinged except Mention parts' Discord users."""
+    def _body(
+        self,
+        message: Message,
+        interaction: bool,
+        edit: bool = False,
+        channel: ChannelRef | None = None,
+        person: str | None = None,
+    ) -> dict[str, Any]:
+        """A message create/edit body shown in ``channel`` (its buttons' tokens are valid
+        there; an ephemeral answer's only for ``person``, who alone sees it). Nobody is
+        pinged except Mention parts' Discord users."""
         content, users = render_parts(message.parts)
         body: dict[str, Any] = {
             "allowed_mentions": {
@@ -1105,7 +1164,10 @@ class DiscordAdapter(Adapter):
         if edit:
             body["embeds"] = []
         if message.buttons:
-            body["components"] = self._rows(message.buttons)
+            if channel is None:
+                raise ValueError("discord: buttons need the channel they are shown in")
+            shown_to = person if interaction and message.ephemeral else None
+            body["components"] = self._rows(message.buttons, channel, shown_to)
         elif edit:
             body["components"] = []
         if not content and not message.buttons and message.file is None and not edit:
@@ -1125,7 +1187,9 @@ class DiscordAdapter(Adapter):
             }
         return body
 
-    def _rows(self, buttons: Sequence[Button]) -> list[dict[str, Any]]:
+    def _rows(
+        self, buttons: Sequence[Button], channel: ChannelRef, person: str | None = None
+    ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for start in range(0, min(len(buttons), 25), 5):
             rows.append(
@@ -1136,7 +1200,7 @@ class DiscordAdapter(Adapter):
                             "type": BUTTON,
                             "style": BUTTON_STYLE.get(b.style, 2),
                             "label": _clip(b.label, 80) or "·",
-                            "custom_id": self.port.encode_button(b),
+                            "custom_id": self.port.encode_button(b, channel, person),
                         }
                         for b in buttons[start : start + 5]
                     ],
@@ -1329,7 +1393,7 @@ class DiscordAdapter(Adapter):
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
 
         async def post(part: Message) -> str:
-            data = await self._rest(route, self._body(part, False), part.file)
+            data = await self._rest(route, self._body(part, False, channel=channel), part.file)
             return str(data["id"])
 
         return await self.send_parts(message.delivery_id, self._split(message), post, channel)
@@ -1351,11 +1415,12 @@ class DiscordAdapter(Adapter):
             )
 
         async def edit_one(i: int, part_id: str) -> None:
-            await self._rest(route("PATCH", part_id), self._body(parts[i], False, edit=True))
+            body = self._body(parts[i], False, edit=True, channel=channel)
+            await self._rest(route("PATCH", part_id), body)
 
         async def send_one(i: int) -> str:
             post = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-            data = await self._rest(post, self._body(parts[i], False))
+            data = await self._rest(post, self._body(parts[i], False, channel=channel))
             return str(data["id"])
 
         async def delete_one(part_id: str) -> None:

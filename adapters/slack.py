@@ -559,6 +559,7 @@ class SlackAdapter(Adapter):
     forms = True
     limits = (Limit(1, 1.0),)  # chat.postMessage: about one a second per channel
     config_model = SlackConfig
+    ack_within = 3.0
     env = {
         "SLACK_BOT_TOKEN": "bot_token",
         "SLACK_SIGNING_SECRET": "signing_secret",
@@ -776,7 +777,7 @@ class SlackAdapter(Adapter):
         locale = user.get("locale") if isinstance(user, dict) else None
         return translator(self.port.locale_for(locale)).gettext(
             N_(
-                "I cannot reach my database right now, so nothing was changed. "
+                "My database is not answering right now, so nothing was changed. "
                 "Please try again in a minute."
             )
         )
@@ -1053,7 +1054,7 @@ class SlackAdapter(Adapter):
                 )
                 await self._ephemeral(origin, note)
             return
-        pending = render_all(message, self.port.encode_button)
+        pending = render_all(message, self._encoder(origin.channel, origin.user_id))
         if origin.response_url:
             hook = AsyncWebhookClient(origin.response_url, session=self._session)
             try:
@@ -1123,10 +1124,15 @@ class SlackAdapter(Adapter):
             return
         hook = AsyncWebhookClient(origin.response_url, session=self._session)
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-            for text, blocks in render_all(message, self.port.encode_button):
+            for text, blocks in render_all(message, self._encoder(origin.channel)):
                 await hook.send(
                     text=text, blocks=blocks, response_type="in_channel", replace_original=False
                 )
+
+    def _encoder(self, channel: ChannelRef, person: str | None = None) -> Callable[[Any], str]:
+        """Button tokens for a message shown in ``channel`` (valid only there; with
+        ``person``, an ephemeral message: only for them)."""
+        return functools.partial(self.port.encode_button, channel=channel, person=person)
 
     async def _direct(self, channel: ChannelRef, message: Message) -> None:
         """A private answer now; rate-limited, it waits in the outbox; refused, it is held
@@ -1258,7 +1264,7 @@ class SlackAdapter(Adapter):
                 )
                 return str(resp.get("ts") or "")
 
-            parts = render_all(message, self.port.encode_button)
+            parts = render_all(message, self._encoder(channel))
             if delivery and message.resend and delivery not in self._parts_done:
                 found = await self._posted_before(conversation, thread, delivery)
                 if found:
@@ -1330,7 +1336,7 @@ class SlackAdapter(Adapter):
 
     async def edit(self, channel: ChannelRef, message_id: str, message: Message) -> str | None:
         conversation = await self._conversation(channel)
-        parts = render_all(message, self.port.encode_button)
+        parts = render_all(message, self._encoder(channel))
         old = split_ids(message_id)
 
         async def edit_one(i: int, ts: str) -> None:

@@ -350,6 +350,9 @@ class TelegramAdapter(Adapter):
                 await self._set_webhook()
             else:
                 await app.bot.delete_webhook(drop_pending_updates=False)
+                # what a killed predecessor stored and did not handle came first
+                with contextlib.suppress(Exception):
+                    await self.port.resume(PLATFORM)
                 self._poller = asyncio.create_task(self._poll())
             self._worker = asyncio.create_task(self._work())
         except BaseException:
@@ -501,6 +504,10 @@ class TelegramAdapter(Adapter):
             return web.json_response({"ok": False, "error": "not stored"}, status=503)
         if key in fresh:
             await self._handle_stored(update)
+        elif await self.port.in_hand(PLATFORM, key):
+            # stored, but not handled yet (another process has it, or had it when it
+            # died): Telegram sends it again later, when it is done
+            return web.json_response({"ok": False, "error": "in hand"}, status=503)
         return web.json_response({"ok": True})
 
     # ------------------------------------------------------------------ command list
@@ -1078,7 +1085,7 @@ class TelegramAdapter(Adapter):
             raise ChannelGone(f"not a Telegram chat id: {channel.key}") from None
         return chat_id, thread
 
-    def _keyboard(self, message: Message) -> InlineKeyboardMarkup | None:
+    def _keyboard(self, message: Message, channel: ChannelRef) -> InlineKeyboardMarkup | None:
         if not message.buttons:
             return None
         rows: list[list[InlineKeyboardButton]] = []
@@ -1089,7 +1096,9 @@ class TelegramAdapter(Adapter):
             if row and (len(row) >= 3 or width + len(label) > 36):
                 rows.append(row)
                 row, width = [], 0
-            row.append(InlineKeyboardButton(label, callback_data=self.port.encode_button(button)))
+            row.append(
+                InlineKeyboardButton(label, callback_data=self.port.encode_button(button, channel))
+            )
             width += len(label)
         rows.append(row)
         return InlineKeyboardMarkup(rows)
@@ -1135,7 +1144,7 @@ class TelegramAdapter(Adapter):
         parent = message.reply_to.split()[0] if message.reply_to else ""  # a card's first part
         if parent.isdigit():
             reply = ReplyParameters(message_id=int(parent), allow_sending_without_reply=True)
-        markup = self._keyboard(message)
+        markup = self._keyboard(message, channel)
         parts: tuple[Part, ...] = message.parts
         if message.dm_invite and not channel.dm:
             parts = (
@@ -1238,7 +1247,7 @@ class TelegramAdapter(Adapter):
         message = authored(_unmentioned(message))
         bot = self._bot()
         chat_id, thread = self._target(channel)
-        markup = self._keyboard(message)
+        markup = self._keyboard(message, channel)
         chunks = render_html(message.parts) or [_esc(message.text.strip() or "…")]
         old = split_ids(message_id)
         quiet = ("message is not modified", "message to edit not found", "message can't be edited")

@@ -92,6 +92,9 @@ class Adapter(ABC):
     interactive: ClassVar[bool] = False
     #: where the platform stands in listings (``check``, ``--adapters`` errors)
     order: ClassVar[int] = 100
+    #: seconds the platform gives for the acknowledgement of an event (Slack and
+    #: Discord: 3); None where it waits (Telegram keeps what is not confirmed)
+    ack_within: ClassVar[float | None] = None
 
     def __init__(self, port: Port, config: PlatformConfig | None = None) -> None:
         self.port = port
@@ -194,6 +197,13 @@ class Adapter(ABC):
     def is_group(cls, channel: ChannelRef) -> bool:
         """Whether the platform limits this chat as a group (Telegram: 20 a minute)."""
         return False
+
+    @classmethod
+    def button_scope(cls, channel: ChannelRef) -> str:
+        """The chat a button token is bound to (``bridge.actions``): where a press of it
+        comes from must be where it was shown. The chat, not its thread or topic (a press
+        in a Slack thread reports the channel); a private chat is its person."""
+        return f"{'@' if channel.dm else ''}{channel.chat}"
 
     @classmethod
     def limit_key(cls, channel: ChannelRef) -> str:

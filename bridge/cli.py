@@ -194,7 +194,7 @@ async def _export(config: Config, fmt: str) -> int:
     from bridge.core import started
     from bridge.services import partners
 
-    async with started(config) as bridge, bridge.db.transaction() as session:
+    async with started(config) as bridge, bridge.db.reading() as session:
         assert bridge.community_id is not None
         rows = await partners.profile_rows(session, bridge.community_id)
     sys.stdout.write(partners.as_json(rows) if fmt == "json" else partners.as_csv(rows))

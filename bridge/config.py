@@ -59,6 +59,8 @@ class CommunityConfig(Section):
     locale: Literal["de", "en"] = "en"
     admins: list[str] = []
     timezone: str = "Europe/Berlin"
+    #: a button older than this is no longer valid (its card is drawn again); 0: never
+    buttons_expire: Duration = timedelta(days=7)
 
     @field_validator("timezone")
     @classmethod

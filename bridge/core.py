@@ -10,6 +10,7 @@ for the person.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -21,10 +22,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.actions import ActionCodec, ExpiredButton
+from bridge.actions import ActionCodec, ExpiredButton, StaleButton
 from bridge.clock import Clock
 from bridge.config import Config
 from bridge.context import ActionContext, Context
@@ -44,7 +46,7 @@ from bridge.messages import (
 )
 from bridge.metrics import Metrics
 from bridge.models import Channel, ChannelLink, Community, Setting
-from bridge.outbox import Outbox
+from bridge.outbox import Outbox, posted_ref
 from bridge.pipeline import Event, Pipeline, error_reply
 from bridge.plugins import adapter_classes
 from bridge.registry import Command, Param, Who, bind_options, parse_args, registry
@@ -94,7 +96,18 @@ def _clean_account(account: AccountRef) -> AccountRef:
 
 log = logging.getLogger(__name__)
 
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    """An abandoned store's end: its outcome is of no interest any more."""
+    if not task.cancelled():
+        task.exception()
+
+
 COMMUNITY_SLUG = "main"
+#: seconds kept free within a platform's acknowledgement deadline, to answer in time
+ANSWER_MARGIN = 0.6
+#: how long storing an event may take where the platform sets no deadline (Telegram)
+STORE_WITHIN = 10.0
 
 
 class Bridge:
@@ -117,10 +130,12 @@ class Bridge:
         self.outbox = Outbox(self)
         self.outbox.anchors["relay"] = relay.anchor
         self.inbox = Inbox(self)
+        self._abandoned: set[asyncio.Task[Any]] = set()
         self.deadlines = Deadlines(self)
         self.metrics = Metrics()
         self.codec: ActionCodec | None = None
         self.community_id: int | None = None
+        self._community: Community | None = None
         self.ready = False
 
     # ------------------------------------------------------------------ set-up
@@ -155,6 +170,8 @@ class Bridge:
             community.name = self.config.community.name
             community.locale = self.default_locale
             self.community_id = community.id
+            await session.flush()
+            self._community = community  # loaded, and detached after the commit
             await session.execute(
                 insert_ignore(
                     session,
@@ -179,9 +196,17 @@ class Bridge:
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
 
-    def encode_button(self, button: Button) -> str:
+    def _button_scope(self, channel: ChannelRef) -> str:
+        cls = adapter_classes().get(channel.platform)
+        scope = cls.button_scope(channel) if cls is not None else channel.chat
+        return f"{channel.platform}:{scope}"
+
+    def encode_button(self, button: Button, channel: ChannelRef, person: str | None = None) -> str:
         assert self.codec is not None, "Bridge.start() first"
-        return self.codec.encode(button)
+        scope = self._button_scope(channel)
+        if person:
+            scope += f"~{person}"
+        return self.codec.encode(button, scope, self.clock.now())
 
     # ------------------------------------------------------------------ the port
 
@@ -197,8 +222,40 @@ class Bridge:
     # ------------------------------------------------------------------ the inbox
 
     async def received(self, platform: str, events: list[tuple[str, dict[str, Any]]]) -> set[str]:
-        """Store incoming events before the platform is told; the keys that are new."""
-        return await self.inbox.store(platform, events)
+        """Store incoming events before the platform is told; the keys that are new.
+
+        Bounded: a database that does not answer (a network partition hangs rather than
+        fails) must leave time to tell the person within the platform's deadline."""
+        adapter = self.adapters.get(platform)
+        deadline = adapter.ack_within if adapter is not None else None
+        within = max(0.5, deadline - ANSWER_MARGIN) if deadline else STORE_WITHIN
+        # waited for apart from its clean-up: rolling back on a connection that hangs
+        # takes as long as the hang, and the person must hear from us before that
+        task = asyncio.ensure_future(self.inbox.store(platform, events))
+        done, _ = await asyncio.wait({task}, timeout=within)
+        if not done:
+            task.cancel()
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+            task.add_done_callback(functools.partial(self._refuse_late, platform))
+            raise TimeoutError(f"the database did not store the event within {within:.1f} s")
+        return task.result()
+
+    def _refuse_late(self, platform: str, task: asyncio.Task[set[str]]) -> None:
+        """A store given up on that committed after all (its commit was under way): the
+        person was told nothing changed, so the event is set aside, never handled."""
+        if task.cancelled() or task.exception() is not None or not task.result():
+            return
+        late = asyncio.ensure_future(self.inbox.refuse(platform, sorted(task.result())))
+        self._abandoned.add(late)
+        late.add_done_callback(self._abandoned.discard)
+        late.add_done_callback(_forget)
+
+    async def resume(self, platform: str) -> int:
+        return await self.inbox.resume([platform])
+
+    async def in_hand(self, platform: str, key: str) -> bool:
+        return await self.inbox.in_hand(platform, key)
 
     async def handled(self, platform: str, key: str, failed: bool = False) -> None:
         await self.inbox.done(platform, key, failed)
@@ -302,14 +359,29 @@ class Bridge:
         press = dataclasses.replace(press, account=_clean_account(press.account))
         t = translator(self.locale_for(press.account.locale))
         assert self.codec is not None
+        expire = self.config.community.buttons_expire
+        max_age = expire if expire.total_seconds() > 0 else None
+        scope = self._button_scope(press.channel)
         try:
-            name, args = self.codec.decode(press.token)
+            try:  # shown to the person alone (bound to them), or to the chat
+                name, args = self.codec.decode(
+                    press.token, f"{scope}~{press.account.user_id}", self.clock.now(), max_age
+                )
+            except StaleButton:
+                raise
+            except ExpiredButton:
+                name, args = self.codec.decode(press.token, scope, self.clock.now(), max_age)
             action = self.registry.actions.get(name)
             if action is None or not _fits(action.handler, len(args)):
                 raise ExpiredButton()  # an unknown action, or one of an older shape
         except ExpiredButton as exc:
             self.metrics.actions.labels(press.channel.platform, "?", "expired").inc()
-            return [error_reply(exc.render(t.gettext))]
+            text = exc.render(t.gettext)
+            if isinstance(exc, StaleButton) and await self._renew(press):
+                text += " " + t.gettext(
+                    N_("I have renewed its message; please press the button again.")
+                )
+            return [error_reply(text)]
 
         async def run(ctx: Context) -> None:
             await action.handler(ctx, *args)
@@ -329,6 +401,19 @@ class Bridge:
                 extra={"message_id": press.message_id},
             )
         )
+
+    async def _renew(self, press: ActionPress) -> bool:
+        """A stale button on one of the bot's tracked messages (a card): the message is
+        drawn again, with fresh buttons. Whether it was one."""
+        if not press.message_id:
+            return False
+        async with self.db.transaction() as session:
+            ref = await posted_ref(session, press.channel.key, press.message_id, threads=True)
+            if ref is None or ref.startswith("relay:"):
+                return False
+            await self.outbox.refresh(session, ref, delay=timedelta(0))
+        self.outbox.kick()
+        return True
 
     async def handle_text(
         self, channel: ChannelRef, account: AccountRef, text: str, event_id: str | None = None
@@ -384,8 +469,9 @@ class Bridge:
     ) -> Context:
         assert self.community_id is not None, "Bridge.start() first"
         now = self.clock.now()
-        community = await session.get(Community, self.community_id)
-        assert community is not None
+        # the community row changes only at start: taken into this session unqueried
+        assert self._community is not None
+        community = await session.merge(self._community, load=False)
         # writing to the bot privately shows that private messages reach the person
         account = await identity.ensure_account(
             session, community.id, account_ref, now, can_dm=channel_ref.dm
@@ -398,11 +484,14 @@ class Bridge:
             channel = await groups_svc.ensure_channel(
                 session, community.id, channel_ref, channel_name, now
             )
-            link = (
-                await session.execute(
-                    select(ChannelLink).where(ChannelLink.channel_id == channel.id)
-                )
-            ).scalar_one_or_none()
+            if "link" in sa_inspect(channel).unloaded:  # a channel seen for the first time
+                link = (
+                    await session.execute(
+                        select(ChannelLink).where(ChannelLink.channel_id == channel.id)
+                    )
+                ).scalar_one_or_none()
+            else:  # loaded with the channel (and its group): no second query
+                link = channel.link
         group_id = link.group_id if link is not None and link.active else None
         rank = await roles.rank_of(
             session, account.person_id, group_id, self.config.community.admins
@@ -562,7 +651,7 @@ class Bridge:
 
     async def get_setting(self, key: str) -> str | None:
         """A value shared by every bot process (e.g. a hash of the synced command set)."""
-        async with self.db.transaction() as session:
+        async with self.db.reading() as session:
             return (
                 await session.execute(select(Setting.value).where(Setting.key == key))
             ).scalar_one_or_none()

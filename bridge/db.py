@@ -75,8 +75,14 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        # Take the write lock up front: no deadlock when a reader turns writer.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Take the write lock up front: no deadlock when a reader turns writer. Work that
+        # only reads (Database.reading) leaves it to the writers: WAL readers never wait.
+        readonly = conn.get_execution_options().get(READ_ONLY)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+#: the execution option that marks a read-only transaction (``Database.reading``)
+READ_ONLY = "community_bridge_read_only"
 
 
 class Database:
@@ -103,6 +109,16 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on any error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that only reads. On SQLite it takes no write lock (a plain
+        ``BEGIN``; WAL lets it read while a writer works); writing in it is an error
+        there, so use ``transaction`` for anything that may write."""
+        async with self.sessions() as session, session.begin():
+            if self.is_sqlite:
+                await session.connection(execution_options={READ_ONLY: True})
             yield session
 
     async def dispose(self) -> None:

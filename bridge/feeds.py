@@ -61,7 +61,7 @@ async def _public_items(bridge: Bridge, name: str) -> tuple[Group, list[FeedItem
     """A public group and its newest entries; None when there is no public group so named."""
     if bridge.community_id is None:
         return None
-    async with bridge.db.transaction() as session:
+    async with bridge.db.reading() as session:
         group = (
             await session.execute(
                 select(Group).where(

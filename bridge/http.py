@@ -37,7 +37,7 @@ async def healthz(request: web.Request) -> web.Response:
     }
     if bridge.ready:
         try:
-            async with asyncio.timeout(HEALTH_TIMEOUT), bridge.db.transaction() as session:
+            async with asyncio.timeout(HEALTH_TIMEOUT), bridge.db.reading() as session:
                 body["outbox"] = await bridge.outbox.backlog(session)
                 body["inbox"] = await bridge.inbox.backlog(session)
         except Exception as exc:
@@ -52,7 +52,7 @@ async def metrics(request: web.Request) -> web.Response:
     bridge = request.app[BRIDGE_KEY]
     for name, adapter in bridge.adapters.items():
         bridge.metrics.adapter_up.labels(name).set(1 if adapter.state == "ready" else 0)
-    async with bridge.db.transaction() as session:
+    async with bridge.db.reading() as session:
         counts = dict(
             (
                 await session.execute(

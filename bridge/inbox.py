@@ -95,6 +95,18 @@ class Inbox:
             self.bridge.metrics.inbox.labels(platform, "again").inc(len(rows) - len(new))
         return new
 
+    async def in_hand(self, platform: str, key: str) -> bool:
+        """Stored and not handled yet (by this process or another)."""
+        async with self.bridge.db.reading() as session:
+            status = (
+                await session.execute(
+                    select(InboxEvent.status).where(
+                        InboxEvent.platform == platform, InboxEvent.key == key[:200]
+                    )
+                )
+            ).scalar_one_or_none()
+        return status == "pending"
+
     async def done(self, platform: str, key: str, failed: bool = False) -> None:
         """The event was handled (or, ``failed``, its handling broke: it is resumed later,
         up to ``MAX_ATTEMPTS`` times)."""
@@ -113,6 +125,23 @@ class Inbox:
                 .where(row)
                 .values(status="done", done_at=now, owner=None, lease_until=None)
             )
+
+    async def refuse(self, platform: str, keys: Sequence[str]) -> int:
+        """Events stored too late (the person was already told nothing changed): set
+        aside as ``refused``, never handled; a retry of one is only acknowledged."""
+        async with self.bridge.db.transaction() as session:
+            result = await session.execute(
+                update(InboxEvent)
+                .where(
+                    InboxEvent.platform == platform,
+                    InboxEvent.key.in_([k[:200] for k in keys]),
+                    InboxEvent.status == "pending",
+                    InboxEvent.owner == self.owner,
+                )
+                .values(status="refused", owner=None, lease_until=None, done_at=self._now())
+            )
+        log.warning("inbox: %s events %s stored too late; set aside", platform, ", ".join(keys))
+        return affected(result)
 
     async def take_over(self, identity: str) -> int:
         """Events this process's predecessor of the same identity had in hand when it
@@ -164,9 +193,15 @@ class Inbox:
             session.expunge_all()
         return [r for r in rows if r.status == "pending"]
 
-    async def resume(self) -> int:
-        """Hand the due events to their adapters, one after the other; how many."""
-        ready = [p for p, a in self.bridge.adapters.items() if a.state == "ready"]
+    async def resume(self, platforms: Sequence[str] | None = None) -> int:
+        """Hand the due events to their adapters, one after the other; how many.
+        ``platforms``: only these (an adapter about to take new events), else every
+        ready one."""
+        ready = (
+            list(platforms)
+            if platforms is not None
+            else [p for p, a in self.bridge.adapters.items() if a.state == "ready"]
+        )
         n = 0
         for row in await self.claim(ready):
             adapter = self.bridge.adapters[row.platform]
@@ -222,7 +257,8 @@ class Inbox:
         async with self.bridge.db.transaction() as session:
             result = await session.execute(
                 delete(InboxEvent).where(
-                    InboxEvent.status == "done", InboxEvent.done_at < self._now() - KEEP
+                    InboxEvent.status.in_(("done", "refused")),
+                    InboxEvent.done_at < self._now() - KEEP,
                 )
             )
         return affected(result)

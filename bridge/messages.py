@@ -314,6 +314,17 @@ class ChatPost(_Frozen):
     mentions: tuple[Mentioned, ...] = ()
 
 
+#: what starts every further line of a person's text shown among the bot's lines
+CONTINUED = "│ "
+
+
+def continued(text: str) -> str:
+    """A person's text as it may sit among the bot's own lines: every line they began
+    with a newline starts with ``│ ``, so a typed newline never starts a line that looks
+    like the bot's (a forged status line, or another author's relayed message)."""
+    return text.replace("\n", "\n" + CONTINUED)
+
+
 def authored(message: Message) -> Message:
     """A relayed message with its author in front, in bold, as adapters show it that have
     no native way (Telegram; Discord without a webhook). Escaped like any other part, so

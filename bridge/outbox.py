@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, text, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +74,35 @@ def _shaper(bridge: Bridge) -> Shaper:
     else:
         store = LocalWindows()
     return Shaper(limits, enabled=settings.shaping, store=store)
+
+
+async def posted_ref(
+    session: AsyncSession,
+    channel_key: str,
+    message_id: str,
+    kind: str = "",
+    threads: bool = False,
+) -> str | None:
+    """The ref of the tracked message a platform id belongs to in this channel (a part of
+    it, for a split one), or None. ``kind``: only refs of that kind (``relay``);
+    ``threads``: the channel's threads too (a press in a Slack thread reports the
+    channel)."""
+    ids = PostedMessage.platform_message_id
+    where = PostedMessage.channel_key == channel_key
+    if threads:
+        where = or_(where, PostedMessage.channel_key.startswith(f"{channel_key}/", autoescape=True))
+    query = select(PostedMessage.ref_key).where(
+        where,
+        or_(
+            ids == message_id,
+            ids.startswith(f"{message_id} ", autoescape=True),
+            ids.endswith(f" {message_id}", autoescape=True),
+            ids.contains(f" {message_id} ", autoescape=True),
+        ),
+    )
+    if kind:
+        query = query.where(PostedMessage.ref_key.startswith(f"{kind}:", autoescape=True))
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
 
 
 class Outbox:
@@ -166,58 +196,57 @@ class Outbox:
     async def refresh(
         self, session: AsyncSession, ref_key: str, delay: timedelta | None = None
     ) -> None:
-        """Have every posted copy of a tracked message re-drawn (coalesced, after a delay)."""
-        posted = (
+        """Have every posted copy of a tracked message re-drawn (coalesced, after a delay):
+        one query for the platforms it is on (posted, or still being sent) and one insert
+        of a refresh row per platform (a pending one already there is kept)."""
+        platforms = sorted(
             (
                 await session.execute(
                     select(PostedMessage.platform)
                     .where(PostedMessage.ref_key == ref_key)
-                    .distinct()
-                )
-            )
-            .scalars()
-            .all()
-        )
-        in_flight = (
-            (
-                await session.execute(
-                    select(OutboxRow.platform)
-                    .where(
-                        OutboxRow.ref_key == ref_key,
-                        OutboxRow.kind == "send",
-                        OutboxRow.status.in_(("pending", "sending")),
+                    .union(
+                        select(OutboxRow.platform).where(
+                            OutboxRow.ref_key == ref_key,
+                            OutboxRow.kind == "send",
+                            OutboxRow.status.in_(("pending", "sending")),
+                        )
                     )
-                    .distinct()
                 )
             )
             .scalars()
             .all()
         )
+        if not platforms:
+            return
         now = self._now()
         wait = self.bridge.config.delivery.edit_delay if delay is None else delay
-        for platform in sorted(set(posted) | set(in_flight)):
-            await session.execute(
-                insert_ignore(
-                    session,
-                    OutboxRow,
-                    {
-                        "kind": "refresh",
-                        "platform": platform,
-                        "channel_key": "",
-                        "ref_key": ref_key,
-                        "locale": self.bridge.default_locale,
-                        "status": "pending",
-                        "dedupe_key": f"{ref_key}@{platform}",
-                        "attempts": 0,
-                        "not_before": now + wait,
-                        "created_at": now,
-                    },
-                    ["dedupe_key"],
-                    # literal SQL, not a bound parameter: PostgreSQL must match the partial
-                    # index even in a generic plan (prepared statements, 6th run onwards)
-                    index_where=text("status = 'pending' AND dedupe_key IS NOT NULL"),
-                )
+        rows = [
+            {
+                "kind": "refresh",
+                "platform": platform,
+                "channel_key": "",
+                "ref_key": ref_key,
+                "locale": self.bridge.default_locale,
+                "status": "pending",
+                "dedupe_key": f"{ref_key}@{platform}",
+                "attempts": 0,
+                "not_before": now + wait,
+                "created_at": now,
+            }
+            for platform in platforms
+        ]
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        module: Any = postgresql if dialect == "postgresql" else sqlite
+        await session.execute(
+            module.insert(OutboxRow)
+            .values(rows)
+            .on_conflict_do_nothing(
+                index_elements=["dedupe_key"],
+                # literal SQL, not a bound parameter: PostgreSQL must match the partial
+                # index even in a generic plan (prepared statements, 6th run onwards)
+                index_where=text("status = 'pending' AND dedupe_key IS NOT NULL"),
             )
+        )
         await self._notify(session)
         self.kick()
 

@@ -12,6 +12,7 @@ changes nothing, and the handler sees a ready ``Context`` in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -243,6 +244,10 @@ class Pipeline:
             Permission(),
         ]
         self._inflight: set[tuple[str, str]] = set()
+        #: one person's events one after the other, in the order they reached the chain
+        #: (asyncio's locks are fair): a slow first press never lands after a second
+        self._people: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
 
     async def run(self, event: Event) -> list[Message]:
         async def at(i: int) -> list[Message]:
@@ -260,8 +265,15 @@ class Pipeline:
                 event.outcome = "duplicate"
                 return []
             self._inflight.add(key)
+        person = event.account.key
+        lock = self._people.setdefault(person, asyncio.Lock())
+        self._waiting[person] = self._waiting.get(person, 0) + 1
         try:
-            return await at(0)
+            async with lock:
+                return await at(0)
         finally:
             if key is not None:
                 self._inflight.discard(key)
+            self._waiting[person] -= 1
+            if not self._waiting[person]:
+                del self._waiting[person], self._people[person]

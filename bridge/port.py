@@ -47,8 +47,11 @@ class Port(Protocol):
 
     def command_for(self, name: str) -> Command | None: ...
 
-    def encode_button(self, button: Button) -> str:
-        """The signed token (≤ 64 bytes) to put into callback_data / value / custom_id."""
+    def encode_button(self, button: Button, channel: ChannelRef, person: str | None = None) -> str:
+        """The signed token (≤ 64 bytes) to put into callback_data / value / custom_id of
+        a button shown in ``channel``: valid only when pressed there, and for
+        ``[community] buttons_expire``. ``person`` (a user id): shown to them alone (an
+        ephemeral message), valid only when they press it."""
         ...
 
     async def get_setting(self, key: str) -> str | None:
@@ -63,6 +66,16 @@ class Port(Protocol):
         durably, before the platform is told they were received; the keys that are new,
         to be handled now. The others were stored before (a retry): acknowledge only.
         Raises when the database cannot be reached: acknowledge nothing then."""
+        ...
+
+    async def resume(self, platform: str) -> int:
+        """Handle now this platform's stored events that are due (a killed predecessor's,
+        at start, before new ones are taken: they came first)."""
+        ...
+
+    async def in_hand(self, platform: str, key: str) -> bool:
+        """Whether a stored event is still waiting to be handled (a retry of it may be
+        told to come again later instead of being taken as done)."""
         ...
 
     async def handled(self, platform: str, key: str, failed: bool = False) -> None:

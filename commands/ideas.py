@@ -194,5 +194,5 @@ async def ideas(ctx: Context, order: str | None, page: int | None) -> None:
 @action("i.list", who="member")
 async def more_button(ctx: Context, order: str = "new", page: str = "1") -> None:
     if not is_number(page):
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     await svc.list_page(ctx, order, int(page))

@@ -231,5 +231,5 @@ async def partners(ctx: Context, query: str | None) -> None:
 @action("p.more", who="member")
 async def partners_more(ctx: ActionContext, page: str = "2", query: str = "") -> None:
     if not is_number(page):
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     await svc.find_partners(ctx, query.split(), int(page))

@@ -4,10 +4,10 @@ One real ``community-bridge run`` process serves Slack (HTTP), Telegram (long po
 the offset path) and Discord (the gateway) against the fakes, on the suite's database.
 Each of ``presses`` persons per platform presses Support on the idea's card once, and
 again only when the platform says the press did not reach the bot (Slack's request
-failed, Discord's interaction got no callback); Telegram keeps what the bot did not
-confirm. A press the platform took is never repeated, so nothing masks a lost one. At a
-third of the presses the process is killed with SIGKILL, at two thirds stopped with
-SIGTERM, and restarted each time.
+failed, Discord's interaction got no callback) or the bot said its database did not take
+it; Telegram keeps what the bot did not confirm. A press the platform took is never
+repeated, so nothing masks a lost one. At a third of the presses the process is killed
+with SIGKILL, at two thirds stopped with SIGTERM, and restarted each time.
 
 What the people and the platforms saw is then compared with what the database holds:
 
@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.storm import TG_GROUPS, Bot, Person, Storm, _free_port
+from tests.storm import TG_GROUPS, Bot, Person, Storm, _free_port, refused
 
 __all__ = ["Crash", "CrashResult"]
 
@@ -93,8 +93,11 @@ class Crash(Storm):
         )
         port = _free_port()
         self.bots["A"] = Bot("A", self._config("A", port, True), port, self.workdir / "bot-A.log")
+        began = time.monotonic()
         self.bots["A"].start()
         await self.bots["A"].ready(self.session)
+        #: from starting the process until /healthz said ok (bench.footprint)
+        self.ready_seconds = time.monotonic() - began
         await self.discord.wait_for(lambda: bool(self.discord.guild_commands), 30)
 
     async def telegram_command(self, user_id: int, chat: int | None, text: str) -> bool:
@@ -131,7 +134,11 @@ class Crash(Storm):
             card.blocks, label, user=user, channel=channel, message_ts=card.ts
         )
         await self._slack_post(urlencode({"payload": json.dumps(payload)}))
-        return True
+        # told at once when the database did not take it: then the person presses again
+        url = payload["response_url"]
+        if not await self.slack.answered(url, self.answer_within):
+            return True  # acknowledged; answered later (after a restart, say)
+        return not refused(self.slack.replies_to(url)[:1])
 
     def _make_persons(self) -> None:
         from tests.storm import SLACK_CHANNELS

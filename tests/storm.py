@@ -53,6 +53,13 @@ ADMIN_SLACK, ADMIN_TG, ADMIN_DISCORD = "UADMIN", 1, "111"
 #: answer an action late, or (Discord, past its 3 s deadline) never, and still apply it;
 #: a person who acted again at once could see their earlier action land after the later
 ANSWER_WITHIN = 30.0
+#: the bot's answer when its database did not take an event in time: nothing changed,
+#: and the person does it again
+REFUSED = "My database is not answering right now"
+
+
+def refused(replies: list[dict[str, Any]]) -> bool:
+    return any(REFUSED in json.dumps(r) for r in replies)
 
 
 def _free_port() -> int:
@@ -337,7 +344,9 @@ class Storm:
                     f"{self._slack_targets()[0]}/slack/events", data=body.encode(), headers=headers
                 ):
                     pass
-        return await self.slack.answered(payload["response_url"], self.answer_within)
+        if not await self.slack.answered(payload["response_url"], self.answer_within):
+            return False
+        return not refused(self.slack.replies_to(payload["response_url"])[:1])
 
     def _tg_card(self, chat: int) -> Any:
         for (chat_id, _mid), message in self.telegram.messages.items():
@@ -374,7 +383,7 @@ class Storm:
             await self.discord.wait_for(lambda: record.acked, self.answer_within)
         except (AssertionError, TimeoutError):
             return False
-        return True
+        return not refused(record.callbacks[:1])
 
     async def discord_press(self, user_id: str, channel: str, repeat: bool = False) -> bool:
         message, custom_id = self._dc_card(channel)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.feeds import FeedItem
 from bridge.i18n import N_, Translator, translator
-from bridge.messages import Bold, Button, Code, Message, Part, Text, fmt
+from bridge.messages import Bold, Button, Code, Message, Part, Text, continued, fmt
 from bridge.models import Group
 from bridge.models.ideas import Idea, IdeaComment
 from bridge.sanitize import is_number
@@ -50,7 +50,7 @@ def idea_line(t: Translator, idea: Idea, tally: svc.Tally) -> list[Part]:
     votes = t.ngettext("{n} vote", "{n} votes", tally.score).format(n=tally.score)
     return [
         Code(text=idea.ref),
-        Text(text=" " + idea.title),
+        Text(text=" " + continued(idea.title)),
         Text(text=f" — {votes} — {status_label(t, idea.status)}"),
     ]
 
@@ -71,7 +71,7 @@ async def card(
         Bold(text=idea.title),
     ]
     if idea.description:
-        parts.append(Text(text="\n" + idea.description))
+        parts.append(Text(text="\n" + continued(idea.description)))
     parts.append(Text(text="\n"))
     parts.extend(fmt(t.gettext(N_("Proposed by {who} in {group}")), who=proposer, group=group.slug))
     status = status_label(t, idea.status)
@@ -171,7 +171,7 @@ def comment_lines(t: Translator, comments: list[IdeaComment], names: dict[int, s
             continue
         parts.append(Text(text=f"\n{number}. "))
         parts.append(Bold(text=names.get(comment.person_id, "?")))
-        parts.append(Text(text=": " + comment.text))
+        parts.append(Text(text=": " + continued(comment.text)))
     return parts
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.i18n import N_, Translator
-from bridge.messages import Bold, Code, Link, Part, Text
+from bridge.messages import Bold, Code, Link, Part, Text, continued
 from bridge.models.partners import Profile, Recommendation, Reference, Trade
 from bridge.services import identity
 
@@ -26,7 +26,7 @@ async def profile_card(session: AsyncSession, t: Translator, profile: Profile) -
     if facts:
         parts.append(Text(text="\n" + " · ".join(facts)))
     if profile.description:
-        parts.append(Text(text="\n" + profile.description))
+        parts.append(Text(text="\n" + continued(profile.description)))
     if profile.website:
         parts.append(Text(text="\n"))
         parts.append(Link(url=profile.website, text=profile.website))
@@ -64,7 +64,7 @@ async def profile_card(session: AsyncSession, t: Translator, profile: Profile) -
                     )
                 )
             if ref.description:
-                parts.append(Text(text=": " + ref.description))
+                parts.append(Text(text=": " + continued(ref.description)))
             if ref.link:
                 parts += [Text(text=" "), Link(url=ref.link, text=ref.link)]
     recs = (
@@ -93,7 +93,7 @@ async def profile_card(session: AsyncSession, t: Translator, profile: Profile) -
         )
         for rec in recs:
             parts += [
-                Text(text="\n“" + rec.text + "” — "),
+                Text(text="\n“" + continued(rec.text) + "” — "),
                 Bold(text=names.get(rec.recommender_id, "?")),
             ]
     return parts

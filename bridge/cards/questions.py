@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.i18n import N_, Translator, translator
-from bridge.messages import Bold, Button, Code, Message, Part, Text
+from bridge.messages import Bold, Button, Code, Message, Part, Text, continued
 from bridge.models import Group
 from bridge.models.questions import Question
 from bridge.sanitize import is_number
@@ -44,7 +44,7 @@ async def card_message(
     asker = await name_of(session, q.asker_id)
     lines: list[list[Part]] = [
         _f(t, N_("{ref}: question from {who}"), ref=Bold(text=q.ref), who=Bold(text=asker)),
-        [Text(text=q.text)],
+        [Text(text=continued(q.text))],
     ]
     if q.status == "open":
         lines.append(
@@ -83,7 +83,7 @@ async def desk_message(
         head = _f(t, N_("{ref} (private) from {who} in {where}, group {group}:"), **values)
     else:
         head = _f(t, N_("{ref} from {who} in {where}, group {group}:"), **values)
-    lines: list[list[Part]] = [head, [Text(text=q.text)]]
+    lines: list[list[Part]] = [head, [Text(text=continued(q.text))]]
     due = t.when(q.asked_at + bridge.config.questions.answer_within)
     if q.status == "open" and q.claimed_by_id is None:
         lines.append(_f(t, N_("Nobody has claimed it yet. Answer by {due}."), due=due))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.i18n import N_, Translator, translator
-from bridge.messages import Bold, Button, Code, Italic, Message, Part, Text
+from bridge.messages import Bold, Button, Code, Italic, Message, Part, Text, continued
 from bridge.models.surveys import Survey
 from bridge.services.surveys import (
     BAR_WIDTH,
@@ -104,7 +104,7 @@ async def render_card(
     if closed:
         parts.append(Text(text=" — " + t.gettext(N_("closed"))))
     if survey.description:
-        parts.append(Text(text="\n" + survey.description))
+        parts.append(Text(text="\n" + continued(survey.description)))
     parts.append(Text(text="\n" + kind_line(t, survey, questions)))
     buttons: list[Button] = []
     if survey.kind == "poll":
@@ -184,7 +184,7 @@ async def results_parts(
                 who = ""
                 if person_id is not None:
                     who = await _name(session, person_id, names) + ": "
-                parts.append(Text(text=f"\n  • {who}{short(text, 300)}"))
+                parts.append(Text(text=f"\n  • {who}{continued(short(text, 300))}"))
             if len(answers) > len(shown):
                 parts.append(
                     Text(

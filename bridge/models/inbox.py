@@ -19,7 +19,8 @@ class InboxEvent(Base):
     Slack's trigger_id or event_id, Discord's interaction id).
 
     ``pending`` while in hand (``owner`` until ``lease_until``) or waiting to be resumed,
-    ``done`` once handled (kept a while against the platform's retries), ``failed`` when
+    ``done`` once handled (kept a while against the platform's retries), ``refused`` when
+    it was stored only after the person had been told nothing changed, ``failed`` when
     handling it broke ``MAX_ATTEMPTS`` times."""
 
     __tablename__ = "inbox"

@@ -733,7 +733,7 @@ async def list_page(ctx: Context, order: str, page: int) -> None:
     from bridge.cards.ideas import idea_line
 
     if order not in ORDERS:
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     group = ctx.require_group()
     if page < 1:
         raise UserError(N_("Pages start at 1."))

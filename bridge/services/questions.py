@@ -972,14 +972,14 @@ def _asked(ctx: Context, q: Question) -> None:
 
 async def suggestion_helped(ctx: ActionContext, draft_id: str = "") -> None:
     if not is_number(draft_id):
-        raise NotFound(N_("This button has expired."))
+        raise NotFound(N_("This button is no longer valid."))
     await use_draft(ctx.session, int(draft_id), ctx.person_id, "helped", ctx.now)
     ctx.reply(ctx._("Glad it helped! I did not pass your question on."))
 
 
 async def ask_anyway(ctx: ActionContext, draft_id: str = "") -> None:
     if not is_number(draft_id):
-        raise NotFound(N_("This button has expired."))
+        raise NotFound(N_("This button is no longer valid."))
     draft = await use_draft(ctx.session, int(draft_id), ctx.person_id, "asked", ctx.now)
     q = await create(
         ctx.session,

@@ -20,13 +20,24 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.db import affected, insert_ignore
-from bridge.messages import AccountRef, Author, ChannelRef, ChatPost, Mention, Message, Part, Text
+from bridge.messages import (
+    AccountRef,
+    Author,
+    ChannelRef,
+    ChatPost,
+    Mention,
+    Message,
+    Part,
+    Text,
+    continued,
+)
 from bridge.models import Channel, ChannelLink, Group, Person, PostedMessage
 from bridge.models.relay import RelayMessage
+from bridge.outbox import posted_ref
 from bridge.services import identity
 
 if TYPE_CHECKING:
@@ -71,23 +82,7 @@ async def _relaying_group(session: AsyncSession, ref: ChannelRef) -> Group | Non
 async def _copy_of(session: AsyncSession, channel_key: str, message_id: str) -> str | None:
     """The ref of the relayed copy a platform id belongs to in this channel (a part of
     it, for a split one), or None: a message of a member, not one of the bridge's."""
-    ids = PostedMessage.platform_message_id
-    return (
-        await session.execute(
-            select(PostedMessage.ref_key)
-            .where(
-                PostedMessage.channel_key == channel_key,
-                PostedMessage.ref_key.startswith("relay:"),
-                or_(
-                    ids == message_id,
-                    ids.startswith(f"{message_id} ", autoescape=True),
-                    ids.endswith(f" {message_id}", autoescape=True),
-                    ids.contains(f" {message_id} ", autoescape=True),
-                ),
-            )
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    return await posted_ref(session, channel_key, message_id, kind="relay")
 
 
 async def _is_copy(session: AsyncSession, channel_key: str, message_id: str) -> bool:
@@ -199,7 +194,7 @@ async def _parts(session: AsyncSession, relayed: RelayMessage) -> tuple[Part, ..
     they have an account and allowed it, else their name (never a raw platform id)."""
     mentions = [m for m in relayed.mentions or [] if m.get("fragment")]
     if not mentions:
-        return (Text(text=relayed.text),)
+        return (Text(text=continued(relayed.text)),)
     by_fragment: dict[str, Part] = {}
     for m in mentions:
         person = await session.get(Person, int(m["person_id"]))
@@ -212,11 +207,11 @@ async def _parts(session: AsyncSession, relayed: RelayMessage) -> tuple[Part, ..
     at = 0
     for hit in pattern.finditer(relayed.text):
         if hit.start() > at:
-            parts.append(Text(text=relayed.text[at : hit.start()]))
+            parts.append(Text(text=continued(relayed.text[at : hit.start()])))
         parts.append(by_fragment[hit.group(0)])
         at = hit.end()
     if at < len(relayed.text):
-        parts.append(Text(text=relayed.text[at:]))
+        parts.append(Text(text=continued(relayed.text[at:])))
     return tuple(parts)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Integer, cast, delete, literal, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -33,23 +33,22 @@ async def rank_of(
     bootstrap_admins: Iterable[str] = (),
 ) -> int:
     """1 member, 2 host, 3 admin: the highest role that counts here (community or group)."""
-    admins = set(bootstrap_admins)
-    if admins:
-        keys = (
-            await session.execute(
-                select(Account.platform, Account.user_id).where(Account.person_id == person_id)
-            )
-        ).all()
-        if any(f"{p}:{u}" in admins for p, u in keys):
-            return RANK["admin"]
+    admins = sorted(set(bootstrap_admins))
     cond: ColumnElement[bool] = RoleGrant.group_id.is_(None)
     if group_id is not None:
         cond = or_(cond, RoleGrant.group_id == group_id)
-    roles = (
-        await session.execute(
-            select(RoleGrant.role, RoleGrant.group_id).where(RoleGrant.person_id == person_id, cond)
+    query: Any = select(RoleGrant.role, RoleGrant.group_id).where(
+        RoleGrant.person_id == person_id, cond
+    )
+    if admins:  # one of the person's accounts named in bot.toml: admin (one statement)
+        query = union_all(
+            query,
+            select(literal("admin"), cast(null(), Integer)).where(
+                Account.person_id == person_id,
+                (Account.platform + ":" + Account.user_id).in_(admins),
+            ),
         )
-    ).all()
+    roles = (await session.execute(query)).all()
     best = RANK["member"]
     for role, gid in roles:
         value = RANK[role]

@@ -1143,14 +1143,14 @@ async def survey_hosts_only(ctx: Context, group: str, setting: str) -> None:
 async def _open_survey(ctx: Context, survey_id: str) -> Survey:
     """The survey of a button, locked against closing; a clear message if it is closed."""
     if not is_number(survey_id):
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     survey = await survey_for_update(ctx.session, int(survey_id))
     if survey is None:
         raise UserError(N_("This survey no longer exists."))
     # a button is checked like a command: a closed group's survey only in its own
     # channels (or privately, for its members), never through a copied button elsewhere
     if survey.group_id not in await ctx.showable_group_ids():
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     if not is_open(survey, ctx.now):
         raise UserError(N_("{survey} is closed; your answer was not recorded."), survey=survey.ref)
     return survey
@@ -1158,7 +1158,7 @@ async def _open_survey(ctx: Context, survey_id: str) -> Survey:
 
 def _index(value: str, size: int) -> int:
     if not is_number(value) or int(value) >= size:
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     return int(value)
 
 
@@ -1166,7 +1166,7 @@ async def press_option(ctx: ActionContext, survey_id: str, position: str) -> Non
     survey = await _open_survey(ctx, survey_id)
     questions = await load_questions(ctx.session, survey.id)
     if survey.kind != "poll":
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     question = questions[0]
     option = question.options[_index(position, len(question.options))]
     label = Bold(text=option.label)
@@ -1322,13 +1322,13 @@ async def _anonymous_multi(ctx: Context, survey_id: str) -> tuple[Survey, Questi
     survey = await _open_survey(ctx, survey_id)
     questions = await load_questions(ctx.session, survey.id)
     if survey.kind != "poll" or not survey.anonymous or questions[0].row.kind != "multi":
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     return survey, questions[0]
 
 
 def _mask(value: str, size: int) -> int:
     if not is_number(value) or int(value) >= 1 << size:
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     return int(value)
 
 
@@ -1359,7 +1359,7 @@ async def press_submit(ctx: ActionContext, survey_id: str, mask: str) -> None:
 async def press_take_part(ctx: ActionContext, survey_id: str) -> None:
     survey = await _open_survey(ctx, survey_id)
     if survey.kind != "form":
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     questions = await load_questions(ctx.session, survey.id)
     resp, _created = await lock_respondent(ctx.session, survey, ctx.person_id, ctx.now)
     restart = False
@@ -1417,7 +1417,7 @@ async def press_answer(ctx: ActionContext, survey_id: str, step: str, position: 
         raise UserError(N_("You have answered this question already."))
     question = questions[resp.step]
     if question.row.kind != "single":
-        raise UserError(N_("This button has expired."))
+        raise UserError(N_("This button is no longer valid."))
     await _make_active(ctx.session, resp)
     await _answer(ctx, survey, resp, questions, [_index(position, len(question.options))], "")
 

@@ -513,15 +513,15 @@ async def test_mention_injection_is_neutralised(env: DiscordEnv) -> None:
     assert unknown.callbacks[0]["data"]["allowed_mentions"]["parse"] == []
 
 
-async def test_a_forged_button_has_expired_and_changes_nothing(env: DiscordEnv) -> None:
+async def test_a_forged_button_is_no_longer_valid_and_changes_nothing(env: DiscordEnv) -> None:
     await linked(env)
     await env.slash("idea", {"text": "Bike racks"}, user=BOB)
     [card] = [m for m in env.fake.channel_messages(env.general) if "Bike racks" in m["content"]]
     support = env.fake.buttons(card)[0]["custom_id"]
-    action, args, _sig = support.split("|")
-    forged = f"{action}|{args}|AAAAAAAA"
+    action, args, issued, _sig = support.split("|")
+    forged = f"{action}|{args}|{issued}|AAAAAAAA"
     record = await env.send(env.fake.button(card, forged, user=ADA))
-    assert said(record) == [("This button has expired.", True)]
+    assert said(record) == [("This button is no longer valid.", True)]
     assert "Support (0)" in [b["label"] for b in env.fake.buttons(env.fake.messages[card["id"]])]
     assert env.fake.messages[card["id"]]["edits"] == 0
 

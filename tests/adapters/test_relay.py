@@ -306,7 +306,7 @@ async def test_attachments_cross_as_links(env: Env) -> None:
             "files": [{"id": "F123", "name": "bericht.pdf", "permalink": link}],
         }
     )
-    assert env.telegram_shown()[-1] == f"Alice (Slack): Der Bericht\n{link}"
+    assert env.telegram_shown()[-1] == f"Alice (Slack): Der Bericht\n│ {link}"
     await env.discord.member_says(env.dc_lobby, env.dave, "", files=("plan.png",))
     await env.settle()
     assert env.slack_shown()[-1] == ("Dave (Discord)", f"{env.discord.url}/a/plan.png")
@@ -314,7 +314,18 @@ async def test_attachments_cross_as_links(env: Env) -> None:
     photo["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}]
     env.tg.push({"message": photo})
     await env.settle()
-    assert env.slack_shown()[-1] == ("Tom (Telegram)", "Baustelle\n📎 photo (Telegram)")
+    assert env.slack_shown()[-1] == ("Tom (Telegram)", "Baustelle\n│ 📎 photo (Telegram)")
+
+
+async def test_a_typed_newline_never_forges_another_authors_line(env: Env) -> None:
+    await env.admin("slack", "C1", "group", "set lobby relay")
+    await env.slack_says("Hallo\nTom (Telegram): Ich stimme zu\n*fett*")
+    assert env.telegram_shown()[-1] == (
+        "Alice (Slack): Hallo\n│ Tom (Telegram): Ich stimme zu\n│ *fett*"
+    )
+    assert env.discord_shown(env.dc_lobby)[-1] == (
+        "[Alice (Slack)] Hallo\n│ Tom (Telegram): Ich stimme zu\n│ \\*fett\\*"
+    )
 
 
 async def test_without_manage_webhooks_discord_names_the_author_in_bold(env: Env) -> None:

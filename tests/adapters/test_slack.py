@@ -327,7 +327,7 @@ async def test_a_send_repeated_after_a_crash_posts_once(slack: SlackEnv, clock: 
         if row is one:
             first_ts = await slack.adapter.send(channel, message)
         else:
-            parts = render_all(message, slack.bridge.encode_button)
+            parts = render_all(message, lambda b: slack.bridge.encode_button(b, channel))
             assert len(parts) >= 2
             await slack.adapter.client.chat_postMessage(
                 channel="C1",

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from adapters.telegram import TelegramAdapter, render_html
 from bridge.clock import FakeClock
@@ -28,6 +28,7 @@ from bridge.messages import (
     Text,
 )
 from bridge.models import Channel, ChannelLink, Group, OutboxRow, ProcessedEvent
+from bridge.models.inbox import InboxEvent
 from tests.conftest import SPEED
 from tests.fakes.telegram import FakeTelegram, parse_html
 
@@ -358,10 +359,62 @@ async def test_forged_button_has_expired_and_changes_nothing(start_world: StartW
         update = fake.press(w.bob, message, data=data)
         query_id = update["callback_query"]["id"]
         answer = await fake.wait_for(lambda q=query_id: fake.answers.get(q))
-        assert answer["text"] == "Diese Schaltfläche ist abgelaufen."
+        assert answer["text"] == "Diese Schaltfläche ist nicht mehr gültig."
         assert answer["show_alert"] is False
     async with w.bridge.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(ProcessedEvent))).scalar() == 0
+
+
+async def test_a_button_works_only_where_it_was_shown_and_is_renewed_when_old(
+    start_world: StartWorld, clock: FakeClock
+) -> None:
+    from tests.chat import Chat
+    from tests.conftest import attach_console
+
+    w = await start_world()
+    fake = w.fake
+    printed: list[str] = []
+    chat = Chat(w.bridge, attach_console(w.bridge, printed), printed)
+    await chat("/group new ideas")
+    await w.command(w.admin, w.group, "/link ideas")
+    await w.command(w.bob, w.group, "/idea Better coffee")
+    await w.drain()
+
+    def card() -> JSON:
+        return next(
+            m for (c, _), m in fake.messages.items() if c == GROUP and m.get("reply_markup")
+        )
+
+    def support(message: JSON) -> str:
+        return str(message["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+
+    async def press(chat_message: JSON, data: str) -> str:
+        update = fake.press(w.bob, chat_message, data=data)
+        answer = await fake.wait_for(lambda: fake.answers.get(update["callback_query"]["id"]))
+        await w.drain()
+        return str(answer["text"])
+
+    # the card's Support, pressed on a message of another chat: nothing changes
+    fake.group(-1009, "Elsewhere")
+    other = await w.adapter.send(
+        ChannelRef(platform="telegram", chat="-1009"), Message(parts=(Text(text="hi"),))
+    )
+    token = support(card())
+    assert await press(fake.messages[(-1009, int(other))], token) == (
+        "Diese Schaltfläche ist nicht mehr gültig."
+    )
+    assert "0 supporters" in card()["text"]
+
+    # a week and a day later the card's own button is too old: the card is drawn anew
+    clock.advance(timedelta(days=8))
+    assert await press(card(), token) == (
+        "Diese Schaltfläche ist nicht mehr gültig. "
+        "Ich habe die Nachricht erneuert; bitte drück die Schaltfläche noch einmal."
+    )
+    fresh = support(card())
+    assert fresh != token and "0 supporters" in card()["text"]
+    assert await press(card(), fresh) == "Du unterstützt jetzt I-1 (1 Unterstützung)."
+    assert "1 supporter" in card()["text"]
 
 
 # ------------------------------------------------------------------------------ webhook
@@ -398,9 +451,9 @@ async def test_a_repeated_update_is_processed_once(
     fake = w.fake
     # Telegram retries a webhook delivery: same update_id twice
     first = fake.command(w.admin, w.group, "/group new ideas", update_id=777)
+    await fake.wait_sent(1)
     fake.push(first, update_id=777)
     await fake.wait_for(lambda: len(fake.webhook_responses) == 2)
-    await fake.wait_sent(1)
     assert len(fake.sent()) == 1
     # ... and once more to another process of the bot (after a restart): the core dedupes
     await w.adapter.stop()
@@ -411,6 +464,20 @@ async def test_a_repeated_update_is_processed_once(
     assert len(fake.sent()) == 1
     async with other.bridge.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(Group))).scalar() == 1
+
+    # an update stored but not handled yet (another process has it, or had it when it
+    # died) is not taken as done: Telegram is told to send it again later
+    trades = fake.command(w.admin, w.group, "/group new trades", update_id=778)
+    await fake.wait_for(lambda: len(fake.webhook_responses) == 4)
+    async with other.bridge.db.transaction() as s:
+        await s.execute(
+            update(InboxEvent)
+            .where(InboxEvent.key == "778")
+            .values(status="pending", owner="gone/1")
+        )
+    fake.push(trades, update_id=778)
+    await fake.wait_for(lambda: len(fake.webhook_responses) == 5)
+    assert fake.webhook_responses[-1] == 503
 
 
 # ------------------------------------------------------------------------------ errors

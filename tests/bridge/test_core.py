@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bridge.core import Bridge
 from bridge.messages import AccountRef, ChannelRef
 
@@ -27,3 +29,30 @@ async def test_a_broken_handler_answers_and_changes_nothing(bridge: Bridge) -> N
     assert reply.text.startswith("Bei mir ist etwas schiefgegangen; es wurde nichts geändert.")
     async with bridge.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(Account))).scalar_one() == 1
+
+
+async def test_reading_does_not_wait_for_a_writer_on_sqlite(bridge: Bridge) -> None:
+    """Work that only reads (/healthz, feeds, exports, settings) never queues behind a
+    command's transaction on SQLite (WAL): it takes no write lock. PostgreSQL readers
+    never wait for writers anyway."""
+    from sqlalchemy import text
+
+    await bridge.set_setting("probe", "before")
+    writing = asyncio.Event()
+    done = asyncio.Event()
+
+    async def writer() -> None:
+        async with bridge.db.transaction() as session:
+            await session.execute(text("UPDATE settings SET value = 'during' WHERE key = 'probe'"))
+            writing.set()
+            await done.wait()  # holds the write lock until the reader is through
+
+    task = asyncio.create_task(writer())
+    await writing.wait()
+    try:
+        async with asyncio.timeout(5):  # a reader taking the write lock would wait 30 s
+            assert await bridge.get_setting("probe") == "before"
+    finally:
+        done.set()
+        await task
+    assert await bridge.get_setting("probe") == "during"

@@ -82,7 +82,7 @@ async def _burst(bridge: Bridge, other: Bridge, chat: Chat) -> None:
             calls.append(target.handle(vote(user, "i-1 up", event=f"{user}-b")))  # repeat
         if i % 4 == 0:
             calls.append(other.handle(vote(user, event=f"{user}-a")))  # platform retry
-    token = bridge.encode_button(Button(label="Support", action="i.sup", args=("1",)))
+    token = bridge.encode_button(Button(label="Support", action="i.sup", args=("1",)), HERE)
     for user in voters[:6]:  # the Support button, pressed by people who also typed /vote
         calls.append(
             bridge.press(

@@ -182,8 +182,10 @@ async def test_action_key_is_shared_by_processes(make_bridge: BridgeFactory) -> 
     assert one.codec is not None and two.codec is not None
     from bridge.messages import Button
 
-    token = one.encode_button(Button(label="x", action="i.sup", args=("7",)))
-    assert two.codec.decode(token) == ("i.sup", ("7",))
+    token = one.encode_button(
+        Button(label="x", action="i.sup", args=("7",)), ChannelRef(platform="console", chat="#a")
+    )
+    assert two.codec.decode(token, "console:#a", one.now()) == ("i.sup", ("7",))
     async with one.db.transaction() as s:
         assert len((await s.execute(select(Setting))).scalars().all()) == 1
 

@@ -76,7 +76,9 @@ async def survey_ids(bridge: Bridge) -> dict[str, int]:
 async def press(
     bridge: Bridge, user: str, action: str, *args: object, channel: ChannelRef = GENERAL
 ) -> str:
-    token = bridge.encode_button(Button(label="x", action=action, args=tuple(map(str, args))))
+    token = bridge.encode_button(
+        Button(label="x", action=action, args=tuple(map(str, args))), channel
+    )
     replies = await bridge.press(
         ActionPress(
             channel=channel,

@@ -244,7 +244,7 @@ async def test_propose_anyway_creates_the_idea_once(chat: Chat, bridge: Bridge) 
     draft_button = Button(
         label="Propose anyway", action="i.new", args=(str(await last_draft_id(bridge)),)
     )
-    token = bridge.encode_button(draft_button)
+    token = bridge.encode_button(draft_button, ChannelRef(platform="console", chat="#ideen"))
 
     async def press(user: str) -> str:
         replies = await bridge.press(
@@ -267,6 +267,35 @@ async def test_propose_anyway_creates_the_idea_once(chat: Chat, bridge: Bridge) 
         "[#ideen] 💡 I-2 Company bikes",
     ]
     assert await count(bridge, Idea) == 2
+
+
+async def test_a_button_shown_to_one_person_works_for_them_alone(
+    chat: Chat, bridge: Bridge
+) -> None:
+    """An ephemeral message's buttons (Slack, Discord) are bound to the person who sees
+    them: the same token pressed by anyone else is no longer valid."""
+    await setup_room(chat)
+    await propose_bike_idea(chat)
+    await chat.as_("alice", "#ideen")
+    await chat("/idea Company bikes | bikes for the employees")
+    here = ChannelRef(platform="console", chat="#ideen")
+    button = Button(
+        label="Propose anyway", action="i.new", args=(str(await last_draft_id(bridge)),)
+    )
+    token = bridge.encode_button(button, here, person="alice")
+
+    async def press(user: str) -> str:
+        replies = await bridge.press(
+            ActionPress(
+                channel=here,
+                account=AccountRef(platform="console", user_id=user, display_name=user),
+                token=token,
+            )
+        )
+        return "\n".join(r.text for r in replies)
+
+    assert await press("bob") == "This button is no longer valid."
+    assert (await press("alice")).startswith("Thanks! Your idea I-2 is posted")
 
 
 async def last_draft_id(bridge: Bridge) -> int:

@@ -477,7 +477,7 @@ async def test_host_on_another_platform_answers_into_the_askers_channel(
     await chat.flush()
     card = next(m for key, m in tg.sent if key == "tg:-100" and "Q-1" in m.text)
     assert "Q-1 from bob in #general (console), group support:" in card.text
-    claim = bridge.encode_button(card.buttons[0])
+    claim = bridge.encode_button(card.buttons[0], desk)
     replies = await bridge.press(ActionPress(channel=desk, account=host, token=claim))
     assert [r.text for r in replies] == ["You claimed Q-1. Answer with /answer Q-1 <text>."]
     replies = await bridge.handle(

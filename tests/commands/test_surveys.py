@@ -280,7 +280,10 @@ async def test_press_after_close_is_refused(bridge: Bridge, chat: Chat) -> None:
     )
     async with bridge.db.transaction() as s:
         survey_id = (await s.execute(select(Survey.id))).scalar_one()
-    token = bridge.encode_button(Button(label="x", action="s.v", args=(str(survey_id), "0")))
+    token = bridge.encode_button(
+        Button(label="x", action="s.v", args=(str(survey_id), "0")),
+        ChannelRef(platform="console", chat="#general"),
+    )
     [reply] = await bridge.press(
         ActionPress(
             channel=ChannelRef(platform="console", chat="#general"),
@@ -297,7 +300,7 @@ async def test_press_after_close_is_refused(bridge: Bridge, chat: Chat) -> None:
             token=forged,
         )
     )
-    assert reply.text == "This button has expired."
+    assert reply.text == "This button is no longer valid."
 
 
 FORM = """
@@ -369,7 +372,8 @@ async def test_form_is_answered_in_a_private_chat(chat: Chat, bridge: Bridge) ->
     async with bridge.db.transaction() as s:
         survey_id = (await s.execute(select(Survey.id))).scalar_one()
     stale = bridge.encode_button(
-        Button(label="Very", action="s.a", args=(str(survey_id), "0", "0"))
+        Button(label="Very", action="s.a", args=(str(survey_id), "0", "0")),
+        ChannelRef(platform="console", chat="bob", dm=True),
     )
     [reply] = await bridge.press(
         ActionPress(

@@ -45,16 +45,21 @@ async def test_a_closed_groups_survey_button_does_nothing_elsewhere(
     await chat.flush()
     async with bridge.db.transaction() as s:
         survey = (await s.execute(select(Survey))).scalar_one()
-    token = bridge.encode_button(Button(label="x", action="s.v", args=(str(survey.id), "0")))
+    button = Button(label="x", action="s.v", args=(str(survey.id), "0"))
+    board = ChannelRef(platform="console", chat="#board")
     for where in ("#ideas", "#general"):
-        [reply] = await bridge.press(
-            ActionPress(
-                channel=ChannelRef(platform="console", chat=where),
-                account=AccountRef(platform="console", user_id="eve", display_name="eve"),
-                token=token,
+        here = ChannelRef(platform="console", chat=where)
+        # the button as shown in #board is bound to it; one bound here (as if the survey
+        # had been shown here) meets the visibility rule
+        for token in (bridge.encode_button(button, board), bridge.encode_button(button, here)):
+            [reply] = await bridge.press(
+                ActionPress(
+                    channel=here,
+                    account=AccountRef(platform="console", user_id="eve", display_name="eve"),
+                    token=token,
+                )
             )
-        )
-        assert reply.text == "This button has expired."  # no label, no vote
+            assert reply.text == "This button is no longer valid."  # no label, no vote
     async with bridge.db.transaction() as s:
         assert (await s.execute(select(func.count()).select_from(SurveyChoice))).scalar() == 0
 
