@@ -31,20 +31,8 @@ from pathlib import Path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--db", help="database URL (default: temporary SQLite files)")
-    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    parser.add_argument(
-        "only",
-        nargs="?",
-        choices=["all", "storm", "relay", "footprint", "fanout", "statements", "slack"],
-        default="all",
-        help="only that one",
-    )
-    args = parser.parse_args()
-
-    def url(name: str) -> str:
-        return args.db or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / name}"
+    from collections.abc import Callable, Coroutine
+    from typing import Any
 
     from bench import (
         bench_commands,
@@ -57,49 +45,49 @@ def main() -> None:
         storm,
     )
 
-    if args.only == "slack":
-        print("== P1 Slack path")
-        asyncio.run(slack_path.main(args.db))
-        return
-    if args.only == "statements":
-        print("== statements per command")
-        asyncio.run(statements.main(args.db))
-        return
-    if args.only == "fanout":
-        print("== P3 fan-out")
-        asyncio.run(fanout.main(args.db))
-        return
-    if args.only == "footprint":
-        print("== P5 footprint")
-        asyncio.run(footprint.main(args.db))
-        return
-    if args.only == "relay":
-        print("== relay")
-        asyncio.run(relay.main(args.db))
-        return
-    if args.only == "storm":
-        print("== storm")
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--db", help="database URL (default: temporary SQLite files)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+
+    def url(name: str) -> str:
+        return args.db or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / name}"
+
+    def storm_run() -> Coroutine[Any, Any, None]:
         persons, actions = (200, 1000) if args.quick else (2000, 10_000)
-        asyncio.run(storm.main(args.db, persons, actions))
-        return
-    print("== statements per command")
-    asyncio.run(statements.main(args.db))
-    print("\n== commands and deliveries")
-    asyncio.run(bench_commands.main(url("commands.db"), 100 if args.quick else 500))
-    print("\n== P1 Slack path")
-    asyncio.run(slack_path.main(args.db))
-    print("\n== P4 scale")
-    sizes = [200, 1000] if args.quick else [1000, 10000]
-    asyncio.run(scale.main(url("scale.db"), sizes, 10))
-    print("\n== relay")
-    asyncio.run(relay.main(args.db))
-    print("\n== P3 fan-out")
-    asyncio.run(fanout.main(args.db))
-    print("\n== P5 footprint")
-    asyncio.run(footprint.main(args.db))
-    print("\n== storm")
-    persons, actions = (200, 1000) if args.quick else (2000, 10_000)
-    asyncio.run(storm.main(args.db, persons, actions))
+        return storm.main(args.db, persons, actions)
+
+    #: name (for ``only``), heading, and the run, in the order ``all`` runs them
+    suite: list[tuple[str, str, Callable[[], Coroutine[Any, Any, object]]]] = [
+        ("statements", "statements per command", lambda: statements.main(args.db)),
+        (
+            "commands",
+            "commands and deliveries",
+            lambda: bench_commands.main(url("commands.db"), 100 if args.quick else 500),
+        ),
+        ("slack", "P1 Slack path", lambda: slack_path.main(args.db)),
+        (
+            "scale",
+            "P4 scale",
+            lambda: scale.main(url("scale.db"), [200, 1000] if args.quick else [1000, 10000], 10),
+        ),
+        ("relay", "relay", lambda: relay.main(args.db)),
+        ("fanout", "P3 fan-out", lambda: fanout.main(args.db)),
+        ("footprint", "P5 footprint", lambda: footprint.main(args.db)),
+        ("storm", "storm", storm_run),
+    ]
+    parser.add_argument(
+        "only",
+        nargs="?",
+        choices=["all", *(name for name, _, _ in suite)],
+        default="all",
+        help="only that one",
+    )
+    args = parser.parse_args()
+    for n, (_name, heading, run) in enumerate(
+        item for item in suite if args.only in ("all", item[0])
+    ):
+        print(("\n" if n else "") + f"== {heading}")
+        asyncio.run(run())
 
 
 if __name__ == "__main__":

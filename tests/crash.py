@@ -72,25 +72,8 @@ class Crash(Storm):
         return path
 
     async def start(self) -> None:
-        import aiohttp
-
-        await self.slack.start()
-        await self.telegram.start()
-        await self.discord.start()
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-        from tests.storm import ADMIN_SLACK, ADMIN_TG, SLACK_CHANNELS
-
-        self.slack.add_user(ADMIN_SLACK, "Ada Admin")
-        for channel in SLACK_CHANNELS:
-            self.slack.add_channel(channel, f"ideas-{channel.lower()}")
-        for chat in TG_GROUPS:
-            self.telegram.group(chat, f"Ideas {chat}", supergroup=True)
-        self.telegram.user(ADMIN_TG, "Ada")
-        self.guild = self.discord.add_guild("Crash")
-        self.discord_channels = (
-            self.discord.add_channel(self.guild, "ideas-a"),
-            self.discord.add_channel(self.guild, "ideas-b"),
-        )
+        """The storm's platforms and channels; one process only."""
+        await self.start_fakes()
         port = _free_port()
         self.bots["A"] = Bot("A", self._config("A", port, True), port, self.workdir / "bot-A.log")
         began = time.monotonic()

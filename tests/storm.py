@@ -219,7 +219,8 @@ class Storm:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 
-    async def start(self) -> None:
+    async def start_fakes(self) -> None:
+        """The three platforms, their six channels and the admin; the client session."""
         await self.slack.start()
         await self.telegram.start()
         await self.discord.start()
@@ -235,6 +236,9 @@ class Storm:
             self.discord.add_channel(self.guild, "ideas-a"),
             self.discord.add_channel(self.guild, "ideas-b"),
         )
+
+    async def start(self) -> None:
+        await self.start_fakes()
         for name, discord in (("A", True), ("B", False)):
             port = _free_port()
             self.bots[name] = Bot(
