@@ -134,14 +134,15 @@ def _ensure_sqlite_dir(url: str) -> None:
 def insert_ignore(
     session: AsyncSession,
     model: Any,
-    values: dict[str, Any],
+    values: dict[str, Any] | list[dict[str, Any]],
     index_elements: list[str],
     index_where: Any = None,
 ) -> Any:
-    """An INSERT that does nothing when the unique key exists (both dialects)."""
+    """An INSERT (of one row, or several) that does nothing where the unique key exists
+    (both dialects)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(model).values(**values)
+    stmt = module.insert(model).values(values)
     return stmt.on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
 
 

@@ -24,9 +24,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from bridge.db import affected
+from bridge.db import affected, insert_ignore
 from bridge.models.inbox import InboxEvent
 from bridge.sanitize import storable
 
@@ -81,15 +80,8 @@ class Inbox:
             for key, payload in events
         ]
         async with self.bridge.db.transaction() as session:
-            dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-            module: Any = postgresql if dialect == "postgresql" else sqlite
-            stmt = (
-                module.insert(InboxEvent)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["platform", "key"])
-                .returning(InboxEvent.key)
-            )
-            new = set((await session.execute(stmt)).scalars())
+            stmt = insert_ignore(session, InboxEvent, rows, ["platform", "key"])
+            new = set((await session.execute(stmt.returning(InboxEvent.key))).scalars())
         self.bridge.metrics.inbox.labels(platform, "stored").inc(len(new))
         if len(new) < len(rows):
             self.bridge.metrics.inbox.labels(platform, "again").inc(len(rows) - len(new))

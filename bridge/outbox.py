@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, delete, func, or_, select, text, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -235,13 +234,12 @@ class Outbox:
             }
             for platform in platforms
         ]
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        module: Any = postgresql if dialect == "postgresql" else sqlite
         await session.execute(
-            module.insert(OutboxRow)
-            .values(rows)
-            .on_conflict_do_nothing(
-                index_elements=["dedupe_key"],
+            insert_ignore(
+                session,
+                OutboxRow,
+                rows,
+                ["dedupe_key"],
                 # literal SQL, not a bound parameter: PostgreSQL must match the partial
                 # index even in a generic plan (prepared statements, 6th run onwards)
                 index_where=text("status = 'pending' AND dedupe_key IS NOT NULL"),
