@@ -643,24 +643,20 @@ class DiscordAdapter(Adapter):
         task = asyncio.current_task()
         if task is not None:
             self._busy.add(task)
-        failed = False
         try:
-            kind = interaction.type
-            if kind is discord.InteractionType.application_command:
-                await self._command(interaction)
-            elif kind is discord.InteractionType.component:
-                await self._component(interaction)
-            elif kind is discord.InteractionType.modal_submit:
-                await self._form_submitted(interaction)
-        except Exception:
-            failed = True
-            log.exception("discord: interaction %s failed", interaction.id)
+            await self.run_stored(stored, self._dispatch(interaction))
         finally:
             if task is not None:
                 self._busy.discard(task)
-        if stored is not None:
-            with contextlib.suppress(Exception):
-                await self.port.handled(self.platform, stored, failed=failed)
+
+    async def _dispatch(self, interaction: discord.Interaction[Any]) -> None:
+        kind = interaction.type
+        if kind is discord.InteractionType.application_command:
+            await self._command(interaction)
+        elif kind is discord.InteractionType.component:
+            await self._component(interaction)
+        elif kind is discord.InteractionType.modal_submit:
+            await self._form_submitted(interaction)
 
     async def _unreachable(self, interaction: discord.Interaction[Any]) -> None:
         text = translator(self.port.locale_for(interaction.locale.value)).gettext(
@@ -750,8 +746,7 @@ class DiscordAdapter(Adapter):
             log.warning("discord: message %s not stored: %r", message.id, exc)
             return
         if key in fresh:
-            await self.port.message_posted(post)
-            await self.port.handled(self.platform, key)
+            await self.run_stored(key, self.port.message_posted(post))
 
     async def _on_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         data = payload.data

@@ -794,15 +794,7 @@ class SlackAdapter(Adapter):
             await self.client.chat_postMessage(channel=str(user["id"]), text=text)
 
     async def _stored(self, kind: str, key: str | None, body: dict[str, Any]) -> None:
-        try:
-            await self._work(kind, body)
-        except Exception:
-            if key is not None:
-                with contextlib.suppress(Exception):
-                    await self.port.handled(self.platform, key, failed=True)
-            raise
-        if key is not None:
-            await self.port.handled(self.platform, key)
+        await self.run_stored(key, self._work(kind, body))
 
     async def _work(self, kind: str, body: dict[str, Any]) -> None:
         if kind == "command":

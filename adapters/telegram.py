@@ -216,6 +216,12 @@ def render_html(parts: tuple[Part, ...] | list[Part], limit: int = TEXT_LIMIT) -
     return chunks
 
 
+async def _pause(seconds: float) -> float:
+    """Wait before polling again after a failure; the next, longer wait (at most 30 s)."""
+    await asyncio.sleep(seconds)
+    return min(seconds * 2, 30.0)
+
+
 def _retry_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -353,8 +359,8 @@ class TelegramAdapter(Adapter):
                 # what a killed predecessor stored and did not handle came first
                 with contextlib.suppress(Exception):
                     await self.port.resume(PLATFORM)
+                self._worker = asyncio.create_task(self._work())
                 self._poller = asyncio.create_task(self._poll())
-            self._worker = asyncio.create_task(self._work())
         except BaseException:
             self.app = None
             self.state = "error"
@@ -402,8 +408,7 @@ class TelegramAdapter(Adapter):
                 )
             except TelegramError as exc:
                 self._polling_error(exc)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 30.0)
+                pause = await _pause(pause)
                 continue
             if not updates:
                 pause = 1.0
@@ -417,8 +422,7 @@ class TelegramAdapter(Adapter):
                 log.warning(
                     "telegram: %d updates not stored (Telegram keeps them): %r", len(updates), exc
                 )
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 30.0)
+                pause = await _pause(pause)
                 continue
             pause = 1.0
             offset = updates[-1].update_id + 1  # confirmed by the next getUpdates
@@ -436,18 +440,7 @@ class TelegramAdapter(Adapter):
                 self._queue.task_done()
 
     async def _handle_stored(self, update: Update) -> None:
-        key = str(update.update_id)
-        try:
-            await self.dispatch(update)
-        except Exception:
-            log.exception("telegram: update %s failed (resumed later)", key)
-            with contextlib.suppress(Exception):
-                await self.port.handled(PLATFORM, key, failed=True)
-            return
-        try:
-            await self.port.handled(PLATFORM, key)
-        except Exception as exc:  # resumed later: the pipeline knows it was handled
-            log.warning("telegram: update %s not marked handled: %r", key, exc)
+        await self.run_stored(str(update.update_id), self.dispatch(update))
 
     async def redeliver(self, key: str, payload: dict[str, Any]) -> None:
         assert self.app is not None

@@ -11,6 +11,8 @@ command-line verbs. Adapters are found through entry points (``bridge.plugins``)
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +23,8 @@ from bridge.config import PlatformConfig
 from bridge.shaping import Limit
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -142,6 +146,25 @@ class Adapter(ABC):
         """Replace a posted message's content (live counts), part by part when it was
         split. Unchanged content is no error. Return the new id when the parts changed
         (more or fewer of them), else None."""
+
+    async def run_stored(self, key: str | None, work: Awaitable[object]) -> bool:
+        """Do the work of an event stored in the inbox (``key``, from ``Port.received``)
+        and mark it handled; when the work breaks it is logged and marked failed, to be
+        resumed later. Whether it went through. ``key`` None: an event not stored."""
+        try:
+            await work
+        except Exception:
+            log.exception("%s: handling event %s failed", self.platform, key or "(not stored)")
+            if key is not None:
+                with contextlib.suppress(Exception):
+                    await self.port.handled(self.platform, key, failed=True)
+            return False
+        if key is not None:
+            try:
+                await self.port.handled(self.platform, key)
+            except Exception as exc:  # resumed later: the pipeline knows it was handled
+                log.warning("%s: event %s not marked handled: %r", self.platform, key, exc)
+        return True
 
     async def redeliver(self, key: str, payload: dict[str, Any]) -> None:
         """Handle an event this adapter stored in the inbox (``Port.received``) whose
