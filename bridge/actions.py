@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from bridge.errors import UserError
@@ -70,26 +71,33 @@ class ActionCodec:
         return token
 
     def decode(
-        self, token: str, scope: str, now: datetime, max_age: timedelta | None = None
+        self,
+        token: str,
+        scope: str | Sequence[str],
+        now: datetime,
+        max_age: timedelta | None = None,
     ) -> tuple[str, tuple[str, ...]]:
-        """Return (action, args) of a token shown in ``scope``; raise ExpiredButton when
-        it is not one of ours there, StaleButton when it is but too old (``max_age``) or
-        of the older shape without chat and time."""
+        """Return (action, args) of a token shown in ``scope`` (or in any of several: a
+        chat, and the chat for one person); raise ExpiredButton when it is not one of
+        ours there, StaleButton when it is but too old (``max_age``) or of the older
+        shape without chat and time."""
+        scopes = [scope] if isinstance(scope, str) else list(scope)
         fields = token.split("|")
         try:
             if len(fields) == 4:
                 action, args, issued, sig = fields
-                signed = f"{action}|{args}|{issued}|{scope}"
+                signed = [f"{action}|{args}|{issued}|{s}" for s in scopes]
             elif len(fields) == 3:  # before tokens knew their chat: genuine, but stale
                 action, args, sig = fields
-                issued, signed = "", f"{action}|{args}"
+                issued, signed = "", [f"{action}|{args}"]
             else:
                 raise ExpiredButton()
             # bytes: compare_digest refuses str with non-ASCII characters (a forged token)
-            expected, given = self._sign(signed).encode(), sig.encode()
+            given = sig.encode()
+            expected = [self._sign(body).encode() for body in signed]
         except UnicodeEncodeError:  # lone surrogates: never a token of ours
             raise ExpiredButton() from None
-        if not hmac.compare_digest(given, expected):
+        if not any(hmac.compare_digest(given, e) for e in expected):
             raise ExpiredButton()
         if not issued:
             raise StaleButton()

@@ -362,15 +362,13 @@ class Bridge:
         expire = self.config.community.buttons_expire
         max_age = expire if expire.total_seconds() > 0 else None
         scope = self._button_scope(press.channel)
-        try:
-            try:  # shown to the person alone (bound to them), or to the chat
-                name, args = self.codec.decode(
-                    press.token, f"{scope}~{press.account.user_id}", self.clock.now(), max_age
-                )
-            except StaleButton:
-                raise
-            except ExpiredButton:
-                name, args = self.codec.decode(press.token, scope, self.clock.now(), max_age)
+        try:  # shown to the person alone (bound to them), or to the chat
+            name, args = self.codec.decode(
+                press.token,
+                (f"{scope}~{press.account.user_id}", scope),
+                self.clock.now(),
+                max_age,
+            )
             action = self.registry.actions.get(name)
             if action is None or not _fits(action.handler, len(args)):
                 raise ExpiredButton()  # an unknown action, or one of an older shape
