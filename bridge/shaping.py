@@ -22,10 +22,13 @@ clocks agree, share a window.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -80,6 +83,9 @@ def parse_limit(text: str) -> Limit:
 #: how long a message in flight counts as arriving "now" at the latest (a process that
 #: died mid-send never says it is out)
 IN_FLIGHT = 10.0
+
+#: no slot reserved by this task yet (a read-only default for every task's map)
+_NONE: Mapping[tuple[str, str], tuple[list[str], str]] = MappingProxyType({})
 
 #: one send in a window: [time, token]; the token is "" once the message is out (``sent``)
 Entry = list[Any]
@@ -380,8 +386,12 @@ class Shaper:
         self.enabled = enabled
         self.store: Windows = store or LocalWindows()
         self.clock = clock
-        #: the latest slot reserved for each chat by this process, until ``sent``
-        self._last: dict[tuple[str, str], tuple[list[str], str]] = {}
+        #: the slot this task reserved for each chat, until ``sent``: a task's own, so that
+        #: another task's send to the same chat, done first, never marks this one as out
+        #: while it is still on its way (it would then count from too early a time)
+        self._mine: contextvars.ContextVar[Mapping[tuple[str, str], tuple[list[str], str]]] = (
+            contextvars.ContextVar(f"shaper-{id(self)}", default=_NONE)
+        )
 
     def _wanted(self, platform: str, chat: str, group: bool) -> Wanted:
         wanted: Wanted = []
@@ -416,16 +426,21 @@ class Shaper:
         token = token or uuid.uuid4().hex[:12]
         at = await self.store.reserve(wanted, now, only_now, token)
         if at - now <= 1e-3 or not only_now:  # reserved
-            self._last[(platform, chat)] = ([key for key, _ in wanted], token)
+            mine = dict(self._mine.get())
+            mine[(platform, chat)] = ([key for key, _ in wanted], token)
+            self._mine.set(mine)
         return max(at - now, 0.0), token
 
     async def sent(self, platform: str, chat: str) -> None:
-        """The message of the chat's latest slot is out: its slot counts from now, not
-        from when it was reserved. A slow send (a busy loop, a queued connection) then
-        never brings the next message closer to it than the limit allows."""
-        last = self._last.pop((platform, chat), None)
+        """The message of the slot this task reserved last for the chat is out: its slot
+        counts from now, not from when it was reserved. A slow send (a busy loop, a queued
+        connection) then never brings the next message closer to it than the limit allows.
+        A second call, or one from a task that reserved nothing, changes nothing."""
+        mine = dict(self._mine.get())
+        last = mine.pop((platform, chat), None)
         if last is None:
             return
+        self._mine.set(mine)
         keys, token = last
         await self.store.restamp(keys, token, self.clock())
 

@@ -109,6 +109,36 @@ async def test_a_slow_send_holds_the_next_slot_until_it_is_out() -> None:
     assert abs(await shaper.slot("t", "c") - (0.5 + MARGIN)) < SLACK
 
 
+async def test_a_send_done_marks_only_its_own_slot_as_out() -> None:
+    """Two sends to one chat from two tasks of one process (a direct answer and the
+    outbox, say): the first one's "out" (even said twice) never marks the second as out
+    while the second is still on its way, so the next slot keeps counting it as arriving
+    now (issue 12's storm once saw Telegram refuse a private answer for that)."""
+    import asyncio
+
+    clock = [1000.0]
+    shaper = Shaper({"t": (Limit(1, 1.0),)}, clock=lambda: clock[0])
+    first_out, second_reserved = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        assert await shaper.slot("t", "c") == 0.0
+        await shaper.sent("t", "c")  # out at 1000
+        first_out.set()
+        await second_reserved.wait()
+        clock[0] = 1001.3
+        await shaper.sent("t", "c")  # said again (a caller's own finally): changes nothing
+
+    async def second() -> None:
+        await first_out.wait()
+        clock[0] = 1000.5
+        assert abs(await shaper.slot("t", "c") - (0.5 + MARGIN)) < SLACK  # at 1001.15
+        second_reserved.set()  # ... and still on its way
+
+    await asyncio.gather(asyncio.create_task(first()), asyncio.create_task(second()))
+    clock[0] = 1002.5  # the second is still in flight: it may arrive any moment
+    assert await shaper.now("t", "c") > 1.0
+
+
 async def test_confirming_a_slot_keeps_the_line_and_never_lands_too_close() -> None:
     """Two messages waiting behind a slow one: the first to confirm moves back past the
     second rather than next to it, and the second, confirming later, stays ahead of it
