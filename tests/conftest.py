@@ -12,9 +12,10 @@ skipped where no server answers, but a failure under CI=true.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -204,3 +205,22 @@ def tmp_config(tmp_path: Path) -> Callable[[str], Path]:
 
 
 __all__ = ["load_config", "make_config"]
+
+
+@contextlib.contextmanager
+def statements(bridge: Bridge) -> Iterator[list[str]]:
+    """The SQL statements the bridge's engine runs inside the block (their first lines):
+    what a query that grows with the data, not with the page, keeps constant."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]).split("\n")[0][:120])
+
+    engine = bridge.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,8 @@ from bridge.plugins import can_always_dm
 from bridge.registry import registry
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
+
     from bridge.context import Context
 
 __all__ = [
@@ -106,8 +108,10 @@ async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:
     )
 
 
-async def display_names(session: AsyncSession, person_ids: list[int]) -> dict[int, str]:
-    """Persons' names, by id."""
+async def display_names(
+    session: AsyncSession, person_ids: Sequence[int] | Select[Any]
+) -> dict[int, str]:
+    """Persons' names, by id (``person_ids`` a list, or a query of them)."""
     rows = await session.execute(
         select(Person.id, Person.display_name).where(Person.id.in_(person_ids))
     )

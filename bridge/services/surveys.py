@@ -729,48 +729,60 @@ async def export_csv(session: AsyncSession, survey: Survey, t: Translator) -> st
         .all()
     )
     labels = {o.id: o.label for q in questions for o in q.options}
-    names: dict[int, str] = {}
-    for resp in respondents:
-        chosen = (
-            await session.execute(
-                select(SurveyChoice.question_id, SurveyChoice.option_id)
-                .join(SurveyOption, SurveyOption.id == SurveyChoice.option_id)
-                .where(
-                    SurveyChoice.survey_id == survey.id, SurveyChoice.person_id == resp.person_id
-                )
-                .order_by(SurveyOption.position)
+    positions = {o.id: o.position for q in questions for o in q.options}
+    # the whole survey's answers in four queries, however many responded
+    chosen: dict[tuple[int, int], list[int]] = {}
+    for person_id, question_id, option_id in (
+        await session.execute(
+            select(SurveyChoice.person_id, SurveyChoice.question_id, SurveyChoice.option_id).where(
+                SurveyChoice.survey_id == survey.id
             )
-        ).all()
-        by_question: dict[int, list[str]] = {}
-        for question_id, option_id in chosen:
-            by_question.setdefault(int(question_id), []).append(labels[int(option_id)])
-        texts: dict[int, str] = dict(
-            (
-                await session.execute(
-                    select(SurveyTextAnswer.question_id, SurveyTextAnswer.text).where(
-                        SurveyTextAnswer.survey_id == survey.id,
-                        SurveyTextAnswer.person_id == resp.person_id,
-                    )
-                )
-            ).all()
         )
-        accounts = (
+    ).all():
+        chosen.setdefault((int(person_id), int(question_id)), []).append(int(option_id))
+    texts: dict[tuple[int, int], str] = {
+        (int(person_id), int(question_id)): text
+        for person_id, question_id, text in (
             await session.execute(
-                select(Account.platform, Account.user_id)
-                .where(Account.person_id == resp.person_id)
-                .order_by(Account.platform, Account.user_id)
+                select(
+                    SurveyTextAnswer.person_id, SurveyTextAnswer.question_id, SurveyTextAnswer.text
+                ).where(SurveyTextAnswer.survey_id == survey.id)
             )
         ).all()
+    }
+    answered = select(SurveyRespondent.person_id).where(
+        SurveyRespondent.survey_id == survey.id, SurveyRespondent.answered.is_(True)
+    )
+    accounts: dict[int, list[Account]] = {}
+    for account in (
+        await session.execute(
+            select(Account)
+            .where(Account.person_id.in_(answered))
+            .order_by(Account.last_seen_at.desc(), Account.id.desc())
+        )
+    ).scalars():
+        accounts.setdefault(account.person_id, []).append(account)
+    persons = await identity.display_names(session, answered)
+    for resp in respondents:
+        mine = accounts.get(resp.person_id, [])
+        last = mine[0] if mine else None  # the account used last names them
+        name = (
+            (last.display_name or last.user_id)
+            if last is not None
+            else persons.get(resp.person_id) or "?"
+        )
         row: list[object] = [
-            csv_cell(await _name(session, resp.person_id, names)),
-            csv_cell(" ".join(f"{p}:{u}" for p, u in accounts)),
+            csv_cell(name),
+            csv_cell(" ".join(sorted(f"{a.platform}:{a.user_id}" for a in mine))),
             resp.responded_at.strftime("%Y-%m-%d %H:%M:%S") if resp.responded_at else "",
         ]
         for question in questions:
+            key = (resp.person_id, question.row.id)
             if question.row.kind == "text":
-                row.append(csv_cell(texts.get(question.row.id, "")))
+                row.append(csv_cell(texts.get(key, "")))
             else:
-                row.append(csv_cell("; ".join(by_question.get(question.row.id, []))))
+                options = sorted(chosen.get(key, []), key=lambda o: positions[o])
+                row.append(csv_cell("; ".join(labels[o] for o in options)))
         out.writerow(row)
     return buf.getvalue()
 

@@ -587,3 +587,33 @@ async def test_doubtful_survey_in_german(make_bridge: BridgeFactory) -> None:
         "Ich lese die Frage „Wo“ und die Optionen „essen“, „wir?“, „Pizza“, „Salat“. Wenn du "
         "es anders meinst, setz die Frage und jede Option in Anführungszeichen:"
     ) in out
+
+
+async def test_the_export_reads_a_survey_in_the_same_few_queries_however_many_answered(
+    chat: Chat, bridge: Bridge
+) -> None:
+    """Issue 14: the CSV export loads the answers of all respondents together, not a few
+    queries per respondent (it ran five each)."""
+    from bridge.i18n import translator
+    from tests.conftest import statements
+
+    await chat("/group new team", "/link team")
+    await chat('/survey new "Lunch?" Pizza Sushi Salad multi')
+    counted: list[int] = []
+    for n in range(8):
+        await chat.as_(f"p{n}")
+        await chat(":press 3")
+        if n % 2:
+            await chat(":press 1")
+        if n in (1, 7):
+            async with bridge.db.transaction() as session:
+                survey = (await session.execute(select(Survey))).scalar_one()
+                with statements(bridge) as seen:
+                    text = await svc.export_csv(session, survey, translator("en"))
+                counted.append(len(seen))
+    assert counted[0] == counted[1], counted
+    lines = text.splitlines()
+    assert lines[0] == "respondent,accounts,responded at,Lunch?"
+    assert [line.split(",")[::3] for line in lines[1:]] == [
+        [f"p{n}", "Pizza; Salad" if n % 2 else "Salad"] for n in range(8)
+    ]
