@@ -12,12 +12,12 @@ from bridge.models.surveys import Survey
 from bridge.services.surveys import (
     BAR_WIDTH,
     Question,
-    _name,
     card_counts,
     load_questions,
     option_counts,
     percent,
     respondent_count,
+    respondent_names,
     short,
     text_answers,
     voters,
@@ -168,7 +168,7 @@ async def results_parts(
     parts: list[Part] = [Bold(text="📊 " + title)]
     if survey.status != "open":
         parts.append(Text(text=" — " + t.gettext(N_("closed"))))
-    names: dict[int, str] = {}
+    names = await respondent_names(session, survey.id) if detail and not survey.anonymous else {}
     for question in questions:
         if survey.kind == "form":
             parts.append(Text(text="\n"))
@@ -183,7 +183,7 @@ async def results_parts(
             for person_id, text in shown:
                 who = ""
                 if person_id is not None:
-                    who = await _name(session, person_id, names) + ": "
+                    who = names.get(person_id, "?") + ": "
                 parts.append(Text(text=f"\n  • {who}{continued(short(text, 300))}"))
             if len(answers) > len(shown):
                 parts.append(
@@ -197,7 +197,7 @@ async def results_parts(
         elif not survey.anonymous:
             chosen_by = await voters(session, question)
             for option in question.options:
-                people = [await _name(session, p, names) for p in chosen_by.get(option.id, [])]
+                people = [names.get(p, "?") for p in chosen_by.get(option.id, [])]
                 if people:
                     parts.append(Text(text=f"\n  {short(option.label, 32)}: " + ", ".join(people)))
     parts.append(Text(text="\n" + respondents_line(t, total)))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bridge.context import Context
 
 __all__ = [
+    "accounts_by_person",
     "accounts_of",
     "create_connect_code",
     "display_names",
@@ -35,6 +36,7 @@ __all__ = [
     "person_mention",
     "redeem_connect_code",
     "resolve_account",
+    "shown_name",
 ]
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -116,6 +118,30 @@ async def display_names(
         select(Person.id, Person.display_name).where(Person.id.in_(person_ids))
     )
     return {int(p): name for p, name in rows.all()}
+
+
+async def accounts_by_person(
+    session: AsyncSession, person_ids: Sequence[int] | Select[Any]
+) -> dict[int, list[Account]]:
+    """Persons' accounts, the one used last first (one query for them all)."""
+    out: dict[int, list[Account]] = {}
+    for account in (
+        await session.execute(
+            select(Account)
+            .where(Account.person_id.in_(person_ids))
+            .order_by(Account.last_seen_at.desc(), Account.id.desc())
+        )
+    ).scalars():
+        out.setdefault(account.person_id, []).append(account)
+    return out
+
+
+def shown_name(accounts: Sequence[Account], person_name: str | None) -> str:
+    """A person's name as lists show it: the name on the account they used last (their
+    platform id where it has none), else the person's."""
+    if accounts:
+        return accounts[0].display_name or accounts[0].user_id
+    return person_name or "?"
 
 
 async def find_account(session: AsyncSession, platform: str, user_id: str) -> Account | None:

@@ -32,7 +32,7 @@ from bridge.durations import user_duration
 from bridge.errors import Denied, NotFound, UsageError, UserError, check_length
 from bridge.i18n import N_, Translator
 from bridge.messages import Bold, Button, Code, FileAttachment, Italic, Message, Part, Text
-from bridge.models import Account, Group, Person
+from bridge.models import Group
 from bridge.models.surveys import (
     Survey,
     SurveyAnonText,
@@ -668,16 +668,15 @@ async def voters(session: AsyncSession, question: Question) -> dict[int, list[in
     return out
 
 
-async def _name(session: AsyncSession, person_id: int, cache: dict[int, str]) -> str:
-    if person_id not in cache:
-        account = await identity.last_account(session, person_id)
-        person = await session.get(Person, person_id)
-        cache[person_id] = (
-            (account.display_name or account.user_id)
-            if account is not None
-            else (person.display_name if person is not None else "?")
-        )
-    return cache[person_id]
+async def respondent_names(session: AsyncSession, survey_id: int) -> dict[int, str]:
+    """Every respondent's name as results and exports show it (two queries, however many
+    responded)."""
+    ids = select(SurveyRespondent.person_id).where(SurveyRespondent.survey_id == survey_id)
+    accounts = await identity.accounts_by_person(session, ids)
+    persons = await identity.display_names(session, ids)
+    return {
+        p: identity.shown_name(accounts.get(p, []), persons.get(p)) for p in {*accounts, *persons}
+    }
 
 
 # ---------------------------------------------------------------------------- export
@@ -753,24 +752,11 @@ async def export_csv(session: AsyncSession, survey: Survey, t: Translator) -> st
     answered = select(SurveyRespondent.person_id).where(
         SurveyRespondent.survey_id == survey.id, SurveyRespondent.answered.is_(True)
     )
-    accounts: dict[int, list[Account]] = {}
-    for account in (
-        await session.execute(
-            select(Account)
-            .where(Account.person_id.in_(answered))
-            .order_by(Account.last_seen_at.desc(), Account.id.desc())
-        )
-    ).scalars():
-        accounts.setdefault(account.person_id, []).append(account)
+    accounts = await identity.accounts_by_person(session, answered)
     persons = await identity.display_names(session, answered)
     for resp in respondents:
         mine = accounts.get(resp.person_id, [])
-        last = mine[0] if mine else None  # the account used last names them
-        name = (
-            (last.display_name or last.user_id)
-            if last is not None
-            else persons.get(resp.person_id) or "?"
-        )
+        name = identity.shown_name(mine, persons.get(resp.person_id))
         row: list[object] = [
             csv_cell(name),
             csv_cell(" ".join(sorted(f"{a.platform}:{a.user_id}" for a in mine))),
