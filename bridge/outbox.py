@@ -17,17 +17,17 @@ import functools
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select, text, true, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.adapter import ChannelGone, RetryLater
 from bridge.db import affected, insert_ignore
-from bridge.messages import ChannelRef, Message, Part
+from bridge.messages import ChannelRef, Mention, Message, Part
 from bridge.models import Account, Channel, ChannelLink, OutboxRow, Person, PostedMessage
 from bridge.shaping import DatabaseWindows, LocalWindows, RedisWindows, Shaper, Windows, parse_limit
 
@@ -137,27 +137,51 @@ class Outbox:
         status: str = "pending",
     ) -> OutboxRow:
         """Queue one message to one channel (or ``platform:@user`` DM)."""
-        if message is None and ref_key is None:
-            raise ValueError("post needs a message or a ref_key with a renderer")
-        now = self._now()
         row = OutboxRow(
-            kind="send",
-            platform=channel_key.partition(":")[0],
-            channel_key=channel_key,
-            ref_key=ref_key,
-            reply_to_ref=reply_to_ref,
-            payload=message.model_dump(mode="json") if message is not None else None,
-            locale=locale or self.bridge.default_locale,
-            status=status,
-            attempts=0,
-            not_before=now + (delay or timedelta(0)),
-            created_at=now,
+            **self._row(
+                channel_key,
+                message,
+                ref_key=ref_key,
+                reply_to_ref=reply_to_ref,
+                locale=locale,
+                delay=delay,
+                status=status,
+            )
         )
         session.add(row)
         await session.flush()
         await self._notify(session)
         self.kick()
         return row
+
+    def _row(
+        self,
+        channel_key: str,
+        message: Message | None = None,
+        *,
+        ref_key: str | None = None,
+        reply_to_ref: str | None = None,
+        locale: str | None = None,
+        delay: timedelta | None = None,
+        status: str = "pending",
+    ) -> dict[str, Any]:
+        """The values of the row that ``post`` queues."""
+        if message is None and ref_key is None:
+            raise ValueError("post needs a message or a ref_key with a renderer")
+        now = self._now()
+        return {
+            "kind": "send",
+            "platform": channel_key.partition(":")[0],
+            "channel_key": channel_key,
+            "ref_key": ref_key,
+            "reply_to_ref": reply_to_ref,
+            "payload": message.model_dump(mode="json") if message is not None else None,
+            "locale": locale or self.bridge.default_locale,
+            "status": status,
+            "attempts": 0,
+            "not_before": now + (delay or timedelta(0)),
+            "created_at": now,
+        }
 
     async def post_to_group(
         self,
@@ -304,51 +328,78 @@ class Outbox:
         ``fallback_channel``. Returns the DM's channel key, or None when the person has no
         account at all.
         """
-        accounts = (
-            (
-                await session.execute(
-                    select(Account)
-                    .where(Account.person_id == person_id)
-                    .order_by(Account.last_seen_at.desc(), Account.id.desc())
-                )
-            )
-            .scalars()
-            .all()
+        fallback = fallback_message
+        keys = await self.notify_all(
+            session,
+            [person_id],
+            lambda _person, _locale: message,
+            fallback_channel=fallback_channel,
+            fallback_message=None if fallback is None else (lambda _who: fallback),
+            kind=kind,
         )
-        if not accounts:
-            return None
-        setting = "on"
-        if kind is not None:
-            person = await session.get(Person, person_id)
-            setting = person.notify if person is not None else "on"
-        if setting == "off":
-            return None
-        if setting == "digest":  # collected on the account used last, sent as one summary
-            account = accounts[0]
-            key = f"{account.platform}:@{account.user_id}"
-            locale = self.bridge.locale_for(account.locale)
-            await self.post(session, key, message, status="digest", locale=locale)
-            return key
-        for account in accounts:
-            if account.dm_open:
-                key = f"{account.platform}:@{account.user_id}"
-                await self.post(
-                    session,
-                    key,
-                    message,
-                    locale=self.bridge.locale_for(account.locale),
-                )
-                return key
-        account = accounts[0]
-        key = f"{account.platform}:@{account.user_id}"
-        await self.post(
-            session, key, message, status="held", locale=self.bridge.locale_for(account.locale)
-        )
-        if fallback_channel and fallback_message is not None:
-            await self.post(
-                session, fallback_channel, fallback_message.model_copy(update={"dm_invite": True})
+        return keys[person_id]
+
+    async def notify_all(
+        self,
+        session: AsyncSession,
+        person_ids: Sequence[int],
+        message: Callable[[int, str], Message],
+        *,
+        fallback_channel: str | None = None,
+        fallback_message: Callable[[Mention], Message] | None = None,
+        kind: str | None = None,
+    ) -> dict[int, str | None]:
+        """``notify`` for many persons in a few statements, however many they are (the
+        supporters of an idea): ``message(person_id, locale)`` in each one's language (of
+        the account they used last), ``fallback_message(mention)`` naming them where they
+        cannot be reached privately. Each one's DM channel key, or None."""
+        accounts: dict[int, list[Account]] = {}
+        for account in (
+            await session.execute(
+                select(Account)
+                .where(Account.person_id.in_(person_ids))
+                .order_by(Account.last_seen_at.desc(), Account.id.desc())
             )
-        return key
+        ).scalars():
+            accounts.setdefault(account.person_id, []).append(account)
+        persons = {
+            person.id: person
+            for person in (
+                await session.execute(select(Person).where(Person.id.in_(person_ids)))
+            ).scalars()
+        }
+        rows: list[dict[str, Any]] = []
+        keys: dict[int, str | None] = {}
+        for person_id in person_ids:
+            mine, person = accounts.get(person_id), persons.get(person_id)
+            keys[person_id] = None
+            if not mine:
+                continue
+            setting = person.notify if kind is not None and person is not None else "on"
+            if setting == "off":
+                continue
+            last = mine[0]
+            text = message(person_id, self.bridge.locale_for(last.locale))
+            # digest: collected on the account used last, sent as one summary; else the
+            # first that takes DMs; else held on the last until they open one
+            account = next((a for a in mine if a.dm_open), last) if setting == "on" else last
+            key = keys[person_id] = f"{account.platform}:@{account.user_id}"
+            status = "digest" if setting == "digest" else "pending" if account.dm_open else "held"
+            rows.append(
+                self._row(key, text, status=status, locale=self.bridge.locale_for(account.locale))
+            )
+            if status == "held" and fallback_channel and fallback_message is not None:
+                who = Mention(
+                    text=last.display_name or (person.display_name if person else "") or "?",
+                    accounts={a.platform: a.user_id for a in reversed(mine)},
+                )
+                notice = fallback_message(who).model_copy(update={"dm_invite": True})
+                rows.append(self._row(fallback_channel, notice))
+        if rows:  # one statement for them all
+            await session.execute(insert(OutboxRow), rows)
+            await self._notify(session)
+            self.kick()
+        return keys
 
     async def send_digests(self, every: timedelta = timedelta(days=1)) -> int:
         """Send each person's collected notifications as one message, a day after the first

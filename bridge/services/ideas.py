@@ -26,7 +26,7 @@ from bridge.messages import (
     Part,
     Text,
 )
-from bridge.models import Account, Group
+from bridge.models import Group
 from bridge.models.ideas import (
     IDEA_STATUSES,
     WITHDRAWN,
@@ -58,7 +58,6 @@ __all__ = [
     "find_idea",
     "list_ideas",
     "merge_persons",
-    "person_locale",
     "project_slug",
     "rank_similar",
     "refresh_idea",
@@ -410,19 +409,6 @@ async def supporters(session: AsyncSession, idea_id: int) -> list[int]:
         .scalars()
         .all()
     )
-
-
-async def person_locale(session: AsyncSession, bridge: Bridge, person_id: int) -> str:
-    """The language to write to a person in: their most recently used account's locale."""
-    locale = (
-        await session.execute(
-            select(Account.locale)
-            .where(Account.person_id == person_id)
-            .order_by(Account.last_seen_at.desc(), Account.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    return bridge.locale_for(locale)
 
 
 def project_slug(title: str, number: int, taken: set[str]) -> str:
@@ -881,26 +867,24 @@ async def _project_group(ctx: Context, item: Idea) -> Group:
 
 
 async def _notify(ctx: Context, item: Idea, group: Group, project: Group | None) -> int:
-    """Tell the proposer and every supporter once (not the host who made the change)."""
+    """Tell the proposer and every supporter once (not the host who made the change), in
+    a few statements however many they are."""
     from bridge.cards.ideas import status_mention, status_notice
-    from bridge.services import identity
 
     recipients = {item.proposer_id, *await supporters(ctx.session, item.id)}
     recipients.discard(ctx.person_id)
     channels = await groups_svc.linked_channels(ctx.session, group.id)
-    fallback_channel = channels[0].key if channels else None
     here = translator(ctx.bridge.default_locale)
-    for person_id in sorted(recipients):
-        t = translator(await person_locale(ctx.session, ctx.bridge, person_id))
-        who = await identity.person_mention(ctx.session, person_id)
-        await ctx.bridge.outbox.notify(
-            ctx.session,
-            person_id,
-            status_notice(t, item, person_id == item.proposer_id, project),
-            fallback_channel=fallback_channel,
-            fallback_message=status_mention(here, item, who),
-            kind="status",
-        )
+    await ctx.bridge.outbox.notify_all(
+        ctx.session,
+        sorted(recipients),
+        lambda person_id, locale: status_notice(
+            translator(locale), item, person_id == item.proposer_id, project
+        ),
+        fallback_channel=channels[0].key if channels else None,
+        fallback_message=lambda who: status_mention(here, item, who),
+        kind="status",
+    )
     return len(recipients)
 
 

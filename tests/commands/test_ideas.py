@@ -508,3 +508,39 @@ async def test_german_card_and_replies(make_bridge, clock) -> None:  # type: ign
     ]
     out = await chat("/vote I-1")
     assert blocks(out)[0] == "[#ideen] (only bob) Du unterstützt jetzt I-1 (1 Unterstützung)."
+
+
+async def test_a_status_change_tells_its_supporters_in_the_same_few_statements(
+    chat: Chat, bridge: Bridge
+) -> None:
+    """Issue 14: telling the supporters of a new status costs the same few statements for
+    2 supporters as for 12 (it ran about four a supporter)."""
+    from tests.conftest import statements
+
+    await chat("/group new ideas", "/link ideas", "/idea Small idea", "/idea Big idea")
+    for n in range(12):
+        await chat.as_(f"p{n}")
+        await chat("/vote I-2" if n >= 2 else "/vote I-1", "/vote I-2")
+    admin = AccountRef(platform="console", user_id="admin", display_name="admin")
+    counted: list[int] = []
+    for ref in ("I-1", "I-2"):
+        with statements(bridge) as seen:
+            await bridge.handle(
+                Invocation(
+                    channel=ChannelRef(platform="console", chat="#general"),
+                    account=admin,
+                    command="status",
+                    args=f"{ref} review",
+                    event_id=f"status-{ref}",
+                )
+            )
+        counted.append(len(seen))
+        print("\n".join(seen))
+        print("-----")
+    assert counted[0] == counted[1], counted
+    out = await chat.flush()
+    for n in range(12):
+        assert (
+            f"[@p{n}] The idea I-2 “Big idea” that you support has a new status: in review." in out
+        )
+    assert out.count("that you support has a new status") == 2 + 12
