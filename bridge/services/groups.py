@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bridge.db import affected, insert_ignore
 from bridge.errors import NotFound, UserError, check_length
@@ -126,15 +127,22 @@ async def showcase_group(session: AsyncSession, community_id: int) -> Group | No
 
 
 async def find_channel(session: AsyncSession, ref: ChannelRef) -> Channel | None:
+    """The channel with its link and group, in one query (every command asks for them)."""
     return (
-        await session.execute(
-            select(Channel).where(
-                Channel.platform == ref.platform,
-                Channel.chat_id == ref.chat,
-                Channel.thread_id == ref.thread,
+        (
+            await session.execute(
+                select(Channel)
+                .where(
+                    Channel.platform == ref.platform,
+                    Channel.chat_id == ref.chat,
+                    Channel.thread_id == ref.thread,
+                )
+                .options(joinedload(Channel.link).joinedload(ChannelLink.group))
             )
         )
-    ).scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 async def ensure_channel(
