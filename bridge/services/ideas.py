@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -943,30 +943,23 @@ async def promote(ctx: Context, ref: str) -> None:
 # ------------------------------------------------------------------ figures for /stats
 
 
-async def activity(
-    session: AsyncSession, community_id: int, group_id: int | None, since: datetime
-) -> dict[str, dict[int, int]]:
-    """Per person since ``since``: ideas proposed, votes cast, comments written (in SQL)."""
+def contributions(community_id: int, group_id: int | None, since: datetime) -> dict[str, Any]:
+    """Since ``since``: one row (``person_id``) per idea proposed, vote cast, comment
+    written; queries for ``stats`` to count in SQL."""
     scope = [Idea.community_id == community_id]
     if group_id is not None:
         scope.append(Idea.group_id == group_id)
-    queries = {
-        "ideas": select(Idea.proposer_id, func.count())
-        .where(*scope, Idea.created_at >= since)
-        .group_by(Idea.proposer_id),
-        "votes": select(IdeaVote.person_id, func.count())
+    return {
+        "ideas": select(Idea.proposer_id.label("person_id")).where(
+            *scope, Idea.created_at >= since
+        ),
+        "votes": select(IdeaVote.person_id.label("person_id"))
         .join(Idea, Idea.id == IdeaVote.idea_id)
-        .where(*scope, IdeaVote.updated_at >= since)
-        .group_by(IdeaVote.person_id),
-        "comments": select(IdeaComment.person_id, func.count())
+        .where(*scope, IdeaVote.updated_at >= since),
+        "comments": select(IdeaComment.person_id.label("person_id"))
         .join(Idea, Idea.id == IdeaComment.idea_id)
-        .where(*scope, IdeaComment.created_at >= since)
-        .group_by(IdeaComment.person_id),
+        .where(*scope, IdeaComment.created_at >= since),
     }
-    out: dict[str, dict[int, int]] = {}
-    for name, stmt in queries.items():
-        out[name] = {int(p): int(n) for p, n in (await session.execute(stmt)).all()}
-    return out
 
 
 async def funnel(session: AsyncSession, community_id: int, group_id: int | None) -> dict[str, int]:

@@ -1190,24 +1190,18 @@ def _scope(community_id: int, group_id: int | None) -> list[Any]:
     return scope
 
 
-async def activity(
-    session: AsyncSession, community_id: int, group_id: int | None, since: datetime
-) -> dict[str, dict[int, int]]:
-    """Per person since ``since``: questions asked, answers given (in SQL)."""
+def contributions(community_id: int, group_id: int | None, since: datetime) -> dict[str, Any]:
+    """Since ``since``: one row (``person_id``) per question asked, answer given; queries
+    for ``stats`` to count in SQL."""
     scope = _scope(community_id, group_id)
-    queries = {
-        "questions": select(Question.asker_id, func.count())
-        .where(*scope, Question.asked_at >= since)
-        .group_by(Question.asker_id),
-        "answers": select(QuestionAnswer.author_id, func.count())
+    return {
+        "questions": select(Question.asker_id.label("person_id")).where(
+            *scope, Question.asked_at >= since
+        ),
+        "answers": select(QuestionAnswer.author_id.label("person_id"))
         .join(Question, Question.id == QuestionAnswer.question_id)
-        .where(*scope, QuestionAnswer.at >= since)
-        .group_by(QuestionAnswer.author_id),
+        .where(*scope, QuestionAnswer.at >= since),
     }
-    out: dict[str, dict[int, int]] = {}
-    for name, stmt in queries.items():
-        out[name] = {int(p): int(n) for p, n in (await session.execute(stmt)).all()}
-    return out
 
 
 async def response_times(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.cards.ideas import status_label
@@ -59,32 +59,45 @@ async def collect(
 ) -> Stats:
     """Figures since ``since`` for one group, or the whole community (``group_id`` None).
 
-    Each feature's service counts its own records (aggregated in SQL); this only adds up.
+    Each feature's service says what counts as a contribution (a query of person ids);
+    the counts, the super users and the leaders are aggregated in SQL over all of them,
+    so the rows read are a handful whatever the size of the community.
     """
     stats = Stats(since=since)
-    idea_counts = await ideas.activity(session, community_id, group_id, since)
-    question_counts = await questions.activity(session, community_id, group_id, since)
-    survey_owners, stats.survey_responses = await surveys.activity(
-        session, community_id, group_id, since
+    sources: dict[str, Any] = {
+        **ideas.contributions(community_id, group_id, since),
+        **questions.contributions(community_id, group_id, since),
+        **surveys.contributions(community_id, group_id, since),
+    }
+    kinds = list(sources)
+    every = union_all(
+        *(
+            select(literal_column(str(n)).label("kind"), query.subquery().c.person_id)
+            for n, query in enumerate(sources.values())
+        )
+    ).subquery()
+    totals: dict[Any, Any] = dict(
+        (await session.execute(select(every.c.kind, func.count()).group_by(every.c.kind))).all()
     )
-    stats.ideas = sum(idea_counts["ideas"].values())
-    stats.votes = sum(idea_counts["votes"].values())
-    stats.comments = sum(idea_counts["comments"].values())
-    stats.questions = sum(question_counts["questions"].values())
-    stats.answers = sum(question_counts["answers"].values())
-    stats.surveys = sum(survey_owners.values())
+    count = {kind: int(totals.get(n, 0)) for n, kind in enumerate(kinds)}
+    stats.ideas, stats.votes, stats.comments = count["ideas"], count["votes"], count["comments"]
+    stats.questions, stats.answers = count["questions"], count["answers"]
+    stats.surveys = count["surveys"]
+    stats.survey_responses = await surveys.responses_since(session, community_id, group_id, since)
 
-    contributions: Counter[int] = Counter()
-    for per_person in (*idea_counts.values(), *question_counts.values(), survey_owners):
-        contributions.update(per_person)
-    top = contributions.most_common(5)
-    posts: Counter[int] = Counter(idea_counts["ideas"])
-    posts.update(idea_counts["comments"])
-    posts.update(question_counts["questions"])
+    async def most(limit: int, among: tuple[str, ...] | None = None) -> list[tuple[int, int]]:
+        n = func.count().label("n")
+        query = select(every.c.person_id, n).where(every.c.person_id.is_not(None))
+        if among is not None:
+            query = query.where(every.c.kind.in_([kinds.index(k) for k in among]))
+        query = query.group_by(every.c.person_id).order_by(n.desc(), every.c.person_id)
+        return [(int(p), int(c)) for p, c in (await session.execute(query.limit(limit))).all()]
+
+    top = await most(5)
     leaders = {
-        "posts": posts.most_common(3),
-        "votes": Counter(idea_counts["votes"]).most_common(3),
-        "answers": Counter(question_counts["answers"]).most_common(3),
+        "posts": await most(3, ("ideas", "comments", "questions")),
+        "votes": await most(3, ("votes",)),
+        "answers": await most(3, ("answers",)),
     }
     everyone = {p for p, _ in top} | {p for rows in leaders.values() for p, _ in rows}
     if everyone:

@@ -1558,32 +1558,38 @@ async def _results_parts(*args: Any, **kwargs: Any) -> list[Part]:
 # ---------------------------------------------------------------- figures for /stats
 
 
-async def activity(
-    session: AsyncSession, community_id: int, group_id: int | None, since: datetime
-) -> tuple[dict[int, int], int]:
-    """Surveys started per person since ``since``, and the responses to them (in SQL)."""
+def _activity_scope(community_id: int, group_id: int | None, since: datetime) -> list[Any]:
     scope: list[Any] = [Survey.community_id == community_id, Survey.created_at >= since]
     if group_id is not None:
         scope.append(Survey.group_id == group_id)
-    owners = {
-        int(p or 0): int(n)
-        for p, n in (
-            await session.execute(
-                select(Survey.owner_id, func.count())
-                .where(*scope, Survey.owner_id.is_not(None))
-                .group_by(Survey.owner_id)
-            )
-        ).all()
-    }
-    responses = (
-        await session.execute(
-            select(func.count())
-            .select_from(SurveyRespondent)
-            .join(Survey, Survey.id == SurveyRespondent.survey_id)
-            .where(*scope)
+    return scope
+
+
+def contributions(community_id: int, group_id: int | None, since: datetime) -> dict[str, Any]:
+    """Since ``since``: one row (``person_id``) per survey started; a query for ``stats``
+    to count in SQL."""
+    scope = _activity_scope(community_id, group_id, since)
+    return {
+        "surveys": select(Survey.owner_id.label("person_id")).where(
+            *scope, Survey.owner_id.is_not(None)
         )
-    ).scalar_one()
-    return owners, int(responses)
+    }
+
+
+async def responses_since(
+    session: AsyncSession, community_id: int, group_id: int | None, since: datetime
+) -> int:
+    """The responses to the surveys started since ``since`` (counted in SQL)."""
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(SurveyRespondent)
+                .join(Survey, Survey.id == SurveyRespondent.survey_id)
+                .where(*_activity_scope(community_id, group_id, since))
+            )
+        ).scalar_one()
+    )
 
 
 # ---------------------------------------------------------------- /surveys and reopening
