@@ -5,6 +5,8 @@ the same run. Figures only: the tests assert behaviour, never timings.
 
 - ``bench.statements``: the SQL statements ``/help``, ``/vote``, ``/ideas top`` and a
   press run, against ``/help``.
+- ``bench.profile``: where the CPU of ``/vote`` and a press goes (cProfile, grouped by
+  package), against ``/help``.
 - ``bench.slack_path`` (P1): signed ``/vote`` slash commands through Bolt into a real
   ``run`` process, against a bare slack-bolt AsyncApp that only acks; ack latency at
   half the bot's rate.
@@ -38,6 +40,7 @@ def main() -> None:
         bench_commands,
         fanout,
         footprint,
+        profile,
         relay,
         scale,
         slack_path,
@@ -59,6 +62,11 @@ def main() -> None:
     #: name (for ``only``), heading, and the run, in the order ``all`` runs them
     suite: list[tuple[str, str, Callable[[], Coroutine[Any, Any, object]]]] = [
         ("statements", "statements per command", lambda: statements.main(args.db)),
+        (
+            "profile",
+            "CPU per command",
+            lambda: profile.main(args.db, 50 if args.quick else 200),
+        ),
         (
             "commands",
             "commands and deliveries",
