@@ -470,13 +470,34 @@ class Bridge:
         # the community row changes only at start: taken into this session unqueried
         assert self._community is not None
         community = await session.merge(self._community, load=False)
-        # writing to the bot privately shows that private messages reach the person
+        admins = self.config.community.admins
+        known = await roles.known_here(session, account_ref, channel_ref, admins)
+        if known is not None:  # every event but the first of a person or in a channel
+            account, channel, rank = known
+            # writing to the bot privately shows that private messages reach the person
+            await identity.seen(session, account, account_ref, now, can_dm=channel_ref.dm)
+            if channel_ref.dm and account.dm_open:
+                await self.outbox.release_held(session, account.platform, account.user_id)
+            if channel is not None and channel_name and channel.name != channel_name:
+                channel.name = channel_name
+            return (cls or Context)(
+                bridge=self,
+                session=session,
+                community=community,
+                account=account,
+                channel=channel,
+                link=channel.link if channel is not None else None,
+                t=t,
+                rank=rank,
+                channel_key=channel_ref.key,
+                is_dm=channel_ref.dm,
+            )
         account = await identity.ensure_account(
             session, community.id, account_ref, now, can_dm=channel_ref.dm
         )
         if channel_ref.dm and account.dm_open:
             await self.outbox.release_held(session, account.platform, account.user_id)
-        channel: Channel | None = None
+        channel = None
         link: ChannelLink | None = None
         if not channel_ref.dm:
             channel = await groups_svc.ensure_channel(
@@ -491,9 +512,7 @@ class Bridge:
             else:  # loaded with the channel (and its group): no second query
                 link = channel.link
         group_id = link.group_id if link is not None and link.active else None
-        rank = await roles.rank_of(
-            session, account.person_id, group_id, self.config.community.admins
-        )
+        rank = await roles.rank_of(session, account.person_id, group_id, admins)
         return (cls or Context)(
             bridge=self,
             session=session,

@@ -36,6 +36,7 @@ __all__ = [
     "person_mention",
     "redeem_connect_code",
     "resolve_account",
+    "seen",
     "shown_name",
 ]
 
@@ -83,6 +84,15 @@ async def ensure_account(
         account = await find_account(session, ref.platform, ref.user_id)
         assert account is not None
         return account
+    await seen(session, account, ref, now, can_dm)
+    return account
+
+
+async def seen(
+    session: AsyncSession, account: Account, ref: AccountRef, now: datetime, can_dm: bool = False
+) -> None:
+    """The person acted under ``account`` now: what the platform says of them (name,
+    language, a private chat that works) is taken over."""
     changes: dict[str, object] = {"last_seen_at": now}
     if ref.display_name and ref.display_name != account.display_name:
         changes["display_name"] = ref.display_name
@@ -98,7 +108,6 @@ async def ensure_account(
             owner.display_name = str(changes["display_name"])
     for key, value in changes.items():
         setattr(account, key, value)
-    return account
 
 
 async def accounts_of(session: AsyncSession, person_id: int) -> list[Account]:

@@ -6,24 +6,57 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, cast, delete, literal, null, or_, select, union_all
+from sqlalchemy import and_, case, delete, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, contains_eager
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.db import affected, insert_ignore
 from bridge.errors import UserError
 from bridge.i18n import N_
-from bridge.messages import Bold, Part
-from bridge.models import Account, Group, Person, RoleGrant
+from bridge.messages import AccountRef, Bold, ChannelRef, Part
+from bridge.models import Account, Channel, ChannelLink, Group, Person, RoleGrant
 from bridge.services import groups as groups_svc
 from bridge.services import identity
 
 if TYPE_CHECKING:
     from bridge.context import Context
 
-__all__ = ["admin_person_ids", "grant", "has_role", "host_person_ids", "is_host", "rank_of"]
+__all__ = [
+    "admin_person_ids",
+    "grant",
+    "has_role",
+    "host_person_ids",
+    "is_host",
+    "known_here",
+    "rank_of",
+]
 
 RANK = {"member": 1, "host": 2, "admin": 3}
+
+
+def _rank(person_id: Any, group_id: Any, bootstrap_admins: Iterable[str]) -> Any:
+    """The rank as SQL, for ``rank_of`` and ``known_here`` alike: the highest role that
+    counts here (community-wide, or for ``group_id``; a group admin counts as that group's
+    host), admin for a person with an account named in bot.toml, else member."""
+    value = case(
+        (and_(RoleGrant.role == "admin", RoleGrant.group_id.is_(None)), RANK["admin"]),
+        (RoleGrant.role.in_(("admin", "host")), RANK["host"]),
+        else_=RANK["member"],
+    )
+    here: ColumnElement[bool] = RoleGrant.group_id.is_(None)
+    if group_id is not None:
+        here = or_(here, RoleGrant.group_id == group_id)
+    best = select(func.max(value)).where(RoleGrant.person_id == person_id, here)
+    rank: Any = func.coalesce(best.scalar_subquery(), RANK["member"])
+    admins = sorted(set(bootstrap_admins))
+    if admins:  # one of the person's accounts is named in bot.toml
+        other = aliased(Account)
+        named = exists().where(
+            other.person_id == person_id, (other.platform + ":" + other.user_id).in_(admins)
+        )
+        rank = case((named, RANK["admin"]), else_=rank)
+    return rank
 
 
 async def rank_of(
@@ -33,29 +66,46 @@ async def rank_of(
     bootstrap_admins: Iterable[str] = (),
 ) -> int:
     """1 member, 2 host, 3 admin: the highest role that counts here (community or group)."""
-    admins = sorted(set(bootstrap_admins))
-    cond: ColumnElement[bool] = RoleGrant.group_id.is_(None)
-    if group_id is not None:
-        cond = or_(cond, RoleGrant.group_id == group_id)
-    query: Any = select(RoleGrant.role, RoleGrant.group_id).where(
-        RoleGrant.person_id == person_id, cond
-    )
-    if admins:  # one of the person's accounts named in bot.toml: admin (one statement)
-        query = union_all(
-            query,
-            select(literal("admin"), cast(null(), Integer)).where(
-                Account.person_id == person_id,
-                (Account.platform + ":" + Account.user_id).in_(admins),
-            ),
+    rank = _rank(literal(person_id), group_id, bootstrap_admins)
+    return int((await session.execute(select(rank))).scalar_one())
+
+
+async def known_here(
+    session: AsyncSession,
+    account: AccountRef,
+    channel: ChannelRef,
+    bootstrap_admins: Iterable[str] = (),
+) -> tuple[Account, Channel | None, int] | None:
+    """Who and where in one query: the account, the channel with its link and group (None
+    in a private chat) and the person's rank there. None when either is new (the first
+    event of a person or in a channel), which ``Bridge.context`` then creates."""
+    mine = [Account.platform == account.platform, Account.user_id == account.user_id]
+    if channel.dm:
+        row = (
+            await session.execute(
+                select(Account, _rank(Account.person_id, None, bootstrap_admins)).where(*mine)
+            )
+        ).first()
+        return None if row is None else (row[0], None, int(row[1]))
+    group_id = case((ChannelLink.active.is_(True), ChannelLink.group_id))
+    row = (
+        await session.execute(
+            select(Account, Channel, _rank(Account.person_id, group_id, bootstrap_admins))
+            .join(
+                Channel,
+                and_(
+                    Channel.platform == channel.platform,
+                    Channel.chat_id == channel.chat,
+                    Channel.thread_id == channel.thread,
+                ),
+            )
+            .outerjoin(ChannelLink, ChannelLink.channel_id == Channel.id)
+            .outerjoin(Group, Group.id == ChannelLink.group_id)
+            .options(contains_eager(Channel.link).contains_eager(ChannelLink.group))
+            .where(*mine)
         )
-    roles = (await session.execute(query)).all()
-    best = RANK["member"]
-    for role, gid in roles:
-        value = RANK[role]
-        if role == "admin" and gid is not None:
-            value = RANK["host"]  # a group admin counts as that group's host
-        best = max(best, value)
-    return best
+    ).first()
+    return None if row is None else (row[0], row[1], int(row[2]))
 
 
 async def is_host(
