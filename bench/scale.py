@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, text, update
 
 from bridge.config import Config
 from bridge.core import Bridge
-from bridge.db import upgrade
+from bridge.db import insert_ignore, upgrade
 from bridge.messages import AccountRef, ChannelRef, Invocation
 from bridge.models import Counter, Group, Person
 from bridge.models.ideas import Idea, IdeaVote
@@ -103,7 +103,15 @@ async def _fill(bridge: Bridge, group_id: int, start: int, count: int, votes: in
                         for p in rng.sample(persons[1:], votes)
                     ],
                 )
-    async with bridge.db.transaction() as s:
+    async with bridge.db.transaction() as s:  # the next /idea is numbered after them
+        await s.execute(
+            insert_ignore(
+                s,
+                Counter,
+                {"community_id": cid, "kind": "idea", "value": 0},
+                ["community_id", "kind"],
+            )
+        )
         await s.execute(
             update(Counter)
             .where(Counter.community_id == cid, Counter.kind == "idea")

@@ -14,19 +14,21 @@ FTS5 nor PostgreSQL's German configuration splits compounds), and one migration.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Subquery, delete, func, insert, select
+from sqlalchemy import Select, Subquery, delete, func, insert, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.models.search import SearchTerm
 from bridge.similarity import pieces
 
-__all__ = ["CANDIDATES", "forget", "hits", "reindex", "terms_of"]
+__all__ = ["CANDIDATES", "PER_TERM", "forget", "hits", "reindex", "terms_of"]
 
 #: at most this many items are ranked in Python per search
 CANDIDATES = 200
+#: a suggestion search reads at most this many items of each of its terms (the newest)
+PER_TERM = 200
 TERM_MAX = 64
 
 
@@ -55,12 +57,39 @@ async def forget(session: AsyncSession, kind: str, item_ids: Iterable[int] | Any
     )
 
 
-def hits(kind: str, query: set[str]) -> Subquery:
+def hits(
+    kind: str,
+    query: set[str],
+    per_term: int | None = None,
+    scope: Callable[[Select[Any]], Select[Any]] | None = None,
+) -> Subquery:
     """``(item_id, hits)``: the items of ``kind`` sharing terms with ``query``, with how
-    many; join it to the item's table and order by ``hits``."""
+    many; join it to the item's table and order by ``hits``.
+
+    ``per_term``: of each term, only the newest that many items (``scope`` narrows them
+    first: the items the searcher may see). A term that many items share then costs no
+    more than a rare one, so the search no longer grows with the community; an item that
+    shares a rarer term is found whatever its age."""
+    terms = sorted(query) or [""]
+    if per_term is None:
+        return (
+            select(SearchTerm.item_id.label("item_id"), func.count().label("hits"))
+            .where(SearchTerm.kind == kind, SearchTerm.term.in_(terms))
+            .group_by(SearchTerm.item_id)
+            .subquery()
+        )
+    each = []
+    for term in terms:
+        newest = select(SearchTerm.item_id.label("item_id")).where(
+            SearchTerm.kind == kind, SearchTerm.term == term
+        )
+        if scope is not None:
+            newest = scope(newest)
+        newest = newest.order_by(SearchTerm.item_id.desc()).limit(per_term)
+        each.append(select(newest.subquery().c.item_id))
+    every = union_all(*each).subquery()
     return (
-        select(SearchTerm.item_id.label("item_id"), func.count().label("hits"))
-        .where(SearchTerm.kind == kind, SearchTerm.term.in_(sorted(query) or [""]))
-        .group_by(SearchTerm.item_id)
+        select(every.c.item_id.label("item_id"), func.count().label("hits"))
+        .group_by(every.c.item_id)
         .subquery()
     )

@@ -36,7 +36,9 @@ class Idea(Base):
             name="status",
         ),
         Index("ix_ideas_group_created", "group_id", "created_at"),
-        Index("ix_ideas_group_score", "group_id", "score"),
+        Index("ix_ideas_group_score", "group_id", "score", "number"),
+        Index("ix_ideas_group_number", "group_id", "number"),
+        Index("ix_ideas_group_status", "group_id", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))

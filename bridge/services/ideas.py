@@ -35,6 +35,7 @@ from bridge.models.ideas import (
     IdeaDraft,
     IdeaVote,
 )
+from bridge.models.search import SearchTerm
 from bridge.sanitize import csv_cell, is_number
 from bridge.services import counters
 from bridge.services import groups as groups_svc
@@ -190,16 +191,22 @@ async def similar_ideas(
     query = index.terms_of(title, description)
     if not query:
         return []
-    found = index.hits("idea", query)
-    rows = (
-        await session.execute(
-            select(Idea.id, Idea.title, Idea.description)
-            .join(found, found.c.item_id == Idea.id)
+
+    def visible(query: Any) -> Any:  # this community's ideas that may be shown here
+        return (
+            query.join(Idea, Idea.id == SearchTerm.item_id)
             .join(Group, Group.id == Idea.group_id)
             .where(
                 Idea.community_id == community_id,
                 (Group.visibility != "closed") | (Group.id == here_group_id),
             )
+        )
+
+    found = index.hits("idea", query, index.PER_TERM, visible)
+    rows = (
+        await session.execute(
+            select(Idea.id, Idea.title, Idea.description)
+            .join(found, found.c.item_id == Idea.id)
             .order_by(found.c.hits.desc(), Idea.id.desc())
             .limit(index.CANDIDATES)
         )

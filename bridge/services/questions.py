@@ -33,6 +33,7 @@ from bridge.messages import (
 )
 from bridge.models import Channel, ChannelLink, Group
 from bridge.models.questions import Question, QuestionAnswer, QuestionDraft
+from bridge.models.search import SearchTerm
 from bridge.sanitize import is_number
 from bridge.services import counters, identity, roles
 from bridge.services import groups as groups_svc
@@ -265,18 +266,21 @@ async def similar(
     visible = await _visible_group_ids(session, community_id, actor)
     if not visible:
         return []
-    found_terms = index.hits("question", index.terms_of(text))
+
+    def answered_here(query: Any) -> Any:  # answered questions the person may see
+        return query.join(Question, Question.id == SearchTerm.item_id).where(
+            Question.community_id == community_id,
+            Question.status == "answered",
+            Question.group_id.in_(visible),
+            or_(Question.private.is_(False), Question.asker_id == actor.person_id),
+        )
+
+    found_terms = index.hits("question", index.terms_of(text), index.PER_TERM, answered_here)
     rows = (
         (
             await session.execute(
                 select(Question)
                 .join(found_terms, found_terms.c.item_id == Question.id)
-                .where(
-                    Question.community_id == community_id,
-                    Question.status == "answered",
-                    Question.group_id.in_(visible),
-                    or_(Question.private.is_(False), Question.asker_id == actor.person_id),
-                )
                 .order_by(found_terms.c.hits.desc(), Question.id.desc())
                 .limit(index.CANDIDATES)
             )
