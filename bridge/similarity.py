@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from collections import Counter as Bag
 from collections.abc import Hashable, Mapping, Sequence
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any, Generic, NamedTuple, TypeVar
 
 __all__ = ["Match", "met", "pieces", "rank", "rank_texts", "terms", "vector"]
@@ -35,11 +36,21 @@ _STOP = frozenset(
 )
 
 
-@cache
-def _stemmers() -> tuple[Any, Any]:
-    import snowballstemmer
+_local = threading.local()
 
-    return snowballstemmer.stemmer("german"), snowballstemmer.stemmer("english")
+
+def _stemmers() -> tuple[Any, Any]:
+    """This thread's stemmers: a Snowball stemmer keeps the word it works on, so two
+    threads (the loop and a ranking in a worker) never share one."""
+    pair: tuple[Any, Any] | None = getattr(_local, "stemmers", None)
+    if pair is None:
+        import snowballstemmer
+
+        pair = _local.stemmers = (
+            snowballstemmer.stemmer("german"),
+            snowballstemmer.stemmer("english"),
+        )
+    return pair
 
 
 @lru_cache(maxsize=65536)

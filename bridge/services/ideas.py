@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -211,7 +212,9 @@ async def similar_ideas(
             .limit(index.CANDIDATES)
         )
     ).all()
-    ranked = rank_similar(title, description, [(r[0], r[1], r[2]) for r in rows])
+    # the ranking is CPU work: in a worker thread, so the loop serves every chat meanwhile
+    candidates = [(r[0], r[1], r[2]) for r in rows]
+    ranked = await asyncio.to_thread(rank_similar, title, description, candidates)
     if not ranked:
         return []
     by_id = {

@@ -3,6 +3,7 @@ to where the asker asked, and the stored SLA deadline with its reminders and esc
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -289,8 +290,12 @@ async def similar(
         .all()
     )
     by_id = {q.id: q for q in rows}
-    found = similarity.rank_texts(
-        ((text, 1),), [(q.id, ((q.text, 1),)) for q in rows], limit, SIMILAR_THRESHOLD
+    found = await asyncio.to_thread(  # CPU work: off the loop
+        similarity.rank_texts,
+        ((text, 1),),
+        [(q.id, ((q.text, 1),)) for q in rows],
+        limit,
+        SIMILAR_THRESHOLD,
     )
     ranked = [(by_id[m.key], m.score) for m in found]
     return [(q, await best_answer(session, q)) for q, _score in ranked[:limit]]
