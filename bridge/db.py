@@ -100,6 +100,11 @@ class Database:
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: SQLite has one writer at a time: this process's writers queue here, in order,
+        #: instead of in SQLite's busy handler (which sleeps up to 100 ms between tries,
+        #: and whose waits a deadline can only cut by dropping the connection)
+        self._writer = asyncio.Lock()
+        self._writing: asyncio.Task[Any] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -108,8 +113,18 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on any error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        task = asyncio.current_task()
+        if not self.is_sqlite or (task is not None and self._writing is task):
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._writer:
+            self._writing = task
+            try:
+                async with self.sessions() as session, session.begin():
+                    yield session
+            finally:
+                self._writing = None
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, delete, exists, func, literal, or_, select
+from sqlalchemy import and_, bindparam, case, delete, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, contains_eager
 from sqlalchemy.sql.elements import ColumnElement
@@ -79,33 +80,46 @@ async def known_here(
     """Who and where in one query: the account, the channel with its link and group (None
     in a private chat) and the person's rank there. None when either is new (the first
     event of a person or in a channel), which ``Bridge.context`` then creates."""
-    mine = [Account.platform == account.platform, Account.user_id == account.user_id]
-    if channel.dm:
-        row = (
-            await session.execute(
-                select(Account, _rank(Account.person_id, None, bootstrap_admins)).where(*mine)
-            )
-        ).first()
-        return None if row is None else (row[0], None, int(row[1]))
+    stmt = _known_here(channel.dm, tuple(sorted(set(bootstrap_admins))))
+    params = {"platform": account.platform, "user_id": account.user_id}
+    if not channel.dm:
+        params |= {
+            "chat_platform": channel.platform,
+            "chat": channel.chat,
+            "thread": channel.thread,
+        }
+    row = (await session.execute(stmt, params)).first()
+    if row is None:
+        return None
+    return (row[0], None, int(row[1])) if channel.dm else (row[0], row[1], int(row[2]))
+
+
+@functools.lru_cache(maxsize=8)
+def _known_here(dm: bool, admins: tuple[str, ...]) -> Any:
+    """``known_here``'s statement, built once (every event runs it; building a statement
+    costs more than running it): the account and chat come as parameters."""
+    mine = [
+        Account.platform == bindparam("platform"),
+        Account.user_id == bindparam("user_id"),
+    ]
+    if dm:
+        return select(Account, _rank(Account.person_id, None, admins)).where(*mine)
     group_id = case((ChannelLink.active.is_(True), ChannelLink.group_id))
-    row = (
-        await session.execute(
-            select(Account, Channel, _rank(Account.person_id, group_id, bootstrap_admins))
-            .join(
-                Channel,
-                and_(
-                    Channel.platform == channel.platform,
-                    Channel.chat_id == channel.chat,
-                    Channel.thread_id == channel.thread,
-                ),
-            )
-            .outerjoin(ChannelLink, ChannelLink.channel_id == Channel.id)
-            .outerjoin(Group, Group.id == ChannelLink.group_id)
-            .options(contains_eager(Channel.link).contains_eager(ChannelLink.group))
-            .where(*mine)
+    return (
+        select(Account, Channel, _rank(Account.person_id, group_id, admins))
+        .join(
+            Channel,
+            and_(
+                Channel.platform == bindparam("chat_platform"),
+                Channel.chat_id == bindparam("chat"),
+                Channel.thread_id == bindparam("thread"),
+            ),
         )
-    ).first()
-    return None if row is None else (row[0], row[1], int(row[2]))
+        .outerjoin(ChannelLink, ChannelLink.channel_id == Channel.id)
+        .outerjoin(Group, Group.id == ChannelLink.group_id)
+        .options(contains_eager(Channel.link).contains_eager(ChannelLink.group))
+        .where(*mine)
+    )
 
 
 async def is_host(

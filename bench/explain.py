@@ -1,0 +1,171 @@
+"""The plans of the hot path (issue 14): every statement that ``/help``, ``/vote``, a
+Support press, ``/ideas top``, ``/ideas new`` and ``/idea`` run, EXPLAINed on PostgreSQL
+with the parameters they ran with, over a community of ``--ideas`` generated ideas
+(``bench.scale``'s data). Each statement is printed with how PostgreSQL reads its tables:
+an index (the name), or a sequential scan, flagged where the table is one that grows.
+
+    python -m bench explain --db postgresql+asyncpg://postgres@127.0.0.1:5432/bench
+
+Plans only (``EXPLAIN`` without ``ANALYZE``, in a transaction rolled back): nothing is
+written twice. Needs PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+from typing import Any
+
+#: tables that grow with the community: a sequential scan of one on the hot path is a
+#: missing index (the others hold a handful of rows: a scan is the planner's best choice)
+GROWING = (
+    "ideas",
+    "idea_votes",
+    "idea_comments",
+    "search_terms",
+    "accounts",
+    "persons",
+    "processed_events",
+    "outbox",
+    "posted_messages",
+    "inbox",
+    "questions",
+    "role_grants",
+)
+
+
+def _reads(plan: list[str]) -> list[str]:
+    """How the plan reads each table: ``Index Scan using ix on t`` → ``t: ix``."""
+    found = []
+    for line in plan:
+        m = re.search(
+            r"(Seq Scan|Index Only Scan|Index Scan|Bitmap Heap Scan)(?: Backward)?"
+            r"(?: using (\S+))? on (\S+)",
+            line,
+        )
+        if m is None:
+            m2 = re.search(r"Bitmap Index Scan on (\S+)", line)
+            if m2:
+                found.append(f"(bitmap {m2.group(1)})")
+            continue
+        kind, index, table = m.groups()
+        if kind == "Seq Scan":
+            flag = "  <-- SEQUENTIAL on a growing table" if table in GROWING else ""
+            found.append(f"{table}: sequential{flag}")
+        elif kind == "Bitmap Heap Scan":
+            found.append(f"{table}: bitmap")
+        else:
+            found.append(f"{table}: {index}")
+    return found
+
+
+async def main(url: str, ideas: int = 10_000) -> int:
+    from sqlalchemy import event, select
+
+    from bench.scale import TITLE_PROBE, WORDS, _fill
+    from bridge.config import Config
+    from bridge.core import Bridge
+    from bridge.db import upgrade
+    from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation
+    from bridge.models import Group
+
+    if not url.startswith("postgresql"):
+        raise SystemExit("bench explain needs PostgreSQL: --db postgresql+asyncpg://...")
+    await upgrade(url)
+    config = Config.model_validate(
+        {
+            "community": {"admins": ["console:admin0"]},
+            "database": {"url": url},
+            "delivery": {"shaping": False},
+        }
+    )
+    bridge = Bridge(config)
+    await bridge.start()
+    here = ChannelRef(platform="console", chat="#ideas")
+    admin = AccountRef(platform="console", user_id="admin0", display_name="admin")
+    bob = AccountRef(platform="console", user_id="bob", display_name="bob")
+    n = 0
+
+    async def command(who: AccountRef, name: str, args: str) -> None:
+        nonlocal n
+        n += 1
+        await bridge.handle(
+            Invocation(channel=here, account=who, command=name, args=args, event_id=f"x{n}")
+        )
+
+    async with bridge.db.transaction() as s:
+        group_id = (await s.execute(select(Group.id).where(Group.slug == "ideas"))).scalar()
+    if group_id is None:
+        await command(admin, "group", "new ideas")
+        await command(admin, "link", "ideas")
+        async with bridge.db.transaction() as s:
+            group_id = (await s.execute(select(Group.id).where(Group.slug == "ideas"))).scalar()
+        await _fill(bridge, group_id, 1, ideas, 10)
+    await command(bob, "help", "")  # bob is known: the hot path
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    token = bridge.encode_button(Button(label="Support", action="i.sup", args=("1",)), here)
+    probe = f"{TITLE_PROBE} | {' '.join(WORDS[:6])}"
+    runs: list[tuple[str, Any]] = [
+        ("/help", lambda: command(bob, "help", "")),
+        ("/vote", lambda: command(bob, "vote", f"I-{ideas // 2}")),
+        (
+            "Support press",
+            lambda: bridge.press(
+                ActionPress(channel=here, account=bob, token=token, event_id=f"p{n}")
+            ),
+        ),
+        ("/ideas top", lambda: command(bob, "ideas", "top")),
+        ("/ideas new", lambda: command(bob, "ideas", "new")),
+        ("/idea (similar)", lambda: command(bob, "idea", probe)),
+    ]
+    sequential = 0
+    engine = bridge.db.engine.sync_engine
+    try:
+        for label, run in runs:
+            seen.clear()
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                await run()
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            print(f"{label}: {len(seen)} statements")
+            for statement, parameters in seen:
+                head = " ".join(statement.split())[:90]
+                if not re.match(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)", statement, re.I):
+                    print(f"    {head}")
+                    continue
+                if isinstance(parameters, list) and parameters:  # executemany: the first row
+                    parameters = parameters[0]
+                async with bridge.db.engine.connect() as conn:
+                    result = await conn.exec_driver_sql(
+                        "EXPLAIN " + statement, tuple(parameters or ())
+                    )
+                    plan = [str(r[0]) for r in result.all()]
+                    await conn.rollback()
+                reads = _reads(plan)
+                sequential += sum("SEQUENTIAL" in r for r in reads)
+                print(f"    {head}")
+                for r in reads:
+                    print(f"        {r}")
+            print()
+    finally:
+        await bridge.close()
+    print(f"sequential scans of growing tables on the hot path: {sequential}")
+    return sequential
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.explain")
+    parser.add_argument("--db", required=True, help="a PostgreSQL database URL")
+    parser.add_argument("--ideas", type=int, default=10_000)
+    args = parser.parse_args()
+    asyncio.run(main(args.db, args.ideas))
+
+
+if __name__ == "__main__":
+    cli()
