@@ -144,15 +144,21 @@ async def list_ideas(
     person_id: int,
     offset: int,
     limit: int,
+    count_up_to: int | None = None,
 ) -> tuple[list[tuple[Idea, Tally]], int]:
-    """One page of a group's ideas (``new``, ``top``, ``mine``, ``shortlisted``) and the total."""
+    """One page of a group's ideas (``new``, ``top``, ``mine``, ``shortlisted``) and the total
+    (with ``count_up_to``, counted no further than one more than that: the count then costs
+    the same in a group of any size)."""
     where = [Idea.group_id == group_id, Idea.status != WITHDRAWN]
     if order == "mine":
         where.append(Idea.proposer_id == person_id)
     elif order == "shortlisted":
         where.append(Idea.status == "shortlisted")
+    listed = select(Idea.id).where(*where)
+    if count_up_to is not None:
+        listed = listed.limit(count_up_to + 1)
     total = int(
-        (await session.execute(select(func.count()).select_from(Idea).where(*where))).scalar_one()
+        (await session.execute(select(func.count()).select_from(listed.subquery()))).scalar_one()
     )
     stmt = select(Idea).where(*where)
     if order in ("top", "shortlisted"):
@@ -525,6 +531,8 @@ ORDER_LABELS = {
     "shortlisted": N_("shortlisted"),
 }
 PAGE_SIZE = 10
+#: a list's ideas are counted up to this many (100 pages): past that it says "100+"
+COUNTED = 1000
 COMMENT_MAX = 2000
 REASON_MAX = 500
 DIRECTIONS: dict[str, int | None] = {"up": 1, "down": -1, "withdraw": None}
@@ -734,9 +742,18 @@ async def list_page(ctx: Context, order: str, page: int) -> None:
     if page < 1:
         raise UserError(N_("Pages start at 1."))
     rows, total = await list_ideas(
-        ctx.session, group.id, order, ctx.person_id, (page - 1) * PAGE_SIZE, PAGE_SIZE
+        ctx.session,
+        group.id,
+        order,
+        ctx.person_id,
+        (page - 1) * PAGE_SIZE,
+        PAGE_SIZE,
+        count_up_to=COUNTED,
     )
-    pages = max(1, -(-total // PAGE_SIZE))
+    exact = total <= COUNTED
+    pages = max(1, -(-min(total, COUNTED) // PAGE_SIZE))
+    # past what is counted: "page 1 of 100+", and a page is there when it has ideas
+    last: int | str = pages if exact else f"{max(pages, page)}+"
     if total == 0:
         if order == "mine":
             ctx.reply(ctx._("You have not proposed an idea in this group yet."))
@@ -750,22 +767,23 @@ async def list_page(ctx: Context, order: str, page: int) -> None:
                 )
             )
         return
-    if page > pages:
-        raise UserError(
-            N_("There is no page {page}; the list has {pages}."), page=page, pages=pages
-        )
+    if page > pages and (exact or not rows):
+        if not exact:  # past the counted ones and empty: count them all (rarely asked)
+            _, total = await list_ideas(ctx.session, group.id, order, ctx.person_id, 0, 0)
+            last = -(-total // PAGE_SIZE)
+        raise UserError(N_("There is no page {page}; the list has {pages}."), page=page, pages=last)
     parts: list[Part] = ctx.fmt(
         N_("Ideas of {group} ({order}), page {page} of {pages}:"),
         group=Bold(text=group.slug),
         order=ctx._(ORDER_LABELS[order]),
         page=page,
-        pages=pages,
+        pages=last,
     )
     for item, tally in rows:
         parts.append(Text(text="\n"))
         parts.extend(idea_line(ctx.t, item, tally))
     buttons = []
-    if page < pages:
+    if page < pages or (not exact and len(rows) == PAGE_SIZE):
         buttons.append(Button(label=ctx._("More"), action="i.list", args=(order, str(page + 1))))
     ctx.reply(*parts, buttons=buttons)
 

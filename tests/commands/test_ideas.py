@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from bridge.core import Bridge
@@ -414,24 +415,26 @@ async def test_closed_group_ideas_stay_inside(chat: Chat, bridge: Bridge) -> Non
     assert await count(bridge, IdeaComment) == 0
 
 
+TWELVE = [
+    "Better coffee",
+    "More parking",
+    "Lunch roulette",
+    "Roof garden",
+    "Book swap",
+    "Music room",
+    "Yoga classes",
+    "Printer repair",
+    "Open windows",
+    "Office plants",
+    "Sauna visit",
+    "Piano lounge",
+]
+
+
 async def test_ideas_list_pages_and_filters(chat: Chat, bridge: Bridge) -> None:
     await setup_room(chat)
     await chat.as_("bob", "#ideas")
-    titles = [
-        "Better coffee",
-        "More parking",
-        "Lunch roulette",
-        "Roof garden",
-        "Book swap",
-        "Music room",
-        "Yoga classes",
-        "Printer repair",
-        "Open windows",
-        "Office plants",
-        "Sauna visit",
-        "Piano lounge",
-    ]
-    for title in titles:
+    for title in TWELVE:
         out = await chat(f"/idea {title}")
         assert "posted" in out, out
     await chat.as_("alice", "#ideas")
@@ -460,6 +463,32 @@ async def test_ideas_list_pages_and_filters(chat: Chat, bridge: Bridge) -> None:
     await chat.as_("bob", "#ideas")
     out = await chat("/ideas mine")
     assert "page 1 of 2" in out
+
+
+async def test_a_long_list_is_counted_only_so_far(
+    chat: Chat, bridge: Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: a list's ideas are counted up to ``COUNTED`` (1,000: a hundred pages), so
+    that the first page costs the same in a group of any size; past that the list says
+    "100+" and pages on while there are ideas."""
+    from bridge.services import ideas as svc
+
+    monkeypatch.setattr(svc, "COUNTED", 10)
+    await setup_room(chat)
+    await chat.as_("bob", "#ideas")
+    for title in TWELVE:
+        assert "posted" in await chat(f"/idea {title}")
+    out = await chat("/ideas")
+    assert out.lines[0] == "[#ideas] (only bob) Ideas of ideas (newest first), page 1 of 1+:"
+    assert out.lines[-1] == "  [1] More"
+    out = await chat(":press 1")
+    assert out.lines == [
+        "[#ideas] (only bob) Ideas of ideas (newest first), page 2 of 2+:",
+        "  I-2 More parking — 0 votes — new",
+        "  I-1 Better coffee — 0 votes — new",
+    ]
+    out = await chat("/ideas new 3")
+    assert out == "[#ideas] (only bob) There is no page 3; the list has 2."
 
 
 async def test_connect_joins_votes_of_one_person(chat: Chat, bridge: Bridge) -> None:
