@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, literal_column, select, union_all
+from sqlalchemy import Integer, cast, func, literal_column, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.cards.ideas import status_label
@@ -76,29 +76,59 @@ async def collect(
             for n, query in enumerate(sources.values())
         )
     ).subquery()
-    totals: dict[Any, Any] = dict(
-        (await session.execute(select(every.c.kind, func.count()).group_by(every.c.kind))).all()
+    # one statement: each person's contributions of each kind counted once (``per``),
+    # then the totals, the five most active and the three leaders of posts, votes and
+    # answers read from that
+    per = (
+        select(every.c.kind, every.c.person_id, func.count().label("n"))
+        .group_by(every.c.kind, every.c.person_id)
+        .cte("per")
     )
-    count = {kind: int(totals.get(n, 0)) for n, kind in enumerate(kinds)}
-    stats.ideas, stats.votes, stats.comments = count["ideas"], count["votes"], count["comments"]
-    stats.questions, stats.answers = count["questions"], count["answers"]
-    stats.surveys = count["surveys"]
+    parts: list[Any] = [
+        select(
+            literal_column("0").label("what"),
+            per.c.kind,
+            cast(null(), Integer).label("person_id"),
+            func.sum(per.c.n).label("n"),
+        ).group_by(per.c.kind)
+    ]
+    wanted: dict[int, tuple[int, tuple[str, ...] | None]] = {
+        1: (5, None),
+        2: (3, ("ideas", "comments", "questions")),
+        3: (3, ("votes",)),
+        4: (3, ("answers",)),
+    }
+    for code, (limit, among) in wanted.items():
+        n = func.sum(per.c.n).label("n")
+        query = select(per.c.person_id, n).where(per.c.person_id.is_not(None))
+        if among is not None:
+            query = query.where(per.c.kind.in_([kinds.index(k) for k in among]))
+        best = (
+            query.group_by(per.c.person_id).order_by(n.desc(), per.c.person_id).limit(limit)
+        ).subquery()
+        parts.append(
+            select(
+                literal_column(str(code)).label("what"),
+                cast(null(), Integer).label("kind"),
+                best.c.person_id,
+                best.c.n,
+            )
+        )
+    figures: dict[int, list[tuple[int, int]]] = {code: [] for code in range(5)}
+    for what, kind, person_id, n in (await session.execute(union_all(*parts))).all():
+        key = int(kind) if int(what) == 0 else int(person_id)
+        figures[int(what)].append((key, int(n)))
+    count = {kinds[k]: n for k, n in figures[0]}
+    stats.ideas, stats.votes = count.get("ideas", 0), count.get("votes", 0)
+    stats.comments, stats.questions = count.get("comments", 0), count.get("questions", 0)
+    stats.answers, stats.surveys = count.get("answers", 0), count.get("surveys", 0)
     stats.survey_responses = await surveys.responses_since(session, community_id, group_id, since)
 
-    async def most(limit: int, among: tuple[str, ...] | None = None) -> list[tuple[int, int]]:
-        n = func.count().label("n")
-        query = select(every.c.person_id, n).where(every.c.person_id.is_not(None))
-        if among is not None:
-            query = query.where(every.c.kind.in_([kinds.index(k) for k in among]))
-        query = query.group_by(every.c.person_id).order_by(n.desc(), every.c.person_id)
-        return [(int(p), int(c)) for p, c in (await session.execute(query.limit(limit))).all()]
+    def ranked(code: int) -> list[tuple[int, int]]:  # the union keeps no order
+        return sorted(figures[code], key=lambda row: (-row[1], row[0]))
 
-    top = await most(5)
-    leaders = {
-        "posts": await most(3, ("ideas", "comments", "questions")),
-        "votes": await most(3, ("votes",)),
-        "answers": await most(3, ("answers",)),
-    }
+    top = ranked(1)
+    leaders = {"posts": ranked(2), "votes": ranked(3), "answers": ranked(4)}
     everyone = {p for p, _ in top} | {p for rows in leaders.values() for p, _ in rows}
     if everyone:
         names = await identity.display_names(session, sorted(everyone))
