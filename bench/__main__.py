@@ -19,6 +19,8 @@ the same run. Figures only: the tests assert behaviour, never timings.
   the last post, against one message sent straight through an adapter.
 - ``bench.footprint`` (P5): one ``run`` with three adapters against the fakes: start to
   ready and resident memory, against a process that only imports the SDKs.
+- ``bench.explain``: every statement of the hot path EXPLAINed on PostgreSQL over a
+  generated community, sequential scans of large tables flagged (needs ``--db``).
 - ``bench.storm`` (issue 12): a vote storm through the three platform fakes with two bot
   processes on PostgreSQL, one killed mid-storm (needs PostgreSQL; ``python -m bench
   storm`` runs it alone).
@@ -38,6 +40,7 @@ def main() -> None:
 
     from bench import (
         bench_commands,
+        explain,
         fanout,
         footprint,
         profile,
@@ -54,6 +57,12 @@ def main() -> None:
 
     def url(name: str) -> str:
         return args.db or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / name}"
+
+    async def explain_run() -> None:
+        if not (args.db or "").startswith("postgresql"):
+            print("skipped: EXPLAIN needs PostgreSQL (--db postgresql+asyncpg://...)")
+            return
+        await explain.main(args.db, 1000 if args.quick else 10_000)
 
     def storm_run() -> Coroutine[Any, Any, None]:
         persons, actions = (200, 1000) if args.quick else (2000, 10_000)
@@ -82,6 +91,7 @@ def main() -> None:
         ("fanout", "P3 fan-out", lambda: fanout.main(args.db)),
         ("footprint", "P5 footprint", lambda: footprint.main(args.db)),
         ("storm", "storm", storm_run),
+        ("explain", "the hot path's plans (PostgreSQL)", explain_run),
     ]
     parser.add_argument(
         "only",

@@ -162,7 +162,7 @@ async def main(url: str, ideas: int = 10_000) -> int:
             print()
     finally:
         await bridge.close()
-    print(f"sequential scans of growing tables on the hot path: {sequential}")
+    print(f"sequential scans of tables over {LARGE:,} rows on the hot path: {sequential}")
     return sequential
 
 
