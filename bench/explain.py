@@ -52,25 +52,13 @@ def _reads(plan: list[str], sizes: dict[str, float]) -> list[str]:
 async def main(url: str, ideas: int = 10_000) -> int:
     from sqlalchemy import event, func, select, text
 
-    from bench.scale import TITLE_PROBE, WORDS, _fill
-    from bridge.config import Config
-    from bridge.core import Bridge
-    from bridge.db import upgrade
+    from bench.scale import TITLE_PROBE, WORDS, _fill, scale_bridge
     from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation
     from bridge.models import Account, Group
 
     if not url.startswith("postgresql"):
         raise SystemExit("bench explain needs PostgreSQL: --db postgresql+asyncpg://...")
-    await upgrade(url)
-    config = Config.model_validate(
-        {
-            "community": {"admins": ["console:admin0"]},
-            "database": {"url": url},
-            "delivery": {"shaping": False},
-        }
-    )
-    bridge = Bridge(config)
-    await bridge.start()
+    bridge = await scale_bridge(url)
     here = ChannelRef(platform="console", chat="#ideas")
     admin = AccountRef(platform="console", user_id="admin0", display_name="admin")
     bob = AccountRef(platform="console", user_id="bob", display_name="bob")

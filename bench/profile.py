@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import pstats
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -42,42 +41,17 @@ def _part(filename: str) -> str:
 
 
 async def main(url: str | None, runs: int = 200, top: int = 12) -> dict[str, float]:
-    from adapters.console import ConsoleAdapter
-    from bridge.clock import Clock
-    from bridge.core import Bridge
-    from bridge.db import Database, upgrade
-    from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation
-    from tests.conftest import make_config
+    from bench.console import console_bridge, person
+    from bridge.messages import ActionPress, Button, ChannelRef
 
-    db = url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'profile.db'}"
-    await upgrade(db)
-    bridge = Bridge(make_config(db), Database(db), Clock())
-    await bridge.start()
-    bridge.add_adapter(ConsoleAdapter(bridge))
+    bridge, command = await console_bridge(url, "profile")
     here = ChannelRef(platform="console", chat="#ideas")
-    admin = AccountRef(platform="console", user_id="admin", display_name="admin")
-    n = 0
-
-    async def command(who: AccountRef, name: str, args: str) -> None:
-        nonlocal n
-        n += 1
-        await bridge.handle(
-            Invocation(
-                channel=here,
-                account=who,
-                command=name,
-                args=args,
-                event_id=f"e{n}",
-                channel_name="#ideas",
-            )
-        )
+    admin = person("admin")
 
     await command(admin, "group", "new ideas")
     await command(admin, "link", "ideas")
     await command(admin, "idea", "Solar roof | on the warehouse")
-    people = [
-        AccountRef(platform="console", user_id=f"p{i}", display_name=f"p{i}") for i in range(runs)
-    ]
+    people = [person(f"p{i}") for i in range(runs)]
     token = bridge.encode_button(Button(label="Support", action="i.sup", args=("1",)), here)
 
     async def vote(i: int) -> None:

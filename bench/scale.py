@@ -163,7 +163,8 @@ async def _loop_stall(bridge: Bridge, command: str, args: str) -> float:
     return max(stalls)
 
 
-async def main(url: str, sizes: list[int], votes: int) -> None:
+async def scale_bridge(url: str) -> Bridge:
+    """A started bridge on ``url`` whose admin is ``console:admin0``, sending unshaped."""
     await upgrade(url)
     config = Config.model_validate(
         {
@@ -174,6 +175,11 @@ async def main(url: str, sizes: list[int], votes: int) -> None:
     )
     bridge = Bridge(config)
     await bridge.start()
+    return bridge
+
+
+async def main(url: str, sizes: list[int], votes: int) -> None:
+    bridge = await scale_bridge(url)
     here = ChannelRef(platform="console", chat="#ideas")
     admin = AccountRef(platform="console", user_id="admin0", display_name="admin")
     await bridge.handle(Invocation(channel=here, account=admin, command="group", args="new ideas"))

@@ -9,43 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
-from pathlib import Path
 
 
 async def main(url: str | None, verbose: bool = False) -> dict[str, int]:
     from sqlalchemy import event
 
-    from adapters.console import ConsoleAdapter
-    from bridge.clock import Clock
-    from bridge.core import Bridge
-    from bridge.db import Database, upgrade
-    from bridge.messages import AccountRef, ActionPress, Button, ChannelRef, Invocation
-    from tests.conftest import make_config
+    from bench.console import console_bridge, person
+    from bridge.messages import ActionPress, Button, ChannelRef
 
-    db = url or f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'statements.db'}"
-    await upgrade(db)
-    bridge = Bridge(make_config(db), Database(db), Clock())
-    await bridge.start()
-    bridge.add_adapter(ConsoleAdapter(bridge))
+    bridge, command = await console_bridge(url, "statements")
     here = ChannelRef(platform="console", chat="#ideas")
-    admin = AccountRef(platform="console", user_id="admin", display_name="admin")
-    bob = AccountRef(platform="console", user_id="bob", display_name="bob")
-    n = 0
-
-    async def command(who: AccountRef, name: str, args: str) -> None:
-        nonlocal n
-        n += 1
-        await bridge.handle(
-            Invocation(
-                channel=here,
-                account=who,
-                command=name,
-                args=args,
-                event_id=f"e{n}",
-                channel_name="#ideas",
-            )
-        )
+    admin, bob = person("admin"), person("bob")
 
     await command(admin, "group", "new ideas")
     await command(admin, "link", "ideas")
@@ -66,7 +40,7 @@ async def main(url: str | None, verbose: bool = False) -> dict[str, int]:
             if verbose:
                 print("\n".join(f"    {s}" for s in seen))
         token = bridge.encode_button(Button(label="Support", action="i.sup", args=("1",)), here)
-        carol = AccountRef(platform="console", user_id="carol", display_name="carol")
+        carol = person("carol")
         await command(carol, "help", "")  # known, as nearly everyone who presses is
         seen.clear()
         await bridge.press(ActionPress(channel=here, account=carol, token=token, event_id="p1"))

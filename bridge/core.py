@@ -45,7 +45,7 @@ from bridge.messages import (
     Text,
 )
 from bridge.metrics import Metrics
-from bridge.models import Channel, ChannelLink, Community, Setting
+from bridge.models import Account, Channel, ChannelLink, Community, Setting
 from bridge.outbox import Outbox, posted_ref
 from bridge.pipeline import Event, Pipeline, error_reply
 from bridge.plugins import adapter_classes
@@ -476,43 +476,17 @@ class Bridge:
             account, channel, rank = known
             # writing to the bot privately shows that private messages reach the person
             await identity.seen(session, account, account_ref, now, can_dm=channel_ref.dm)
-            if channel_ref.dm and account.dm_open:
-                await self.outbox.release_held(session, account.platform, account.user_id)
             if channel is not None and channel_name and channel.name != channel_name:
                 channel.name = channel_name
-            return (cls or Context)(
-                bridge=self,
-                session=session,
-                community=community,
-                account=account,
-                channel=channel,
-                link=channel.link if channel is not None else None,
-                t=t,
-                rank=rank,
-                channel_key=channel_ref.key,
-                is_dm=channel_ref.dm,
+            link = channel.link if channel is not None else None
+        else:
+            account, channel, link = await self._first_seen(
+                session, community.id, account_ref, channel_ref, channel_name, now
             )
-        account = await identity.ensure_account(
-            session, community.id, account_ref, now, can_dm=channel_ref.dm
-        )
+            group_id = link.group_id if link is not None and link.active else None
+            rank = await roles.rank_of(session, account.person_id, group_id, admins)
         if channel_ref.dm and account.dm_open:
             await self.outbox.release_held(session, account.platform, account.user_id)
-        channel = None
-        link: ChannelLink | None = None
-        if not channel_ref.dm:
-            channel = await groups_svc.ensure_channel(
-                session, community.id, channel_ref, channel_name, now
-            )
-            if "link" in sa_inspect(channel).unloaded:  # a channel seen for the first time
-                link = (
-                    await session.execute(
-                        select(ChannelLink).where(ChannelLink.channel_id == channel.id)
-                    )
-                ).scalar_one_or_none()
-            else:  # loaded with the channel (and its group): no second query
-                link = channel.link
-        group_id = link.group_id if link is not None and link.active else None
-        rank = await roles.rank_of(session, account.person_id, group_id, admins)
         return (cls or Context)(
             bridge=self,
             session=session,
@@ -525,6 +499,34 @@ class Bridge:
             channel_key=channel_ref.key,
             is_dm=channel_ref.dm,
         )
+
+    @staticmethod
+    async def _first_seen(
+        session: AsyncSession,
+        community_id: int,
+        account_ref: AccountRef,
+        channel_ref: ChannelRef,
+        channel_name: str | None,
+        now: datetime,
+    ) -> tuple[Account, Channel | None, ChannelLink | None]:
+        """The account and the channel (with its link) when either is new: created."""
+        account = await identity.ensure_account(
+            session, community_id, account_ref, now, can_dm=channel_ref.dm
+        )
+        if channel_ref.dm:
+            return account, None, None
+        channel = await groups_svc.ensure_channel(
+            session, community_id, channel_ref, channel_name, now
+        )
+        if "link" in sa_inspect(channel).unloaded:  # a channel seen for the first time
+            link = (
+                await session.execute(
+                    select(ChannelLink).where(ChannelLink.channel_id == channel.id)
+                )
+            ).scalar_one_or_none()
+        else:  # loaded with the channel (and its group): no second query
+            link = channel.link
+        return account, channel, link
 
     # ------------------------------------------------------------------ platform events
 

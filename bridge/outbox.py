@@ -353,15 +353,9 @@ class Outbox:
         supporters of an idea): ``message(person_id, locale)`` in each one's language (of
         the account they used last), ``fallback_message(mention)`` naming them where they
         cannot be reached privately. Each one's DM channel key, or None."""
-        accounts: dict[int, list[Account]] = {}
-        for account in (
-            await session.execute(
-                select(Account)
-                .where(Account.person_id.in_(person_ids))
-                .order_by(Account.last_seen_at.desc(), Account.id.desc())
-            )
-        ).scalars():
-            accounts.setdefault(account.person_id, []).append(account)
+        from bridge.services.identity import accounts_by_person
+
+        accounts = await accounts_by_person(session, person_ids)
         persons = {
             person.id: person
             for person in (
