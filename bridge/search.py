@@ -3,9 +3,11 @@
 Every idea, question and profile keeps its terms in ``search_terms`` (Snowball stems and
 the 4-letter pieces of long words, from ``bridge.similarity``), written in the same
 transaction as the item. A search asks the database for the items sharing the most terms
-with the query (an index lookup on ``(kind, term)``, the visibility rule joined into the
-same query), capped at ``CANDIDATES``; only that short list is ranked in Python
-(``similarity.rank_texts``), so the work per search no longer grows with the community.
+with the query (an index lookup on ``(kind, term, item_id)``; a suggestion search reads at
+most ``PER_TERM`` of each term's newest items, the visibility rule joined into each
+lookup), capped at ``CANDIDATES``; only that short list is ranked in Python
+(``similarity.rank_texts``, in a worker thread), so the work per search does not grow
+with the community.
 
 One table for SQLite and PostgreSQL alike, rather than FTS5 there and ``tsvector`` here:
 the same stems, the same compound pieces and the same results on both backends (neither
