@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -293,10 +294,18 @@ async def showable_group_ids(
     only: Group | None = None,
 ) -> set[int]:
     """The ids of the groups whose content ``may_show`` here (``only``: check just that one)."""
-    stmt = select(Group.id, Group.visibility).where(Group.community_id == community_id)
-    if only is not None:
-        stmt = stmt.where(Group.id == only.id)
-    rows = (await session.execute(stmt)).all()
+    rows: Sequence[tuple[int, str]]
+    if only is not None:  # loaded already: its visibility is at hand
+        rows = [(only.id, only.visibility)]
+    else:
+        rows = [
+            (int(gid), str(visibility))
+            for gid, visibility in (
+                await session.execute(
+                    select(Group.id, Group.visibility).where(Group.community_id == community_id)
+                )
+            ).all()
+        ]
     shown = {gid for gid, visibility in rows if visibility != "closed" or gid == here_group_id}
     closed = {gid for gid, _v in rows} - shown
     if not closed or not in_dm:
