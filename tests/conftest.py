@@ -94,13 +94,23 @@ def _pg_ready() -> None:
 
 
 async def _pg_truncate(url: str) -> None:
+    """Empty every table and restart its ids: DELETE, children first, and the sequences
+    set back (a TRUNCATE of every table took about 100 ms a test; this about a tenth)."""
     import asyncpg
 
     base, name = _pg_parts(url)
     conn = await asyncpg.connect(f"{base}/{name}")
     try:
-        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        if "empty" not in _pg_state:
+            sequences = await conn.fetch(
+                "SELECT sequence_name FROM information_schema.sequences "
+                "WHERE sequence_schema = 'public'"
+            )
+            _pg_state["empty"] = "; ".join(
+                [f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables)]
+                + [f'ALTER SEQUENCE "{r["sequence_name"]}" RESTART' for r in sequences]
+            )
+        await conn.execute(_pg_state["empty"])
     finally:
         await conn.close()
 
