@@ -353,7 +353,7 @@ class Outbox:
         supporters of an idea): ``message(person_id, locale)`` in each one's language (of
         the account they used last), ``fallback_message(mention)`` naming them where they
         cannot be reached privately. Each one's DM channel key, or None."""
-        from bridge.services.identity import accounts_by_person
+        from bridge.services.identity import accounts_by_person, mention_of
 
         accounts = await accounts_by_person(session, person_ids)
         persons = {
@@ -383,10 +383,7 @@ class Outbox:
                 self._row(key, text, status=status, locale=self.bridge.locale_for(account.locale))
             )
             if status == "held" and fallback_channel and fallback_message is not None:
-                who = Mention(
-                    text=last.display_name or (person.display_name if person else "") or "?",
-                    accounts={a.platform: a.user_id for a in reversed(mine)},
-                )
+                who = mention_of(mine, person.display_name if person else None)
                 notice = fallback_message(who).model_copy(update={"dm_invite": True})
                 rows.append(self._row(fallback_channel, notice))
         if rows:  # one statement for them all

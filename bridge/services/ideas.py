@@ -199,9 +199,9 @@ async def similar_ideas(
     if not query:
         return []
 
-    def visible(query: Any) -> Any:  # this community's ideas that may be shown here
+    def visible(lookup: Any) -> Any:  # this community's ideas that may be shown here
         return (
-            query.join(Idea, Idea.id == SearchTerm.item_id)
+            lookup.join(Idea, Idea.id == SearchTerm.item_id)
             .join(Group, Group.id == Idea.group_id)
             .where(
                 Idea.community_id == community_id,

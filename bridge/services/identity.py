@@ -33,6 +33,7 @@ __all__ = [
     "find_account",
     "last_account",
     "mention",
+    "mention_of",
     "person_mention",
     "redeem_connect_code",
     "resolve_account",
@@ -182,19 +183,15 @@ async def last_account(session: AsyncSession, person_id: int) -> Account | None:
 async def person_mention(session: AsyncSession, person_id: int) -> Mention:
     """A mention of a person that every platform can render natively where they have an account."""
     person = await session.get(Person, person_id)
-    accounts = (
-        (
-            await session.execute(
-                select(Account).where(Account.person_id == person_id).order_by(Account.last_seen_at)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    name = person.display_name if person else ""
-    if accounts:
-        name = accounts[-1].display_name or name
-    return Mention(text=name or "?", accounts={a.platform: a.user_id for a in accounts})
+    accounts = (await accounts_by_person(session, [person_id])).get(person_id, [])
+    return mention_of(accounts, person.display_name if person else None)
+
+
+def mention_of(accounts: Sequence[Account], person_name: str | None) -> Mention:
+    """A mention of a person from their accounts, the one used last first: named as there
+    (else as the person), and on each platform as its most recently used account."""
+    name = (accounts[0].display_name if accounts else "") or person_name or "?"
+    return Mention(text=name, accounts={a.platform: a.user_id for a in reversed(accounts)})
 
 
 async def create_connect_code(session: AsyncSession, account: Account, now: datetime) -> str:

@@ -268,8 +268,8 @@ async def similar(
     if not visible:
         return []
 
-    def answered_here(query: Any) -> Any:  # answered questions the person may see
-        return query.join(Question, Question.id == SearchTerm.item_id).where(
+    def answered_here(lookup: Any) -> Any:  # answered questions the person may see
+        return lookup.join(Question, Question.id == SearchTerm.item_id).where(
             Question.community_id == community_id,
             Question.status == "answered",
             Question.group_id.in_(visible),
